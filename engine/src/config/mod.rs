@@ -1,0 +1,175 @@
+//! Experiment configuration: the raw TOML form ([`Config`]) and the validated form
+//! ([`Params`]), which only [`Config::validate`] creates, so the model never sees an
+//! unchecked value. Validation reports every problem at once, each naming the field, the
+//! value, the allowed range and the unit.
+
+mod sections;
+mod validate;
+
+pub use sections::*;
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The configuration format this engine reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One problem found by validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigIssue {
+    /// Dotted path of the field, for example `energy.energy_cap`.
+    pub field: String,
+    /// The value given.
+    pub value: String,
+    /// The rule it breaks (an allowed range or a relation).
+    pub allowed: String,
+    /// The unit of the field ("energy", "steps", "" for pure numbers).
+    pub unit: &'static str,
+}
+
+impl std::fmt::Display for ConfigIssue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} = {}: must be {}", self.field, self.value, self.allowed)?;
+        if !self.unit.is_empty() {
+            write!(f, " ({})", self.unit)?;
+        }
+        Ok(())
+    }
+}
+
+/// Errors of loading and validating a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        /// The path.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or names an unknown field.
+    #[error("cannot parse configuration {path}: {message}")]
+    Parse {
+        /// The path (or `<string>`).
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// One or more values are out of range.
+    #[error("invalid configuration ({} problem{}):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" },
+        .0.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ConfigIssue>),
+}
+
+/// The raw experiment configuration, as written in TOML.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Must equal [`FORMAT_VERSION`].
+    pub format_version: u32,
+    /// `[run]`.
+    pub run: RunSection,
+    /// `[graph]`.
+    pub graph: GraphSection,
+    /// `[energy]`.
+    pub energy: EnergySection,
+    /// `[transfer]`.
+    pub transfer: TransferSection,
+    /// `[spawn]`.
+    pub spawn: SpawnSection,
+    /// `[growth]`.
+    pub growth: GrowthSection,
+    /// `[input]`.
+    pub input: InputSection,
+    /// `[output]`.
+    pub output: OutputSection,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            run: RunSection::default(),
+            graph: GraphSection::default(),
+            energy: EnergySection::default(),
+            transfer: TransferSection::default(),
+            spawn: SpawnSection::default(),
+            growth: GrowthSection::default(),
+            input: InputSection::default(),
+            output: OutputSection::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Parse TOML text; `origin` names it in errors.
+    pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse { path: origin.into(), message: e.to_string() })
+    }
+    /// Read and parse a TOML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::from_toml_str(&text, &path.display().to_string())
+    }
+    /// The configuration as TOML text.
+    pub fn to_toml_string(&self) -> String {
+        toml::to_string(self).expect("a Config should always serialise to TOML")
+    }
+    /// Check every rule; the validated parameters, or every problem found.
+    pub fn validate(self) -> Result<Params, ConfigError> {
+        let issues = validate::issues(&self);
+        if issues.is_empty() {
+            Ok(Params(self))
+        } else {
+            Err(ConfigError::Invalid(issues))
+        }
+    }
+}
+
+/// A configuration that passed validation; the only form the engine runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params(Config);
+
+impl std::ops::Deref for Params {
+    type Target = Config;
+    fn deref(&self) -> &Config {
+        &self.0
+    }
+}
+
+impl Params {
+    /// The configuration behind these parameters.
+    pub fn config(&self) -> &Config {
+        &self.0
+    }
+    /// Number of sensory nodes.
+    pub fn n_sensory(&self) -> usize {
+        self.graph.sensory_width as usize * self.graph.sensory_height as usize
+    }
+    /// Number of workspace nodes.
+    pub fn n_workspace(&self) -> usize {
+        self.graph.workspace_width as usize * self.graph.workspace_height as usize
+    }
+    /// Edge-kind weights normalised to sum 1, in kind code order.
+    pub fn build_kind_weights(&self) -> [f32; 4] {
+        let m = self.graph.build_kind_mix;
+        normalise([m.excitatory, m.inhibitory, m.gated, m.plastic])
+    }
+    /// Direction weights normalised to sum 1, in direction code order.
+    pub fn build_direction_weights(&self) -> [f32; 3] {
+        let m = self.graph.build_direction_mix;
+        normalise([m.one_way_out, m.one_way_in, m.free_flow])
+    }
+    /// The growth target mix in the order dynamic, workspace, sensory.
+    pub fn target_mix(&self) -> [f32; 3] {
+        let m = self.growth.target_mix;
+        [m.dynamic, m.workspace, m.sensory]
+    }
+}
+
+fn normalise<const N: usize>(w: [f32; N]) -> [f32; N] {
+    let s: f32 = w.iter().sum();
+    w.map(|x| x / s)
+}

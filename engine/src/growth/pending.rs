@@ -1,0 +1,48 @@
+//! The queue of proposals waiting for their due step.
+
+use std::collections::VecDeque;
+
+use super::Proposals;
+
+/// Proposals keyed by the step at whose start they apply, in ascending due order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pending {
+    entries: VecDeque<(u64, Proposals)>,
+}
+
+impl Pending {
+    /// Queue `p` to apply at step `due`; dues must not decrease.
+    pub fn push(&mut self, due: u64, p: Proposals) {
+        debug_assert!(self.entries.back().is_none_or(|(d, _)| *d <= due), "pending dues must not decrease");
+        self.entries.push_back((due, p));
+    }
+    /// Remove and merge every entry due at or before `step` (in due order).
+    pub fn take_due(&mut self, step: u64) -> Option<Proposals> {
+        let mut out: Option<Proposals> = None;
+        while self.entries.front().is_some_and(|(d, _)| *d <= step) {
+            let (_, p) = self.entries.pop_front().expect("front was checked to exist");
+            match &mut out {
+                None => out = Some(p),
+                Some(o) => {
+                    o.culls.extend(p.culls);
+                    o.culls.sort_unstable();
+                    o.culls.dedup();
+                    o.adds.extend(p.adds);
+                }
+            }
+        }
+        out
+    }
+    /// The queued entries, in due order.
+    pub fn entries(&self) -> impl Iterator<Item = &(u64, Proposals)> {
+        self.entries.iter()
+    }
+    /// Number of queued entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}

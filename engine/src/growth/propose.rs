@@ -1,0 +1,192 @@
+//! The proposal function of MODEL.md 6.1 and 6.2: a pure function of a graph view, the seed
+//! and the step `k` of the view.
+//!
+//! Draws of proposer `i` at step `k` (stream Growth, entity `i`): call 0 gives the
+//! probability test (word 0), the target kind (word 1), the target index (word 2) and the
+//! edge kind (word 3); call 1 the weight magnitude (word 0), the FreeFlow test (word 1), the
+//! other-direction pick (word 2) and the gate (word 3); call 2 the learning rate (word 0).
+
+use rayon::prelude::*;
+
+use super::{EdgeProposal, Proposals};
+use crate::config::Params;
+use crate::model::rules::{admit, cull_condition, new_weight, possible_one_way, Admission};
+use crate::rng::{below, pick_weighted, uniform, uniform_range, Rng, Stream};
+use crate::store::{Csr, Direction, EdgeId, EdgeKind, EdgeTable, NodeId, NodeKind, NodeTable};
+
+/// What the proposal function reads: node and edge columns and the out-edge view.
+#[derive(Clone, Copy)]
+pub struct GraphView<'a> {
+    /// Node table.
+    pub nodes: &'a NodeTable,
+    /// Edge table.
+    pub edges: &'a EdgeTable,
+    /// Out-edges by source row.
+    pub out: &'a Csr,
+}
+
+enum Outcome {
+    Nothing,
+    Dropped,
+    Add(EdgeProposal),
+}
+
+/// Compute the proposals from the view of the state after step `k`.
+pub fn propose(view: GraphView<'_>, params: &Params, k: u64) -> Proposals {
+    let rng = Rng::new(params.run.seed);
+    let nodes = view.nodes;
+    let kinds = nodes.kinds();
+    let mut by_kind: [Vec<u32>; 3] = [Vec::new(), Vec::new(), Vec::new()];
+    for (r, &kd) in kinds.iter().enumerate() {
+        by_kind[usize::from(kd).min(2)].push(r as u32);
+    }
+    let outcomes: Vec<Outcome> = (0..nodes.len())
+        .into_par_iter()
+        .with_min_len(2048)
+        .map(|r| proposer(view, params, &rng, &by_kind, r, k))
+        .collect();
+    let mut p = Proposals { from_step: k, ..Proposals::default() };
+    for o in outcomes {
+        match o {
+            Outcome::Nothing => {}
+            Outcome::Dropped => {
+                p.made += 1;
+                p.dropped += 1;
+            }
+            Outcome::Add(e) => {
+                p.made += 1;
+                p.adds.push(e);
+            }
+        }
+    }
+    p.culls = culls(view, params, k, by_kind[NodeKind::Dynamic.code() as usize].len());
+    p
+}
+
+fn proposer(view: GraphView<'_>, params: &Params, rng: &Rng, by_kind: &[Vec<u32>; 3], r: usize, k: u64) -> Outcome {
+    let nodes = view.nodes;
+    let kind = nodes.kind_of(r);
+    let id = nodes.ids()[r];
+    let w = match kind {
+        NodeKind::Workspace => return Outcome::Nothing,
+        NodeKind::Dynamic => {
+            let class = params.growth.classes[usize::from(nodes.growth_classes()[r]).min(params.growth.classes.len() - 1)];
+            if k % u64::from(class.every) != 0 {
+                return Outcome::Nothing;
+            }
+            let w = rng.words(k, Stream::Growth, id, 0);
+            if uniform(w[0]) >= class.p {
+                return Outcome::Nothing;
+            }
+            w
+        }
+        NodeKind::Sensory => {
+            let w = rng.words(k, Stream::Growth, id, 0);
+            if uniform(w[0]) >= params.growth.sensory_growth_p {
+                return Outcome::Nothing;
+            }
+            w
+        }
+    };
+    let target_kind = match kind {
+        NodeKind::Dynamic => [NodeKind::Dynamic, NodeKind::Workspace, NodeKind::Sensory][pick_weighted(w[1], &params.target_mix())],
+        _ => NodeKind::Dynamic,
+    };
+    let pool = &by_kind[target_kind.code() as usize];
+    if pool.is_empty() {
+        return Outcome::Dropped;
+    }
+    let d = pool[below(w[2], pool.len() as u32) as usize] as usize;
+    let mut a = Admission {
+        src_kind: kind,
+        dst_kind: target_kind,
+        self_loop: d == r,
+        out_degree: view.out.degree(r),
+        max_out_degree: nodes.max_out_degree()[r],
+        edge_count: view.edges.len() as u64,
+        duplicate: false,
+        has_out_to_workspace: false,
+        has_out_to_sensory: false,
+    };
+    for &e in view.out.row(r) {
+        let t = view.edges.dst_rows()[e as usize] as usize;
+        a.duplicate |= t == d;
+        a.has_out_to_workspace |= kinds_at(nodes, t) == NodeKind::Workspace;
+        a.has_out_to_sensory |= kinds_at(nodes, t) == NodeKind::Sensory;
+    }
+    if admit(&a, params).is_err() {
+        return Outcome::Dropped;
+    }
+    let edge_kind = EdgeKind::ALL[below(w[3], 4) as usize];
+    let w1 = rng.words(k, Stream::Growth, id, 1);
+    let g = &params.graph;
+    let weight = new_weight(edge_kind, uniform(w1[0]), g.weight_range[0], g.weight_range[1]);
+    let dst_parent = nodes.parents()[d];
+    let direction = if uniform(w1[1]) < params.growth.freeflow_p {
+        Direction::FreeFlow
+    } else {
+        let others = possible_one_way(params.transfer.direction_rule, kind, target_kind, id, dst_parent);
+        if others.is_empty() {
+            Direction::FreeFlow
+        } else {
+            others[below(w1[2], others.len() as u32) as usize]
+        }
+    };
+    let gate = if edge_kind == EdgeKind::Gated { uniform_range(w1[3], 0.1, 1.0) * g.gate_scale } else { 0.0 };
+    let plastic_lr = if edge_kind == EdgeKind::Plastic {
+        let w2 = rng.words(k, Stream::Growth, id, 2);
+        uniform_range(w2[0], g.plastic_lr_range[0], g.plastic_lr_range[1])
+    } else {
+        0.0
+    };
+    Outcome::Add(EdgeProposal {
+        src: NodeId(id),
+        dst: NodeId(nodes.ids()[d]),
+        kind: edge_kind,
+        weight,
+        direction,
+        gate,
+        plastic_lr,
+    })
+}
+
+#[inline]
+fn kinds_at(nodes: &NodeTable, row: usize) -> NodeKind {
+    nodes.kind_of(row)
+}
+
+/// Culls of MODEL.md 6.2 from the view after step `k`.
+fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<EdgeId> {
+    let gr = &params.growth;
+    let max = gr.max_culled_edges_per_step as usize;
+    if max == 0 || k % u64::from(gr.cull_every) != 0 {
+        return Vec::new();
+    }
+    let threshold = (gr.cull_min_edges_floor as f64).max(f64::from(gr.cull_min_edges_per_dynamic) * n_dynamic as f64);
+    let edges = view.edges;
+    if (edges.len() as f64) < threshold {
+        return Vec::new();
+    }
+    let nodes = view.nodes;
+    let mut out = Vec::new();
+    for e in 0..edges.len() {
+        let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+        if cull_condition(
+            params.transfer.direction_rule,
+            gr.min_abs_weight,
+            edges.kind_of(e),
+            edges.direction_of(e),
+            edges.weights()[e],
+            nodes.kind_of(s),
+            nodes.kind_of(d),
+            nodes.ids()[s],
+            nodes.parents()[d],
+        ) {
+            out.push(EdgeId(edges.ids()[e]));
+            if out.len() == max {
+                break;
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,237 @@
+//! Per-step metrics (MODEL.md section 7), their CSV form, and the run summary.
+
+use serde::Serialize;
+use std::io::Write;
+
+use crate::model::ledger::Ledger;
+use crate::step::PhaseTimes;
+use crate::store::{NodeKind, NodeTable};
+
+/// Energy statistics of one node kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct EnergyStats {
+    /// Nodes of this kind.
+    pub count: u64,
+    /// Total energy (f64 sum in row order).
+    pub total: f64,
+    /// Mean energy (0 when there are none).
+    pub mean: f64,
+    /// Minimum energy (0 when there are none).
+    pub min: f32,
+    /// Maximum energy (0 when there are none).
+    pub max: f32,
+}
+
+/// Energy statistics by kind, in the order sensory, dynamic, workspace.
+pub fn energy_by_kind(nodes: &NodeTable) -> [EnergyStats; 3] {
+    let mut s = [EnergyStats { min: f32::INFINITY, max: f32::NEG_INFINITY, ..EnergyStats::default() }; 3];
+    for (&k, &e) in nodes.kinds().iter().zip(nodes.energy()) {
+        let x = &mut s[usize::from(k).min(2)];
+        x.count += 1;
+        x.total += f64::from(e);
+        x.min = x.min.min(e);
+        x.max = x.max.max(e);
+    }
+    for x in &mut s {
+        if x.count == 0 {
+            *x = EnergyStats::default();
+        } else {
+            x.mean = x.total / x.count as f64;
+        }
+    }
+    s
+}
+
+/// The connection worker's health as metrics report it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkerState {
+    /// Whether a worker thread is running (false in inline mode).
+    pub running: bool,
+    /// Restarts so far.
+    pub restarts: u64,
+    /// Steps between the snapshot proposals are computed from and their application.
+    pub lag_steps: u64,
+    /// The last error, empty if none.
+    pub last_error: String,
+}
+
+/// Everything recorded for one step.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StepMetrics {
+    /// The step.
+    pub step: u64,
+    /// Energy by kind (sensory, dynamic, workspace), including node counts.
+    pub energy: [EnergyStats; 3],
+    /// Edge count after the step.
+    pub edges: u64,
+    /// Children born.
+    pub births: u64,
+    /// Nodes that died.
+    pub deaths: u64,
+    /// Edges added by growth edits (5.1).
+    pub edges_added: u64,
+    /// Edges culled (5.1).
+    pub edges_culled: u64,
+    /// Growth proposals made from this step's snapshot.
+    pub proposals_made: u64,
+    /// Of those, dropped at proposing time.
+    pub proposals_dropped: u64,
+    /// Edits skipped at apply time this step.
+    pub edits_skipped: u64,
+    /// Edges that carried an effect in the transfer phase.
+    pub edges_conducting: u64,
+    /// The ledger.
+    pub ledger: Ledger,
+    /// Worker state.
+    pub worker: WorkerState,
+    /// Phase times.
+    #[serde(skip)]
+    pub times: PhaseTimes,
+    /// Time computing growth proposals (inline), in nanoseconds.
+    pub growth_ns: u64,
+}
+
+impl StepMetrics {
+    /// Total energy over every kind.
+    pub fn energy_total(&self) -> f64 {
+        self.energy.iter().map(|s| s.total).sum()
+    }
+
+    /// The CSV header (snake_case, `step` first).
+    pub fn csv_header() -> String {
+        let mut h = vec!["step".to_string()];
+        for k in ["sensory", "dynamic", "workspace"] {
+            h.push(format!("nodes_{k}"));
+        }
+        for n in ["edges", "births", "deaths", "edges_added", "edges_culled", "proposals_made", "proposals_dropped", "edits_skipped", "edges_conducting", "energy_total"] {
+            h.push(n.into());
+        }
+        for k in ["sensory", "dynamic", "workspace"] {
+            for s in ["total", "mean", "min", "max"] {
+                h.push(format!("energy_{k}_{s}"));
+            }
+        }
+        h.extend(Ledger::NAMES.iter().map(|s| s.to_string()));
+        h.push("dissipated".into());
+        for n in ["worker_running", "worker_restarts", "worker_lag_steps", "worker_last_error"] {
+            h.push(n.into());
+        }
+        for n in ["edits", "cache", "transfer", "update", "death", "spawn", "growth"] {
+            h.push(format!("time_{n}_us"));
+        }
+        h.join(",")
+    }
+
+    /// One CSV row matching [`StepMetrics::csv_header`].
+    pub fn write_csv_row(&self, w: &mut impl Write) -> std::io::Result<()> {
+        write!(w, "{}", self.step)?;
+        for s in &self.energy {
+            write!(w, ",{}", s.count)?;
+        }
+        write!(w, ",{},{},{},{},{},{},{},{},{},{}", self.edges, self.births, self.deaths, self.edges_added, self.edges_culled,
+            self.proposals_made, self.proposals_dropped, self.edits_skipped, self.edges_conducting, self.energy_total())?;
+        for s in &self.energy {
+            write!(w, ",{},{},{},{}", s.total, s.mean, s.min, s.max)?;
+        }
+        for v in self.ledger.values() {
+            write!(w, ",{v}")?;
+        }
+        write!(w, ",{}", self.ledger.dissipated())?;
+        let err = self.worker.last_error.replace([',', '\n', '"'], " ");
+        write!(w, ",{},{},{},{}", u8::from(self.worker.running), self.worker.restarts, self.worker.lag_steps, err)?;
+        let t = &self.times;
+        for ns in [t.edits_ns, t.cache_ns, t.transfer_ns, t.update_ns, t.death_ns, t.spawn_ns, self.growth_ns] {
+            write!(w, ",{:.1}", ns as f64 / 1000.0)?;
+        }
+        writeln!(w)
+    }
+}
+
+/// Node counts by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct KindCounts {
+    /// Sensory nodes.
+    pub sensory: u64,
+    /// Dynamic nodes.
+    pub dynamic: u64,
+    /// Workspace nodes.
+    pub workspace: u64,
+}
+
+/// Energy totals by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct EnergyTotals {
+    /// Over all nodes.
+    pub total: f64,
+    /// Sensory nodes.
+    pub sensory: f64,
+    /// Dynamic nodes.
+    pub dynamic: f64,
+    /// Workspace nodes.
+    pub workspace: f64,
+}
+
+/// Run totals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct RunTotals {
+    /// Children born.
+    pub births: u64,
+    /// Nodes that died.
+    pub deaths: u64,
+    /// Edges added by growth.
+    pub edges_added: u64,
+    /// Edges culled.
+    pub edges_culled: u64,
+    /// Proposals made.
+    pub proposals_made: u64,
+    /// Proposals dropped at proposing time.
+    pub proposals_dropped: u64,
+    /// Edits skipped at apply time.
+    pub proposals_skipped: u64,
+}
+
+impl RunTotals {
+    /// Add one step.
+    pub fn add(&mut self, m: &StepMetrics) {
+        self.births += m.births;
+        self.deaths += m.deaths;
+        self.edges_added += m.edges_added;
+        self.edges_culled += m.edges_culled;
+        self.proposals_made += m.proposals_made;
+        self.proposals_dropped += m.proposals_dropped;
+        self.proposals_skipped += m.edits_skipped;
+    }
+}
+
+/// The `summary.json` of a run (DESIGN.md, "Interfaces every issue relies on").
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Format of this file.
+    pub format_version: u32,
+    /// Steps run (the next step to run).
+    pub step: u64,
+    /// Node counts by kind.
+    pub nodes: KindCounts,
+    /// Edge count.
+    pub edges: u64,
+    /// Energy totals.
+    pub energy: EnergyTotals,
+    /// Run totals.
+    #[serde(flatten)]
+    pub totals: RunTotals,
+    /// The state hash.
+    pub state_hash: String,
+    /// Wall seconds of the stepping loop.
+    pub wall_seconds: f64,
+    /// Steps per second of the stepping loop.
+    pub steps_per_second: f64,
+    /// Backend name.
+    pub backend: String,
+    /// Threads.
+    pub threads: usize,
+}
+
+/// The kind index used by the arrays of this module.
+pub fn kind_index(k: NodeKind) -> usize {
+    k.code() as usize
+}

@@ -1,0 +1,258 @@
+//! The initial graph of MODEL.md section 4, built deterministically from the seed.
+//!
+//! Ids: sensory nodes (row-major), dynamic nodes, workspace nodes (row-major); edges: each
+//! sensory node's fan-out, each workspace node's in-edges, each dynamic node's out-edges.
+//! Draws: node attributes from `(0, BuildNode, node id, k)`; an edge's target and attributes
+//! from `(0, BuildEdge, entity, k)` with the entity the sensory or dynamic source, or the
+//! workspace target, and `k` counting that entity's calls (docs/MODEL-NOTES.md lists the words).
+
+use rayon::prelude::*;
+
+use crate::config::Params;
+use crate::rng::{below, between, pick_weighted, uniform, uniform_range, Rng, Stream};
+use crate::store::{Direction, EdgeId, EdgeKind, EdgeRecord, Fertility, NodeId, NodeKind, NodeRecord, Store, NO_CLASS};
+
+use super::rules::{new_weight, subtype_from};
+
+/// Redraws allowed per edge before the build gives up.
+const MAX_REDRAWS: u32 = 100_000;
+
+/// Errors of building the initial graph.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum BuildError {
+    /// No admissible endpoint was found for an initial edge.
+    #[error("cannot place initial edge {slot} of {what} node {node} after {MAX_REDRAWS} redraws (too few dynamic nodes or out-degree slots)")]
+    CannotPlace {
+        /// Which wiring rule.
+        what: &'static str,
+        /// The entity node id.
+        node: u64,
+        /// The edge's index within the entity.
+        slot: u32,
+    },
+}
+
+const PLACEHOLDER: EdgeRecord = EdgeRecord {
+    id: EdgeId(0),
+    src: NodeId(0),
+    dst: NodeId(0),
+    kind: EdgeKind::Excitatory,
+    weight: 0.0,
+    direction: Direction::FreeFlow,
+    gate: 0.0,
+    plastic_lr: 0.0,
+    born_step: 0,
+};
+
+/// Build the initial graph. `progress` is told the name of each phase as it starts.
+pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Result<Store, BuildError> {
+    let g = &params.graph;
+    let rng = Rng::new(params.run.seed);
+    let n_s = params.n_sensory();
+    let n_d = g.n_dynamic as usize;
+    let n_w = params.n_workspace();
+    let mut store = Store::new(g.allow_duplicate_edges);
+    progress("nodes");
+    let e = &params.energy;
+    let mut nodes = Vec::with_capacity(n_s + n_d + n_w);
+    let sensory_energy = params.input.sensory_bias.clamp(e.energy_floor, e.energy_cap);
+    for b in 0..n_s {
+        nodes.push(NodeRecord {
+            id: NodeId(0),
+            kind: NodeKind::Sensory,
+            energy: sensory_energy,
+            subtype: NO_CLASS,
+            fertility: Fertility::Normal.code(),
+            growth_class: NO_CLASS,
+            gain_class: NO_CLASS,
+            max_out_degree: g.sensory_max_out_degree as u16,
+            parent: None,
+            binding: b as u32,
+            born_step: 0,
+        });
+    }
+    let n_growth = params.growth.classes.len() as u32;
+    let n_gain = params.energy.connection_gain_values.len() as u32;
+    let dynamic: Vec<NodeRecord> = (0..n_d)
+        .into_par_iter()
+        .with_min_len(4096)
+        .map(|i| {
+            let id = (n_s + i) as u64;
+            let w = rng.words(0, Stream::BuildNode, id, 0);
+            let w1 = rng.words(0, Stream::BuildNode, id, 1);
+            NodeRecord {
+                id: NodeId(id),
+                kind: NodeKind::Dynamic,
+                energy: uniform_range(w[0], g.initial_dynamic_energy[0], g.initial_dynamic_energy[1]),
+                subtype: subtype_from(w[1]),
+                fertility: below(w[2], 3) as u8,
+                growth_class: below(w[3], n_growth) as u8,
+                gain_class: below(w1[0], n_gain) as u8,
+                max_out_degree: between(w1[1], g.max_out_degree_initial[0], g.max_out_degree_initial[1]) as u16,
+                parent: None,
+                binding: 0,
+                born_step: 0,
+            }
+        })
+        .collect();
+    nodes.extend(dynamic);
+    for c in 0..n_w {
+        let id = (n_s + n_d + c) as u64;
+        let w = rng.words(0, Stream::BuildNode, id, 0);
+        nodes.push(NodeRecord {
+            id: NodeId(id),
+            kind: NodeKind::Workspace,
+            energy: uniform_range(w[0], g.initial_workspace_energy[0], g.initial_workspace_energy[1]),
+            subtype: NO_CLASS,
+            fertility: Fertility::Normal.code(),
+            growth_class: NO_CLASS,
+            gain_class: NO_CLASS,
+            max_out_degree: 0,
+            parent: None,
+            binding: c as u32,
+            born_step: 0,
+        });
+    }
+    store.add_nodes(&nodes);
+
+    let draw = EdgeDraw::new(params, rng);
+    let dyn_start = n_s as u32;
+    let n_d32 = n_d as u32;
+    let allow_dup = g.allow_duplicate_edges;
+
+    progress("sensory edges");
+    let fan = g.sensory_fanout as usize;
+    let mut sensory_edges = vec![PLACEHOLDER; n_s * fan];
+    if fan > 0 {
+        sensory_edges
+            .par_chunks_mut(fan)
+            .enumerate()
+            .try_for_each(|(s, out)| {
+                draw.out_edges(s as u32, NodeKind::Sensory, dyn_start, n_d32, allow_dup, true, out, "sensory")
+            })?;
+    }
+
+    progress("workspace edges");
+    let ws_deg = g.workspace_in_degree as usize;
+    let mut ws_edges = Vec::with_capacity(n_w * ws_deg);
+    let mut ws_out = vec![0u32; n_d];
+    let max_out = store.nodes().max_out_degree().to_vec();
+    for c in 0..n_w {
+        let dst = (n_s + n_d + c) as u32;
+        let mut k = 0u32;
+        let mut chosen: Vec<u32> = Vec::with_capacity(ws_deg);
+        for slot in 0..ws_deg as u32 {
+            let mut tries = 0;
+            let (src, w) = loop {
+                let w = rng.words(0, Stream::BuildEdge, u64::from(dst), k);
+                k += 1;
+                let i = below(w[0], n_d32);
+                let src = dyn_start + i;
+                let room = ws_out[i as usize] + g.dynamic_out_degree < u32::from(max_out[src as usize]);
+                if room && (allow_dup || !chosen.contains(&src)) {
+                    break (src, w);
+                }
+                tries += 1;
+                if tries > MAX_REDRAWS {
+                    return Err(BuildError::CannotPlace { what: "workspace", node: u64::from(dst), slot });
+                }
+            };
+            chosen.push(src);
+            ws_out[(src - dyn_start) as usize] += 1;
+            ws_edges.push(draw.record(src, dst, false, w, || {
+                let w2 = rng.words(0, Stream::BuildEdge, u64::from(dst), k);
+                k += 1;
+                w2
+            }));
+        }
+    }
+
+    progress("dynamic edges");
+    let dd = g.dynamic_out_degree as usize;
+    let mut dyn_edges = vec![PLACEHOLDER; n_d * dd];
+    if dd > 0 {
+        dyn_edges.par_chunks_mut(dd).enumerate().try_for_each(|(i, out)| {
+            draw.out_edges(dyn_start + i as u32, NodeKind::Dynamic, dyn_start, n_d32, allow_dup, false, out, "dynamic")
+        })?;
+    }
+
+    progress("edge table");
+    let total = sensory_edges.len() + ws_edges.len() + dyn_edges.len();
+    let mut rows = Vec::with_capacity(total);
+    let all: Vec<EdgeRecord> = sensory_edges.into_iter().chain(ws_edges).chain(dyn_edges).collect();
+    rows.extend(all.iter().map(|r| (r.src.0 as u32, r.dst.0 as u32)));
+    store.add_edges_with_rows(&all, &rows);
+    drop(all);
+    progress("topology");
+    store.refresh_topology();
+    Ok(store)
+}
+
+/// Target and attribute draws of initial edges.
+struct EdgeDraw<'a> {
+    params: &'a Params,
+    rng: Rng,
+    kinds: [f32; 4],
+    dirs: [f32; 3],
+}
+
+impl<'a> EdgeDraw<'a> {
+    fn new(params: &'a Params, rng: Rng) -> Self {
+        Self { params, rng, kinds: params.build_kind_weights(), dirs: params.build_direction_weights() }
+    }
+
+    /// Fill `out` with the out-edges of node row `src` (rows equal ids at build) to uniform
+    /// dynamic targets, redrawing self-loops and duplicates.
+    #[allow(clippy::too_many_arguments)]
+    fn out_edges(&self, src: u32, _kind: NodeKind, pool_start: u32, pool_len: u32, allow_dup: bool, sensory: bool, out: &mut [EdgeRecord], what: &'static str) -> Result<(), BuildError> {
+        let mut k = 0u32;
+        let mut chosen: Vec<u32> = Vec::with_capacity(out.len());
+        for (slot, rec) in out.iter_mut().enumerate() {
+            let mut tries = 0;
+            let (dst, w) = loop {
+                let w = self.rng.words(0, Stream::BuildEdge, u64::from(src), k);
+                k += 1;
+                let dst = pool_start + below(w[0], pool_len);
+                if dst != src {
+                    if allow_dup {
+                        break (dst, w);
+                    }
+                    if let Err(pos) = chosen.binary_search(&dst) {
+                        chosen.insert(pos, dst);
+                        break (dst, w);
+                    }
+                }
+                tries += 1;
+                if tries > MAX_REDRAWS {
+                    return Err(BuildError::CannotPlace { what, node: u64::from(src), slot: slot as u32 });
+                }
+            };
+            *rec = self.record(src, dst, sensory, w, || {
+                let w2 = self.rng.words(0, Stream::BuildEdge, u64::from(src), k);
+                k += 1;
+                w2
+            });
+        }
+        Ok(())
+    }
+
+    /// The record of one initial edge: kind from word 1, weight from word 2, direction from
+    /// word 3 of the accepted target call; gate and learning rate from one more call.
+    fn record(&self, src: u32, dst: u32, sensory: bool, w: [u32; 4], mut more: impl FnMut() -> [u32; 4]) -> EdgeRecord {
+        let g = &self.params.graph;
+        let kind = EdgeKind::ALL[pick_weighted(w[1], &self.kinds)];
+        let (lo, hi) = if sensory { (g.sensory_weight_range[0], g.sensory_weight_range[1]) } else { (g.weight_range[0], g.weight_range[1]) };
+        let weight = new_weight(kind, uniform(w[2]), lo, hi);
+        let direction = Direction::ALL[pick_weighted(w[3], &self.dirs)];
+        let (mut gate, mut plastic_lr) = (0.0, 0.0);
+        if matches!(kind, EdgeKind::Gated | EdgeKind::Plastic) {
+            let w2 = more();
+            if kind == EdgeKind::Gated {
+                gate = uniform_range(w2[0], 0.1, 1.0) * g.gate_scale;
+            } else {
+                plastic_lr = uniform_range(w2[1], g.plastic_lr_range[0], g.plastic_lr_range[1]);
+            }
+        }
+        EdgeRecord { id: EdgeId(0), src: NodeId(u64::from(src)), dst: NodeId(u64::from(dst)), kind, weight, direction, gate, plastic_lr, born_step: 0 }
+    }
+}

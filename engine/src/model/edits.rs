@@ -1,0 +1,122 @@
+//! Phase 5.1: apply the proposals due at this step. Culls by ascending `EdgeId`, then
+//! additions in proposal order; each is re-validated against the graph of this moment
+//! (including the edits before it) and counted as skipped when it no longer holds.
+
+use crate::config::Params;
+use crate::growth::Proposals;
+use crate::store::{EdgeRecord, NodeKind, Store};
+
+use super::rules::{admit, cull_condition, Admission};
+
+/// What phase 5.1 did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EditCounts {
+    /// Edges added.
+    pub added: u64,
+    /// Edges culled.
+    pub culled: u64,
+    /// Edits not applied.
+    pub skipped: u64,
+}
+
+/// Apply `p` to `store` at step `step`. The store's topology is refreshed first and after.
+pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64) -> EditCounts {
+    let mut counts = EditCounts::default();
+    store.refresh_topology();
+    let rule = params.transfer.direction_rule;
+    let mut removed: Vec<usize> = Vec::with_capacity(p.culls.len());
+    {
+        let nodes = store.nodes();
+        let edges = store.edges();
+        let mut culls = p.culls.clone();
+        culls.sort_unstable();
+        culls.dedup();
+        for id in culls {
+            let Some(e) = edges.row_of(id) else {
+                counts.skipped += 1;
+                continue;
+            };
+            let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+            if cull_condition(rule, params.growth.min_abs_weight, edges.kind_of(e), edges.direction_of(e), edges.weights()[e],
+                nodes.kind_of(s), nodes.kind_of(d), nodes.ids()[s], nodes.parents()[d])
+            {
+                removed.push(e);
+            } else {
+                counts.skipped += 1;
+            }
+        }
+    }
+    // `removed` ascends because culls ascend and rows follow id order.
+    let mut added: Vec<(usize, usize, EdgeRecord)> = Vec::new();
+    {
+        let nodes = store.nodes();
+        let edges = store.edges();
+        let out = &store.topology().out;
+        let max_new = params.growth.max_new_edges_per_step as usize;
+        for e in &p.adds {
+            if added.len() >= max_new {
+                counts.skipped += 1;
+                continue;
+            }
+            let (Some(s), Some(d)) = (nodes.row_of(e.src), nodes.row_of(e.dst)) else {
+                counts.skipped += 1;
+                continue;
+            };
+            let mut a = Admission {
+                src_kind: nodes.kind_of(s),
+                dst_kind: nodes.kind_of(d),
+                self_loop: s == d,
+                out_degree: 0,
+                max_out_degree: nodes.max_out_degree()[s],
+                edge_count: (edges.len() - removed.len() + added.len()) as u64,
+                duplicate: false,
+                has_out_to_workspace: false,
+                has_out_to_sensory: false,
+            };
+            let mut see = |t: usize| {
+                a.out_degree += 1;
+                a.duplicate |= t == d;
+                match nodes.kind_of(t) {
+                    NodeKind::Workspace => a.has_out_to_workspace = true,
+                    NodeKind::Sensory => a.has_out_to_sensory = true,
+                    NodeKind::Dynamic => {}
+                }
+            };
+            for &x in out.row(s) {
+                if removed.binary_search(&(x as usize)).is_err() {
+                    see(edges.dst_rows()[x as usize] as usize);
+                }
+            }
+            for &(as_, ad, _) in &added {
+                if as_ == s {
+                    see(ad);
+                }
+            }
+            if admit(&a, params).is_ok() {
+                let rec = EdgeRecord {
+                    id: crate::store::EdgeId(0),
+                    src: e.src,
+                    dst: e.dst,
+                    kind: e.kind,
+                    weight: e.weight,
+                    direction: e.direction,
+                    gate: e.gate,
+                    plastic_lr: e.plastic_lr,
+                    born_step: step,
+                };
+                added.push((s, d, rec));
+            } else {
+                counts.skipped += 1;
+            }
+        }
+    }
+    counts.culled = removed.len() as u64;
+    counts.added = added.len() as u64;
+    store.remove_edge_rows(&removed);
+    let recs: Vec<EdgeRecord> = added.into_iter().map(|(_, _, r)| r).collect();
+    store
+        .add_edges(&recs)
+        .expect("admitted additions should have live, distinct endpoints");
+    store.refresh_topology();
+    counts
+}

@@ -1,0 +1,183 @@
+//! Predicates and small formulas of MODEL.md sections 1, 5 and 6, shared by the build, the
+//! steppers, the edit applier and the growth rules so that each rule is written once.
+
+use crate::config::{DirectionRule, Params};
+use crate::store::{Direction, EdgeKind, NodeKind, Subtype, NO_CLASS};
+
+/// Bits of the per-edge flag byte the steppers cache.
+pub mod flag {
+    /// The edge conducts whenever its source is active (and, if gated, open): the source
+    /// is not a workspace node, the target is not sensory, and the direction rule holds.
+    pub const CONDUCTS: u8 = 1;
+    /// The target is a sensory node: the source burns (MODEL.md 5.2).
+    pub const INTO_SENSORY: u8 = 2;
+    /// Negative weight: the effect drains the target.
+    pub const NEGATIVE: u8 = 4;
+    /// Gated edge: conducts only when the source's energy reaches the gate.
+    pub const GATED: u8 = 8;
+    /// Plastic edge.
+    pub const PLASTIC: u8 = 16;
+}
+
+/// Whether `dir` allows conduction from `src` (id `src_id`, kind `src_kind`) to a target of
+/// kind `dst_kind` whose parent id is `dst_parent` (MODEL.md 5.2, `direction_ok`).
+#[inline]
+pub fn direction_ok(rule: DirectionRule, dir: Direction, src_kind: NodeKind, dst_kind: NodeKind, src_id: u64, dst_parent: u64) -> bool {
+    match (dir, rule) {
+        (Direction::FreeFlow, _) => true,
+        (Direction::OneWayOut, DirectionRule::ByKind) => src_kind == NodeKind::Sensory,
+        (Direction::OneWayIn, DirectionRule::ByKind) => dst_kind == NodeKind::Workspace,
+        (Direction::OneWayOut, DirectionRule::ByLineage) => dst_parent == src_id,
+        (Direction::OneWayIn, DirectionRule::ByLineage) => dst_parent != src_id,
+    }
+}
+
+/// Endpoint kinds that no edge may have: a workspace source, Sensory->Sensory,
+/// Workspace->Workspace or Sensory->Workspace (MODEL.md 6.1).
+#[inline]
+pub fn kinds_forbidden(src: NodeKind, dst: NodeKind) -> bool {
+    src == NodeKind::Workspace
+        || (src == NodeKind::Sensory && (dst == NodeKind::Sensory || dst == NodeKind::Workspace))
+}
+
+/// The cached flag byte of an edge (see [`flag`]).
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub fn edge_flags(rule: DirectionRule, kind: EdgeKind, dir: Direction, weight: f32, src_kind: NodeKind, dst_kind: NodeKind, src_id: u64, dst_parent: u64) -> u8 {
+    let mut f = 0;
+    if src_kind != NodeKind::Workspace && dst_kind != NodeKind::Sensory && direction_ok(rule, dir, src_kind, dst_kind, src_id, dst_parent) {
+        f |= flag::CONDUCTS;
+    }
+    if dst_kind == NodeKind::Sensory {
+        f |= flag::INTO_SENSORY;
+    }
+    if weight < 0.0 {
+        f |= flag::NEGATIVE;
+    }
+    match kind {
+        EdgeKind::Gated => f |= flag::GATED,
+        EdgeKind::Plastic => f |= flag::PLASTIC,
+        _ => {}
+    }
+    f
+}
+
+/// Whether an edge meets a cull condition of MODEL.md 6.2: its direction can never hold
+/// (edges into sensory nodes excepted: they burn whatever their direction), its endpoint
+/// kinds break an admission rule, or it is Plastic with `|w| < min_abs_weight`.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+pub fn cull_condition(rule: DirectionRule, min_abs_weight: f32, kind: EdgeKind, dir: Direction, weight: f32, src_kind: NodeKind, dst_kind: NodeKind, src_id: u64, dst_parent: u64) -> bool {
+    kinds_forbidden(src_kind, dst_kind)
+        || (dst_kind != NodeKind::Sensory && !direction_ok(rule, dir, src_kind, dst_kind, src_id, dst_parent))
+        || (kind == EdgeKind::Plastic && weight.abs() < min_abs_weight)
+}
+
+/// What an admission check knows about a proposed edge `src -> dst` (MODEL.md 6.1).
+#[derive(Debug, Clone, Copy)]
+pub struct Admission {
+    /// Source kind.
+    pub src_kind: NodeKind,
+    /// Target kind.
+    pub dst_kind: NodeKind,
+    /// Source and target are the same node.
+    pub self_loop: bool,
+    /// The source's current out-degree.
+    pub out_degree: u32,
+    /// The source's cap.
+    pub max_out_degree: u16,
+    /// Current edge count.
+    pub edge_count: u64,
+    /// The pair already has an edge.
+    pub duplicate: bool,
+    /// The source has an out-edge to a workspace node.
+    pub has_out_to_workspace: bool,
+    /// The source has an out-edge to a sensory node.
+    pub has_out_to_sensory: bool,
+}
+
+/// Why an edge is not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// Source equals target.
+    SelfLoop,
+    /// Forbidden endpoint kinds.
+    Kinds,
+    /// The source is at its `max_out_degree`.
+    OutDegree,
+    /// The edge count is at `max_edges`.
+    Capacity,
+    /// The pair already has an edge and duplicates are not allowed.
+    Duplicate,
+    /// A dynamic node would have out-edges to both a workspace and a sensory node.
+    WorkspaceAndSensory,
+}
+
+/// The admission rules of MODEL.md 6.1.
+pub fn admit(a: &Admission, params: &Params) -> Result<(), Reject> {
+    if a.self_loop {
+        return Err(Reject::SelfLoop);
+    }
+    if kinds_forbidden(a.src_kind, a.dst_kind) {
+        return Err(Reject::Kinds);
+    }
+    if a.out_degree >= u32::from(a.max_out_degree) {
+        return Err(Reject::OutDegree);
+    }
+    if a.edge_count >= params.graph.max_edges {
+        return Err(Reject::Capacity);
+    }
+    if a.duplicate && !params.graph.allow_duplicate_edges {
+        return Err(Reject::Duplicate);
+    }
+    if a.src_kind == NodeKind::Dynamic
+        && ((a.dst_kind == NodeKind::Workspace && a.has_out_to_sensory) || (a.dst_kind == NodeKind::Sensory && a.has_out_to_workspace))
+    {
+        return Err(Reject::WorkspaceAndSensory);
+    }
+    Ok(())
+}
+
+/// The directions other than FreeFlow that could ever conduct for a pair under the rule.
+pub fn possible_one_way(rule: DirectionRule, src_kind: NodeKind, dst_kind: NodeKind, src_id: u64, dst_parent: u64) -> Vec<Direction> {
+    [Direction::OneWayOut, Direction::OneWayIn]
+        .into_iter()
+        .filter(|&d| direction_ok(rule, d, src_kind, dst_kind, src_id, dst_parent))
+        .collect()
+}
+
+/// The input energy of a pixel value `p` at `step` (MODEL.md 5.2):
+/// `clamp((p * gain + bias) * min(1, (step + 1) / warmup), 0, cap)`.
+#[inline]
+pub fn input_value(p: f32, step: u64, params: &Params) -> f32 {
+    let i = &params.input;
+    let ramp = ((step + 1) as f32 / i.warmup_steps as f32).min(1.0);
+    ((p * i.sensory_gain + i.sensory_bias) * ramp).clamp(0.0, params.energy.energy_cap)
+}
+
+/// Source and target scales of a node: by subtype for dynamic nodes, 1 otherwise.
+#[inline]
+pub fn scales(params: &Params, kind: u8, subtype: u8) -> (f32, f32) {
+    if kind == NodeKind::Dynamic.code() && subtype != NO_CLASS {
+        let s = usize::from(subtype).min(2);
+        (params.transfer.subtype_src_scale.as_array()[s], params.transfer.subtype_dst_scale.as_array()[s])
+    } else {
+        (1.0, 1.0)
+    }
+}
+
+/// Signed weight of a new edge of `kind` from a magnitude draw `u` in [0, 1) and the
+/// range `(lo, hi)` (MODEL.md 1.2).
+#[inline]
+pub fn new_weight(kind: EdgeKind, u: f32, lo: f32, hi: f32) -> f32 {
+    match kind {
+        EdgeKind::Excitatory | EdgeKind::Gated => lo + (hi - lo) * u,
+        EdgeKind::Inhibitory => -(lo + (hi - lo) * u),
+        EdgeKind::Plastic => -hi + (2.0 * hi) * u,
+    }
+}
+
+/// Subtype code from a draw.
+pub fn subtype_from(x: u32) -> u8 {
+    Subtype::ALL[crate::rng::below(x, 3) as usize].code()
+}

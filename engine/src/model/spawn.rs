@@ -1,0 +1,143 @@
+//! Phase 5.6: births. Candidates are served by descending energy, ties by ascending id,
+//! until `max_births_per_step` or `max_nodes`; children draw their attributes from
+//! `(step, Spawn, child id, 0..2)` and their parent edge's weight from
+//! `(step, ChildWiring, child id, 0)`.
+
+use crate::config::{DirectionRule, Params, SpawnFrom};
+use crate::rng::{below, between, uniform_range, Rng, Stream};
+use crate::store::{Direction, EdgeId, EdgeKind, EdgeRecord, Fertility, NodeId, NodeKind, NodeRecord, Store};
+
+use super::rules::subtype_from;
+
+/// What phase 5.6 did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SpawnCounts {
+    /// Children born.
+    pub births: u64,
+    /// Parent-child edges added.
+    pub wired: u64,
+    /// Energy paid by parents (energy units).
+    pub paid: f64,
+    /// Energy children start with.
+    pub created: f64,
+}
+
+/// Run phase 5.6 on `store` at `step`, after deaths. `out_degree[r]` is node row `r`'s
+/// current out-degree.
+pub fn spawn(store: &mut Store, params: &Params, rng: &Rng, step: u64, out_degree: &[u32]) -> SpawnCounts {
+    let sp = &params.spawn;
+    let mut c = SpawnCounts::default();
+    let max_births = u64::from(sp.max_births_per_step);
+    let room = params.graph.max_nodes.saturating_sub(store.nodes().len() as u64);
+    let budget = max_births.min(room);
+    if budget == 0 {
+        return c;
+    }
+    let nodes = store.nodes();
+    let energy = nodes.energy();
+    let mut cands: Vec<(usize, u32)> = Vec::new();
+    for r in 0..nodes.len() {
+        let kind = nodes.kinds()[r];
+        if sp.spawn_from == SpawnFrom::Dynamic && kind != NodeKind::Dynamic.code() {
+            continue;
+        }
+        let e = energy[r];
+        if !(e > sp.spawn_threshold) || nodes.fertility()[r] == Fertility::Sterile.code() {
+            continue;
+        }
+        if sp.spawn_requires_free_slot && out_degree[r] >= u32::from(nodes.max_out_degree()[r]) {
+            continue;
+        }
+        let f = if nodes.fertility()[r] == Fertility::Fertile.code() { 2 } else { 1 };
+        let want = f.min((e / sp.spawn_cost).floor() as u32);
+        if want > 0 {
+            cands.push((r, want));
+        }
+    }
+    cands.sort_by(|a, b| energy[b.0].total_cmp(&energy[a.0]).then(nodes.ids()[a.0].cmp(&nodes.ids()[b.0])));
+
+    let g = &params.graph;
+    let n_growth = params.growth.classes.len() as u32;
+    let n_gain = params.energy.connection_gain_values.len() as u32;
+    let child_energy = sp.child_energy_fraction * sp.spawn_cost;
+    let mut next_id = store.next_node_id();
+    let mut children: Vec<NodeRecord> = Vec::new();
+    let mut edges: Vec<EdgeRecord> = Vec::new();
+    let mut pay: Vec<(usize, f32)> = Vec::new();
+    let mut edge_count = store.edges().len() as u64;
+    let mut wired_from: Vec<(usize, u32)> = Vec::new();
+    for (r, want) in cands {
+        if c.births >= budget {
+            break;
+        }
+        let n = u64::from(want).min(budget - c.births) as u32;
+        let cost = sp.spawn_cost * n as f32;
+        pay.push((r, cost));
+        c.paid += f64::from(cost);
+        let parent_id = nodes.ids()[r];
+        let mut extra = 0u32;
+        for _ in 0..n {
+            let id = next_id;
+            next_id += 1;
+            let w = rng.words(step, Stream::Spawn, id, 0);
+            let w1 = rng.words(step, Stream::Spawn, id, 1);
+            children.push(NodeRecord {
+                id: NodeId(id),
+                kind: NodeKind::Dynamic,
+                energy: child_energy,
+                subtype: subtype_from(w[0]),
+                fertility: below(w[1], 3) as u8,
+                growth_class: below(w[2], n_growth) as u8,
+                gain_class: below(w[3], n_gain) as u8,
+                max_out_degree: between(w1[0], g.max_out_degree_child[0], g.max_out_degree_child[1]) as u16,
+                parent: Some(NodeId(parent_id)),
+                binding: 0,
+                born_step: step,
+            });
+            c.created += f64::from(child_energy);
+            c.births += 1;
+            if sp.wire_children
+                && out_degree[r] + extra < u32::from(nodes.max_out_degree()[r])
+                && edge_count < g.max_edges
+            {
+                let ww = rng.words(step, Stream::ChildWiring, id, 0);
+                let direction = match params.transfer.direction_rule {
+                    DirectionRule::ByKind => Direction::FreeFlow,
+                    DirectionRule::ByLineage => Direction::OneWayOut,
+                };
+                edges.push(EdgeRecord {
+                    id: EdgeId(0),
+                    src: NodeId(parent_id),
+                    dst: NodeId(id),
+                    kind: EdgeKind::Excitatory,
+                    weight: uniform_range(ww[0], g.weight_range[0], g.weight_range[1]),
+                    direction,
+                    gate: 0.0,
+                    plastic_lr: 0.0,
+                    born_step: step,
+                });
+                extra += 1;
+                edge_count += 1;
+            }
+        }
+        if extra > 0 {
+            wired_from.push((r, extra));
+        }
+    }
+    c.spawn_paid_check(&pay);
+    let energy = store.node_values_mut().energy;
+    for (r, cost) in pay {
+        energy[r] -= cost;
+    }
+    store.add_nodes(&children);
+    c.wired = edges.len() as u64;
+    store.add_edges(&edges).expect("child edges should join a live parent to its new child");
+    c
+}
+
+impl SpawnCounts {
+    #[inline]
+    fn spawn_paid_check(&self, pay: &[(usize, f32)]) {
+        debug_assert_eq!(pay.iter().map(|p| f64::from(p.1)).sum::<f64>(), self.paid);
+    }
+}

@@ -1,0 +1,234 @@
+//! The counter-based generator every random draw of the model comes from (MODEL.md section 3).
+//!
+//! Philox4x32-10 (Random123), keyed by the run's `seed`, with `(step, stream, entity, k)`
+//! packed into the 128-bit counter. Every operation is on 32-bit words; the one 32x32->64
+//! product per multiply is exact, and [`mulhilo_limbs`] shows the 16-bit-limb form that a
+//! WGSL kernel (which has no 64-bit integers) must use to get the same bits.
+//!
+//! Guarantees: a draw depends only on the seed and its counter, never on thread scheduling,
+//! iteration order, thread count or backend. The counter packing is fixed:
+//!
+//! | word | content |
+//! |---|---|
+//! | `c0` | `k`, the draw number of this entity at this step |
+//! | `c1` | entity id, low 32 bits |
+//! | `c2` | entity id bits 32..48 in the low 16 bits, `stream` in the high 16 bits |
+//! | `c3` | step, low 32 bits |
+//!
+//! The key is `(seed low 32 bits, seed high 32 bits)`.
+
+const M0: u32 = 0xD251_1F53;
+const M1: u32 = 0xCD9E_8D57;
+const W0: u32 = 0x9E37_79B9;
+const W1: u32 = 0xBB67_AE85;
+
+/// `2^-24`, the scale of a 24-bit uniform.
+const TWO_POW_M24: f32 = 1.0 / 16_777_216.0;
+/// `sqrt(3)`, so that the sum of four uniforms minus 2 has unit variance after scaling.
+pub const SQRT3: f32 = 1.732_050_8;
+
+/// The uses of randomness; each has its own counter space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum Stream {
+    /// Attributes of initial nodes (step 0).
+    BuildNode = 1,
+    /// Targets and attributes of initial edges (step 0).
+    BuildEdge = 2,
+    /// Per-node noise of phase 5.4.
+    Noise = 3,
+    /// Attributes of children born in phase 5.6.
+    Spawn = 4,
+    /// Growth proposals (section 6.1), and the attributes of proposed edges.
+    Growth = 5,
+    /// Weight of the parent->child edge (phase 5.6).
+    ChildWiring = 6,
+}
+
+/// Philox4x32 with `rounds` rounds on one counter and key.
+#[inline]
+pub fn philox4x32(rounds: u32, ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let mut c = ctr;
+    let mut k = key;
+    for r in 0..rounds {
+        if r > 0 {
+            k[0] = k[0].wrapping_add(W0);
+            k[1] = k[1].wrapping_add(W1);
+        }
+        let (hi0, lo0) = mulhilo(M0, c[0]);
+        let (hi1, lo1) = mulhilo(M1, c[2]);
+        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
+    }
+    c
+}
+
+/// The high and low 32-bit words of the exact product `a * b`.
+#[inline(always)]
+pub fn mulhilo(a: u32, b: u32) -> (u32, u32) {
+    let p = u64::from(a) * u64::from(b);
+    ((p >> 32) as u32, p as u32)
+}
+
+/// [`mulhilo`] computed with 16-bit limbs and 32-bit arithmetic only: the form the WGSL
+/// kernels use. A test checks that both agree.
+pub fn mulhilo_limbs(a: u32, b: u32) -> (u32, u32) {
+    let (a_lo, a_hi) = (a & 0xFFFF, a >> 16);
+    let (b_lo, b_hi) = (b & 0xFFFF, b >> 16);
+    let ll = a_lo * b_lo;
+    let lh = a_lo * b_hi;
+    let hl = a_hi * b_lo;
+    let hh = a_hi * b_hi;
+    let mid = (ll >> 16) + (lh & 0xFFFF) + (hl & 0xFFFF);
+    let lo = (ll & 0xFFFF) | (mid << 16);
+    let hi = hh + (lh >> 16) + (hl >> 16) + (mid >> 16);
+    (hi, lo)
+}
+
+/// The seeded generator: a key plus the fixed counter packing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rng {
+    key: [u32; 2],
+}
+
+impl Rng {
+    /// The generator for one run's `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self { key: [seed as u32, (seed >> 32) as u32] }
+    }
+
+    /// The packed counter of one draw (see the module docs).
+    #[inline]
+    pub fn counter(step: u64, stream: Stream, entity: u64, k: u32) -> [u32; 4] {
+        [
+            k,
+            entity as u32,
+            ((entity >> 32) as u32 & 0xFFFF) | ((stream as u32) << 16),
+            step as u32,
+        ]
+    }
+
+    /// Four 32-bit words for `(step, stream, entity, k)`.
+    #[inline]
+    pub fn words(&self, step: u64, stream: Stream, entity: u64, k: u32) -> [u32; 4] {
+        philox4x32(10, Self::counter(step, stream, entity, k), self.key)
+    }
+
+    /// The noise value of one dynamic node at one step (MODEL.md section 3).
+    #[inline]
+    pub fn noise(&self, step: u64, node: u64, sigma: f32) -> f32 {
+        noise_from_words(self.words(step, Stream::Noise, node, 0), sigma)
+    }
+}
+
+/// A uniform float in `[0, 1)`: the top 24 bits of `x` times `2^-24`.
+#[inline(always)]
+pub fn uniform(x: u32) -> f32 {
+    (x >> 8) as f32 * TWO_POW_M24
+}
+
+/// A uniform float in `[lo, hi)`: `lo + (hi - lo) * u`.
+#[inline(always)]
+pub fn uniform_range(x: u32, lo: f32, hi: f32) -> f32 {
+    lo + (hi - lo) * uniform(x)
+}
+
+/// A uniform integer in `0..n` (`n >= 1`): the high word of `x * n` (no rejection; the bias is
+/// below `n / 2^32`).
+#[inline(always)]
+pub fn below(x: u32, n: u32) -> u32 {
+    mulhilo(x, n).0
+}
+
+/// A uniform integer in `lo..=hi`.
+#[inline(always)]
+pub fn between(x: u32, lo: u32, hi: u32) -> u32 {
+    lo + below(x, hi - lo + 1)
+}
+
+/// An index drawn with probability proportional to `weights` (which sum to about 1):
+/// the first index whose running sum exceeds `uniform(x)`; the last positive one otherwise.
+pub fn pick_weighted(x: u32, weights: &[f32]) -> usize {
+    let u = uniform(x);
+    let mut acc = 0.0f32;
+    let mut last = 0;
+    for (i, &w) in weights.iter().enumerate() {
+        if w > 0.0 {
+            acc += w;
+            last = i;
+            if u < acc {
+                return i;
+            }
+        }
+    }
+    last
+}
+
+/// Noise from four words: `sigma * 1.7320508 * (u1 + u2 + u3 + u4 - 2)`, summed in that order.
+#[inline(always)]
+pub fn noise_from_words(w: [u32; 4], sigma: f32) -> f32 {
+    let s = uniform(w[0]) + uniform(w[1]) + uniform(w[2]) + uniform(w[3]) - 2.0;
+    sigma * SQRT3 * s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Random123 `tests/kat_vectors`, the three `philox4x32 10` lines.
+    const KAT: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
+        ([0, 0, 0, 0], [0, 0], [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]),
+        (
+            [u32::MAX; 4],
+            [u32::MAX; 2],
+            [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd],
+        ),
+        (
+            [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344],
+            [0xa409_3822, 0x299f_31d0],
+            [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1],
+        ),
+    ];
+
+    #[test]
+    fn published_vectors() {
+        for (ctr, key, want) in KAT {
+            assert_eq!(philox4x32(10, ctr, key), want, "counter {ctr:08x?} key {key:08x?}");
+        }
+    }
+
+    #[test]
+    fn limb_product_matches_wide_product() {
+        let mut x = 0x1234_5678u32;
+        for _ in 0..100_000 {
+            let w = philox4x32(10, [x, 1, 2, 3], [4, 5]);
+            assert_eq!(mulhilo(w[0], w[1]), mulhilo_limbs(w[0], w[1]));
+            x = w[2];
+        }
+        assert_eq!(mulhilo_limbs(u32::MAX, u32::MAX), mulhilo(u32::MAX, u32::MAX));
+    }
+
+    #[test]
+    fn uniform_bounds_and_noise_bounds() {
+        assert_eq!(uniform(0), 0.0);
+        assert!(uniform(u32::MAX) < 1.0);
+        let bound = 0.01 * SQRT3 * 2.0;
+        for w in [[0; 4], [u32::MAX; 4]] {
+            assert!(noise_from_words(w, 0.01).abs() <= bound);
+        }
+        assert_eq!(below(u32::MAX, 10), 9);
+        assert_eq!(between(0, 5, 25), 5);
+        assert_eq!(between(u32::MAX, 5, 25), 25);
+    }
+
+    #[test]
+    fn counter_packing_is_fixed() {
+        let c = Rng::counter(0x1_0000_0007, Stream::Growth, 0x0000_ABCD_1234_5678, 9);
+        assert_eq!(c, [9, 0x1234_5678, 0xABCD | (5 << 16), 7]);
+    }
+
+    #[test]
+    fn weighted_pick_skips_zero_weights() {
+        assert_eq!(pick_weighted(0, &[0.0, 1.0, 0.0]), 1);
+        assert_eq!(pick_weighted(u32::MAX, &[0.5, 0.5, 0.0]), 1);
+    }
+}

@@ -1,0 +1,230 @@
+//! A running simulation: the state, the stepper, the pending proposals, the input, and the
+//! growth rules computed inline at the point MODEL.md section 6 defines.
+
+use std::time::Instant;
+
+use crate::config::Params;
+use crate::growth::{propose, GraphView, Pending, Proposals};
+use crate::hash::state_hash;
+use crate::io::input::Input;
+use crate::io::metrics::{energy_by_kind, EnergyTotals, KindCounts, RunTotals, StepMetrics, Summary, WorkerState};
+use crate::model::build::{build_initial, BuildError};
+use crate::rng::Rng;
+use crate::step::{self, BackendError, StepError, StepInput, Stepper};
+use crate::store::{NodeKind, Store, StoreError};
+
+/// Errors of a simulation.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The backend could not be created.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// The initial graph could not be built.
+    #[error(transparent)]
+    Build(#[from] BuildError),
+    /// A step failed.
+    #[error(transparent)]
+    Step(#[from] StepError),
+    /// An invariant does not hold.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An energy is outside its bounds.
+    #[error("node {node} has energy {energy}, outside [{floor}, {cap}]")]
+    EnergyBounds {
+        /// Node id.
+        node: u64,
+        /// Its energy.
+        energy: f32,
+        /// The floor.
+        floor: f32,
+        /// The cap.
+        cap: f32,
+    },
+}
+
+/// A simulation of one validated configuration.
+pub struct Simulation {
+    params: Params,
+    rng: Rng,
+    store: Store,
+    step: u64,
+    stepper: Box<dyn Stepper>,
+    pending: Pending,
+    input: Input,
+    frame: Vec<f32>,
+    totals: RunTotals,
+    last_totals: (f64, f64),
+}
+
+impl Simulation {
+    /// Build the initial graph and the backend. `threads` overrides `run.threads`;
+    /// `progress` is told each build phase as it starts.
+    pub fn new(params: Params, threads: Option<usize>, progress: &(dyn Fn(&str) + Sync)) -> Result<Self, SimError> {
+        let stepper = step::create(&params, threads)?;
+        let store = build_initial(&params, progress)?;
+        Ok(Self::from_parts(params, store, 0, Pending::default(), stepper))
+    }
+
+    /// A simulation from an existing state (tests build graphs by hand this way).
+    pub fn from_parts(params: Params, store: Store, step: u64, pending: Pending, stepper: Box<dyn Stepper>) -> Self {
+        Self {
+            rng: Rng::new(params.run.seed),
+            input: Input::from_params(&params),
+            params,
+            store,
+            step,
+            stepper,
+            pending,
+            frame: Vec::new(),
+            totals: RunTotals::default(),
+            last_totals: (0.0, 0.0),
+        }
+    }
+
+    /// Run one step with the configured input.
+    pub fn step(&mut self) -> Result<StepMetrics, SimError> {
+        let mut frame = std::mem::take(&mut self.frame);
+        self.input.fill(self.step, &mut frame);
+        let r = self.step_with_frame(&frame);
+        self.frame = frame;
+        r
+    }
+
+    /// Run one step with the given input frame.
+    pub fn step_with_frame(&mut self, frame: &[f32]) -> Result<StepMetrics, SimError> {
+        let t = self.step;
+        let due = self.pending.take_due(t);
+        let rep = self.stepper.step(StepInput {
+            store: &mut self.store,
+            params: &self.params,
+            rng: &self.rng,
+            step: t,
+            frame,
+            edits: due.as_ref(),
+        })?;
+        self.step = t + 1;
+        let g0 = Instant::now();
+        let p = self.proposals_after(t);
+        let (made, dropped) = (p.made, p.dropped);
+        self.pending.push(t + 1 + u64::from(self.params.growth.worker_lag_steps), p);
+        let growth_ns = g0.elapsed().as_nanos() as u64;
+        let m = StepMetrics {
+            step: t,
+            energy: energy_by_kind(self.store.nodes()),
+            edges: self.store.edges().len() as u64,
+            births: rep.births,
+            deaths: rep.deaths,
+            edges_added: rep.edits.added,
+            edges_culled: rep.edits.culled,
+            proposals_made: made,
+            proposals_dropped: dropped,
+            edits_skipped: rep.edits.skipped,
+            edges_conducting: rep.edges_conducting,
+            ledger: rep.ledger,
+            worker: WorkerState { running: false, restarts: 0, lag_steps: u64::from(self.params.growth.worker_lag_steps), last_error: String::new() },
+            times: rep.times,
+            growth_ns,
+        };
+        self.totals.add(&m);
+        self.last_totals = (rep.total_before, rep.total_after);
+        Ok(m)
+    }
+
+    /// The proposals computed from the current state, which is the state after step `k`.
+    fn proposals_after(&self, k: u64) -> Proposals {
+        let gr = &self.params.growth;
+        if gr.classes.iter().all(|c| c.p <= 0.0) && gr.sensory_growth_p <= 0.0 && gr.max_culled_edges_per_step == 0 {
+            return Proposals { from_step: k, ..Proposals::default() };
+        }
+        let view = GraphView { nodes: self.store.nodes(), edges: self.store.edges(), out: &self.store.topology().out };
+        propose(view, &self.params, k)
+    }
+
+    /// The state hash (see [`crate::hash`]).
+    pub fn state_hash(&self) -> String {
+        state_hash(&self.store, self.step, &self.pending)
+    }
+
+    /// Check every invariant of MODEL.md section 8 that the state can show: the store's
+    /// structural invariants and every energy finite and within bounds.
+    pub fn check_invariants(&self) -> Result<(), SimError> {
+        self.store.check_invariants()?;
+        let e = &self.params.energy;
+        let n = self.store.nodes();
+        for (r, &x) in n.energy().iter().enumerate() {
+            if !(x >= e.energy_floor && x <= e.energy_cap) {
+                return Err(SimError::EnergyBounds { node: n.ids()[r], energy: x, floor: e.energy_floor, cap: e.energy_cap });
+            }
+        }
+        Ok(())
+    }
+
+    /// Workspace energies indexed by binding (`y * W + x`), never by store position.
+    pub fn workspace_grid(&self) -> Vec<f32> {
+        let n = self.store.nodes();
+        let mut g = vec![0.0; self.params.n_workspace()];
+        for r in 0..n.len() {
+            if n.kind_of(r) == NodeKind::Workspace {
+                if let Some(x) = g.get_mut(n.bindings()[r] as usize) {
+                    *x = n.energy()[r];
+                }
+            }
+        }
+        g
+    }
+
+    /// The summary of the run so far, with the stepping loop's wall time.
+    pub fn summary(&self, wall_seconds: f64, steps_run: u64) -> Summary {
+        let s = energy_by_kind(self.store.nodes());
+        Summary {
+            format_version: 1,
+            step: self.step,
+            nodes: KindCounts { sensory: s[0].count, dynamic: s[1].count, workspace: s[2].count },
+            edges: self.store.edges().len() as u64,
+            energy: EnergyTotals { total: s.iter().map(|x| x.total).sum(), sensory: s[0].total, dynamic: s[1].total, workspace: s[2].total },
+            totals: self.totals,
+            state_hash: self.state_hash(),
+            wall_seconds,
+            steps_per_second: if wall_seconds > 0.0 { steps_run as f64 / wall_seconds } else { 0.0 },
+            backend: self.stepper.name().into(),
+            threads: self.stepper.threads(),
+        }
+    }
+
+    /// The next step to run (= steps run so far).
+    pub fn current_step(&self) -> u64 {
+        self.step
+    }
+    /// The parameters.
+    pub fn params(&self) -> &Params {
+        &self.params
+    }
+    /// The state.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+    /// The state, mutable (tests and tools that edit a graph by hand).
+    pub fn store_mut(&mut self) -> &mut Store {
+        &mut self.store
+    }
+    /// The pending proposals.
+    pub fn pending(&self) -> &Pending {
+        &self.pending
+    }
+    /// Run totals.
+    pub fn totals(&self) -> &RunTotals {
+        &self.totals
+    }
+    /// The totals before and after the last step (for the ledger check).
+    pub fn last_totals(&self) -> (f64, f64) {
+        self.last_totals
+    }
+    /// The backend's name.
+    pub fn backend(&self) -> &'static str {
+        self.stepper.name()
+    }
+    /// The backend's thread count.
+    pub fn threads(&self) -> usize {
+        self.stepper.threads()
+    }
+}

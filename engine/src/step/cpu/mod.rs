@@ -1,0 +1,174 @@
+//! The CPU stepper: MODEL.md section 5 on rayon, bit-identical for any thread count.
+//!
+//! Every per-node sum runs over that node's edges in ascending `EdgeId` order on one
+//! thread; ledger reductions run over fixed chunks of rows summed in order, so neither
+//! depends on how rayon splits the work.
+
+mod cache;
+mod transfer;
+mod update;
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+
+use super::{StepError, StepInput, StepReport, Stepper};
+use crate::model::{edits, ledger::Ledger, rules::input_value, spawn};
+use crate::store::NodeKind;
+
+use cache::HotCache;
+
+/// Per-node scratch of one step.
+#[derive(Default)]
+struct Scratch {
+    e0: Vec<f32>,
+    /// Per source: `(tl * a_i, a_i)`; zero for inactive sources.
+    factor: Vec<[f32; 2]>,
+    /// Per source: outgoing change, payments, burns.
+    out: Vec<[f32; 3]>,
+    /// Per target: incoming change, received, inhibited.
+    inc: Vec<[f32; 3]>,
+}
+
+/// The reference backend.
+pub struct CpuStepper {
+    pool: rayon::ThreadPool,
+    cache: HotCache,
+    scratch: Scratch,
+}
+
+impl CpuStepper {
+    /// A stepper with `threads` rayon threads (0: one per core).
+    pub fn new(threads: usize) -> Result<Self, String> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("neuroflux-cpu-{i}"))
+            .build()
+            .map_err(|e| format!("cannot start the CPU thread pool: {e}"))?;
+        Ok(Self { pool, cache: HotCache::default(), scratch: Scratch::default() })
+    }
+}
+
+fn ns(t: Instant) -> u64 {
+    t.elapsed().as_nanos() as u64
+}
+
+fn total_energy(e: &[f32]) -> f64 {
+    e.iter().map(|&x| f64::from(x)).sum()
+}
+
+impl Stepper for CpuStepper {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+    fn threads(&self) -> usize {
+        self.pool.current_num_threads()
+    }
+    fn step(&mut self, input: StepInput<'_>) -> Result<StepReport, StepError> {
+        let Self { pool, cache, scratch } = self;
+        pool.install(|| step(cache, scratch, input))
+    }
+}
+
+fn step(cache: &mut HotCache, sc: &mut Scratch, inp: StepInput<'_>) -> Result<StepReport, StepError> {
+    let StepInput { store, params, rng, step: t, frame, edits: due } = inp;
+    let mut rep = StepReport { step: t, ..StepReport::default() };
+    let mut ledger = Ledger::default();
+    rep.total_before = total_energy(store.nodes().energy());
+
+    // 5.1
+    let t0 = Instant::now();
+    match due {
+        Some(p) => rep.edits = edits::apply_edits(store, params, p, t),
+        None => store.refresh_topology(),
+    }
+    rep.times.edits_ns = ns(t0);
+    let t0 = Instant::now();
+    cache.ensure(store, params);
+    rep.times.cache_ns = ns(t0);
+
+    // 5.2 input
+    let t0 = Instant::now();
+    let expected = params.n_sensory();
+    if frame.len() != expected {
+        return Err(StepError::FrameSize { step: t, got: frame.len(), expected, width: params.graph.sensory_width, height: params.graph.sensory_height });
+    }
+    if let Some((index, &value)) = frame.iter().enumerate().find(|(_, v)| !(**v >= 0.0 && **v <= 1.0)) {
+        return Err(StepError::FrameValue { step: t, index, value });
+    }
+    {
+        let bindings = store.nodes().bindings().to_vec();
+        let energy = store.node_values_mut().energy;
+        for &r in &cache.sensory_rows {
+            let r = r as usize;
+            let v = input_value(frame[bindings[r] as usize], t, params);
+            ledger.input_set += f64::from(v - energy[r]);
+            energy[r] = v;
+        }
+    }
+    sc.e0.clear();
+    sc.e0.extend_from_slice(store.nodes().energy());
+
+    // 5.2 transfer and 5.3 plasticity
+    rep.edges_conducting = transfer::run(cache, sc, store, params, &mut ledger);
+    rep.times.transfer_ns = ns(t0);
+
+    // 5.4
+    let t0 = Instant::now();
+    update::run(cache, sc, store, params, rng, t, &mut ledger)?;
+    rep.times.update_ns = ns(t0);
+
+    // 5.5
+    let t0 = Instant::now();
+    let floor = params.energy.energy_floor;
+    let dead: Vec<usize> = {
+        let n = store.nodes();
+        let dyn_code = NodeKind::Dynamic.code();
+        (0..n.len()).filter(|&r| n.kinds()[r] == dyn_code && n.energy()[r] <= floor).collect()
+    };
+    for &r in &dead {
+        ledger.dead += f64::from(store.nodes().energy()[r]);
+    }
+    rep.deaths = dead.len() as u64;
+    rep.edges_lost_to_death = store.remove_node_rows(&dead) as u64;
+    rep.times.death_ns = ns(t0);
+
+    // 5.6
+    let t0 = Instant::now();
+    if params.spawn.max_births_per_step > 0 {
+        let n = store.nodes().len();
+        let mut deg = vec![0u32; n];
+        for &s in store.edges().src_rows() {
+            deg[s as usize] += 1;
+        }
+        let c = spawn::spawn(store, params, rng, t, &deg);
+        rep.births = c.births;
+        ledger.spawn_paid = c.paid;
+        ledger.spawn_created = c.created;
+    }
+    store.refresh_topology();
+    rep.times.spawn_ns = ns(t0);
+
+    rep.total_after = total_energy(store.nodes().energy());
+    rep.ledger = ledger;
+    Ok(rep)
+}
+
+/// Rows per chunk of the ledger reductions (fixed, so sums do not depend on threads).
+pub(crate) const CHUNK: usize = 4096;
+
+/// Sum per-chunk ledgers in chunk order.
+pub(crate) fn sum_chunks(parts: Vec<Ledger>) -> Ledger {
+    let mut l = Ledger::default();
+    for p in &parts {
+        l.add(p);
+    }
+    l
+}
+
+#[allow(dead_code)]
+fn _assert_send() {
+    fn is_send<T: Send>() {}
+    is_send::<CpuStepper>();
+    let _ = (0..1).into_par_iter();
+}

@@ -1,0 +1,93 @@
+//! Phase 5.4 on the CPU: the node update, its ledger terms, and the non-finite check.
+
+use rayon::prelude::*;
+
+use super::{cache::HotCache, Scratch, CHUNK};
+use crate::config::Params;
+use crate::model::ledger::Ledger;
+use crate::rng::Rng;
+use crate::step::StepError;
+use crate::store::{NodeKind, Store};
+
+/// Run 5.4: new energies into the store, terms into `ledger`.
+pub(super) fn run(cache: &HotCache, sc: &Scratch, store: &mut Store, params: &Params, rng: &Rng, t: u64, ledger: &mut Ledger) -> Result<(), StepError> {
+    let nodes = store.nodes();
+    let n = nodes.len();
+    let e = &params.energy;
+    let (cap, floor) = (e.energy_cap, e.energy_floor);
+    let topo = store.topology();
+    let (ids, kinds, gains) = (nodes.ids(), nodes.kinds(), nodes.gain_classes());
+    let gain_values = &e.connection_gain_values;
+    let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
+    let _ = cache;
+    let mut next = vec![0.0f32; n];
+    let parts: Vec<(Ledger, Vec<u64>)> = next
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(ci, chunk)| {
+            let mut l = Ledger::default();
+            let mut bad = Vec::new();
+            for (k, out) in chunk.iter_mut().enumerate() {
+                let r = ci * CHUNK + k;
+                let e0 = sc.e0[r];
+                let mut x = e0 + (sc.inc[r][0] - sc.out[r][0]);
+                let kind = kinds[r];
+                if kind == sens {
+                    l.input_hold += f64::from(e0 - x);
+                    x = e0;
+                } else if kind == dynk {
+                    let deg = topo.out.degree(r) as f32;
+                    let u = e.maintenance_per_node + e.maintenance_per_out_edge * deg;
+                    x -= u;
+                    l.upkeep += f64::from(u);
+                    if e.connection_gain {
+                        let g = deg * gain_values[usize::from(gains[r]).min(gain_values.len() - 1)];
+                        x += g;
+                        l.gain += f64::from(g);
+                    }
+                    if e.noise_sigma > 0.0 {
+                        let z = rng.noise(t, ids[r], e.noise_sigma);
+                        x += z;
+                        l.noise += f64::from(z);
+                    }
+                } else if x > e.workspace_min_active {
+                    let d = e.workspace_rate * (e.workspace_target - x);
+                    x += d;
+                    l.ws_relax += f64::from(d);
+                }
+                if x > cap {
+                    l.clamp_cap += f64::from(x - cap);
+                    x = cap;
+                } else if x < floor {
+                    l.clamp_floor += f64::from(floor - x);
+                    x = floor;
+                }
+                if !x.is_finite() && bad.len() < 10 {
+                    bad.push(ids[r]);
+                }
+                *out = x;
+            }
+            (l, bad)
+        })
+        .collect();
+    let mut bad = Vec::new();
+    let mut terms = Vec::with_capacity(parts.len());
+    for (l, b) in parts {
+        terms.push(l);
+        bad.extend(b);
+    }
+    if !bad.is_empty() {
+        bad.truncate(10);
+        return Err(StepError::NonFinite { step: t, nodes: bad });
+    }
+    let s = super::sum_chunks(terms);
+    ledger.input_hold = s.input_hold;
+    ledger.upkeep = s.upkeep;
+    ledger.gain = s.gain;
+    ledger.noise = s.noise;
+    ledger.ws_relax = s.ws_relax;
+    ledger.clamp_cap = s.clamp_cap;
+    ledger.clamp_floor = s.clamp_floor;
+    store.node_values_mut().energy.copy_from_slice(&next);
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! The structural invariants of MODEL.md section 8, checked in one place.
+
+use super::{Csr, NodeKind, Store, StoreError, NO_PARENT};
+
+impl Store {
+    /// Check every structural invariant: equal column lengths, ascending ids below the
+    /// counters, valid codes, endpoint rows matching endpoint ids, live endpoints, no
+    /// self-loops, no duplicates unless allowed, out-degree within `max_out_degree`, parents
+    /// alive or none, and a fresh topology that matches the tables.
+    pub fn check_invariants(&self) -> Result<(), StoreError> {
+        let bad = |m: String| Err(StoreError::Invariant(m));
+        let nodes = self.nodes();
+        let edges = self.edges();
+        let nl = nodes.column_lengths();
+        if nl.iter().any(|&l| l != nl[0]) {
+            return bad(format!("node column lengths differ: {nl:?}"));
+        }
+        let el = edges.column_lengths();
+        if el.iter().any(|&l| l != el[0]) {
+            return bad(format!("edge column lengths differ: {el:?}"));
+        }
+        let ids = nodes.ids();
+        if ids.windows(2).any(|w| w[0] >= w[1]) {
+            return bad("node ids are not strictly ascending".into());
+        }
+        if ids.last().is_some_and(|&l| l >= self.next_node_id()) {
+            return bad("a node id is not below the next node id".into());
+        }
+        if nodes.kinds().iter().any(|&k| NodeKind::from_code(k).is_none()) {
+            return bad("a node kind code is invalid".into());
+        }
+        for (row, &p) in nodes.parents().iter().enumerate() {
+            if p != NO_PARENT && ids.binary_search(&p).is_err() {
+                return bad(format!("node {} has parent {p}, which is not alive", ids[row]));
+            }
+        }
+        let eids = edges.ids();
+        if eids.windows(2).any(|w| w[0] >= w[1]) {
+            return bad("edge ids are not strictly ascending".into());
+        }
+        if eids.last().is_some_and(|&l| l >= self.next_edge_id()) {
+            return bad("an edge id is not below the next edge id".into());
+        }
+        let n = nodes.len();
+        for e in 0..edges.len() {
+            let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+            if s >= n || d >= n || ids[s] != edges.src()[e] || ids[d] != edges.dst()[e] {
+                return bad(format!(
+                    "edge {} ({} -> {}): endpoint missing or its row is stale",
+                    eids[e],
+                    edges.src()[e],
+                    edges.dst()[e]
+                ));
+            }
+            if s == d {
+                return bad(format!("edge {} is a self-loop on node {}", eids[e], ids[s]));
+            }
+            if edges.kinds()[e] > 3 || edges.directions()[e] > 2 {
+                return bad(format!("edge {} has an invalid kind or direction code", eids[e]));
+            }
+        }
+        let out = Csr::build(n, edges.src_rows());
+        let mut scratch: Vec<u32> = Vec::new();
+        for s in 0..n {
+            let row = out.row(s);
+            if row.len() > usize::from(nodes.max_out_degree()[s]) {
+                return bad(format!(
+                    "node {} has {} out-edges, above its max_out_degree {}",
+                    ids[s],
+                    row.len(),
+                    nodes.max_out_degree()[s]
+                ));
+            }
+            if !self.allow_duplicate_edges() && row.len() > 1 {
+                scratch.clear();
+                scratch.extend(row.iter().map(|&e| edges.dst_rows()[e as usize]));
+                scratch.sort_unstable();
+                if let Some(w) = scratch.windows(2).find(|w| w[0] == w[1]) {
+                    return bad(format!("duplicate edge {} -> {}", ids[s], ids[w[0] as usize]));
+                }
+            }
+        }
+        if self.topology_is_fresh() {
+            let t = self.topology();
+            if t.out.items() != out.items() || t.out.offsets() != out.offsets() || t.inc.n_nodes() != n
+                || t.inc.items().len() != edges.len()
+            {
+                return bad("the cached topology does not match the edge table".into());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,273 @@
+//! The structure-of-arrays store: the node and edge tables, the id counters and the
+//! compressed-row views of the topology.
+//!
+//! Architecture invariant: only the methods of [`Store`] change a table's length, and each
+//! changes every column of that table in one place (`NodeTable::push`/`retain_rows`,
+//! `EdgeTable::push`/`retain_rows`). Callers get slices; they can change values, never lengths.
+//! Debug builds run [`Store::check_invariants`] after every mutation.
+
+mod csr;
+mod edges;
+mod ids;
+mod invariants;
+mod nodes;
+
+pub use csr::{Csr, Topology};
+pub use edges::{EdgeRecord, EdgeTable};
+pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
+pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
+
+/// Errors of store operations.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StoreError {
+    /// An edge names a node that does not exist.
+    #[error("edge {src} -> {dst}: node {missing} does not exist")]
+    MissingNode {
+        /// Source id.
+        src: u64,
+        /// Target id.
+        dst: u64,
+        /// The id that is missing.
+        missing: u64,
+    },
+    /// An edge from a node to itself.
+    #[error("edge {node} -> {node} is a self-loop")]
+    SelfLoop {
+        /// The node.
+        node: u64,
+    },
+    /// A structural invariant of MODEL.md section 8 does not hold.
+    #[error("store invariant broken: {0}")]
+    Invariant(String),
+}
+
+/// The graph state: nodes, edges, id counters, and the cached topology.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    nodes: NodeTable,
+    edges: EdgeTable,
+    next_node_id: u64,
+    next_edge_id: u64,
+    allow_duplicate_edges: bool,
+    topology: Topology,
+    topology_valid: bool,
+    version: u64,
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new(allow_duplicate_edges: bool) -> Self {
+        Self { allow_duplicate_edges, ..Self::default() }
+    }
+    /// A store restored from its parts (checkpoints); the caller runs `check_invariants`.
+    pub fn from_parts(nodes: NodeTable, edges: EdgeTable, next_node_id: u64, next_edge_id: u64, allow_duplicate_edges: bool) -> Self {
+        Self { nodes, edges, next_node_id, next_edge_id, allow_duplicate_edges, ..Self::default() }
+    }
+    /// The node table.
+    pub fn nodes(&self) -> &NodeTable {
+        &self.nodes
+    }
+    /// The edge table.
+    pub fn edges(&self) -> &EdgeTable {
+        &self.edges
+    }
+    /// Mutable node values (energies, parents); lengths stay fixed.
+    pub fn node_values_mut(&mut self) -> NodeColumnsMut<'_> {
+        self.nodes.columns_mut()
+    }
+    /// Mutable edge weights; lengths stay fixed.
+    pub fn edge_weights_mut(&mut self) -> &mut [f32] {
+        self.edges.weights_mut()
+    }
+    /// The next node id to be assigned.
+    pub fn next_node_id(&self) -> u64 {
+        self.next_node_id
+    }
+    /// The next edge id to be assigned.
+    pub fn next_edge_id(&self) -> u64 {
+        self.next_edge_id
+    }
+    /// Whether duplicate edges are allowed.
+    pub fn allow_duplicate_edges(&self) -> bool {
+        self.allow_duplicate_edges
+    }
+    /// A counter that changes whenever the topology (or node rows) change.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+    /// Reserve room for more rows.
+    pub fn reserve(&mut self, nodes: usize, edges: usize) {
+        self.nodes.reserve(nodes);
+        self.edges.reserve(edges);
+    }
+
+    fn touched(&mut self) {
+        self.topology_valid = false;
+        self.version += 1;
+    }
+
+    /// Append a node; its `id` field is ignored and the next id is assigned and returned.
+    pub fn add_node(&mut self, mut rec: NodeRecord) -> NodeId {
+        rec.id = NodeId(self.next_node_id);
+        self.next_node_id += 1;
+        self.nodes.push(&rec);
+        self.touched();
+        self.debug_check();
+        rec.id
+    }
+
+    /// Append nodes in order with consecutive fresh ids (their `id` fields are ignored);
+    /// returns the first id assigned.
+    pub fn add_nodes(&mut self, recs: &[NodeRecord]) -> NodeId {
+        let first = NodeId(self.next_node_id);
+        self.nodes.reserve(recs.len());
+        for r in recs {
+            let mut rec = *r;
+            rec.id = NodeId(self.next_node_id);
+            self.next_node_id += 1;
+            self.nodes.push(&rec);
+        }
+        if !recs.is_empty() {
+            self.touched();
+            self.debug_check();
+        }
+        first
+    }
+
+    /// Append edges in order; their `id` fields are ignored and fresh ids assigned.
+    /// Endpoints must be live and distinct; the caller has applied the model's admission rules.
+    pub fn add_edges(&mut self, recs: &[EdgeRecord]) -> Result<Vec<EdgeId>, StoreError> {
+        let mut rows = Vec::with_capacity(recs.len());
+        for r in recs {
+            if r.src == r.dst {
+                return Err(StoreError::SelfLoop { node: r.src.0 });
+            }
+            let missing = |id: NodeId| StoreError::MissingNode { src: r.src.0, dst: r.dst.0, missing: id.0 };
+            let s = self.nodes.row_of(r.src).ok_or_else(|| missing(r.src))?;
+            let d = self.nodes.row_of(r.dst).ok_or_else(|| missing(r.dst))?;
+            rows.push((s as u32, d as u32));
+        }
+        let mut ids = Vec::with_capacity(recs.len());
+        for (r, (s, d)) in recs.iter().zip(rows) {
+            let mut rec = *r;
+            rec.id = EdgeId(self.next_edge_id);
+            self.next_edge_id += 1;
+            self.edges.push(&rec, s, d);
+            ids.push(rec.id);
+        }
+        if !recs.is_empty() {
+            self.touched();
+        }
+        self.debug_check();
+        Ok(ids)
+    }
+
+    /// Append edges whose endpoint rows are already known (the build's fast path).
+    /// The caller guarantees `rows[i]` are the rows of `recs[i]`'s endpoints.
+    pub(crate) fn add_edges_with_rows(&mut self, recs: &[EdgeRecord], rows: &[(u32, u32)]) {
+        self.edges.reserve(recs.len());
+        for (r, &(s, d)) in recs.iter().zip(rows) {
+            let mut rec = *r;
+            rec.id = EdgeId(self.next_edge_id);
+            self.next_edge_id += 1;
+            self.edges.push(&rec, s, d);
+        }
+        self.touched();
+        self.debug_check();
+    }
+
+    /// Remove the edges at the given rows (any order, duplicates allowed).
+    pub fn remove_edge_rows(&mut self, rows: &[usize]) {
+        if rows.is_empty() {
+            return;
+        }
+        let mut keep = vec![true; self.edges.len()];
+        for &r in rows {
+            keep[r] = false;
+        }
+        self.edges.retain_rows(&keep);
+        self.touched();
+        self.debug_check();
+    }
+
+    /// Remove the nodes at the given rows with all their in- and out-edges; children of a
+    /// removed node get `parent = None`. Returns the number of edges removed.
+    pub fn remove_node_rows(&mut self, rows: &[usize]) -> usize {
+        if rows.is_empty() {
+            return 0;
+        }
+        let n = self.nodes.len();
+        let mut keep_node = vec![true; n];
+        let mut dead_ids = Vec::with_capacity(rows.len());
+        for &r in rows {
+            if keep_node[r] {
+                keep_node[r] = false;
+                dead_ids.push(self.nodes.ids()[r]);
+            }
+        }
+        dead_ids.sort_unstable();
+        for p in self.nodes.columns_mut().parent.iter_mut() {
+            if *p != NO_PARENT && dead_ids.binary_search(p).is_ok() {
+                *p = NO_PARENT;
+            }
+        }
+        let keep_edge: Vec<bool> = self
+            .edges
+            .src_rows()
+            .iter()
+            .zip(self.edges.dst_rows())
+            .map(|(&s, &d)| keep_node[s as usize] && keep_node[d as usize])
+            .collect();
+        let removed_edges = keep_edge.iter().filter(|k| !**k).count();
+        if removed_edges > 0 {
+            self.edges.retain_rows(&keep_edge);
+        }
+        let mut new_row = vec![u32::MAX; n];
+        let mut next = 0u32;
+        for (i, &k) in keep_node.iter().enumerate() {
+            if k {
+                new_row[i] = next;
+                next += 1;
+            }
+        }
+        self.nodes.retain_rows(&keep_node);
+        self.edges.remap_rows(&new_row);
+        self.touched();
+        self.debug_check();
+        removed_edges
+    }
+
+    /// Rebuild the compressed-row views if the topology changed since the last rebuild.
+    pub fn refresh_topology(&mut self) {
+        if !self.topology_valid {
+            let n = self.nodes.len();
+            self.topology.out = Csr::build(n, self.edges.src_rows());
+            self.topology.inc = Csr::build(n, self.edges.dst_rows());
+            self.topology_valid = true;
+        }
+    }
+
+    /// The compressed-row views; call [`Store::refresh_topology`] after mutations first.
+    pub fn topology(&self) -> &Topology {
+        debug_assert!(self.topology_valid, "topology read before refresh_topology");
+        &self.topology
+    }
+
+    /// Whether the cached topology matches the tables.
+    pub fn topology_is_fresh(&self) -> bool {
+        self.topology_valid
+    }
+
+    /// Test hooks to overwrite single values (state-hash tests).
+    #[doc(hidden)]
+    pub fn tables_mut_for_tests(&mut self) -> (&mut NodeTable, &mut EdgeTable) {
+        (&mut self.nodes, &mut self.edges)
+    }
+
+    fn debug_check(&self) {
+        #[cfg(debug_assertions)]
+        if let Err(e) = self.check_invariants() {
+            panic!("{e}");
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The node table: one private column per field of MODEL.md 1.1, rows in ascending id order.
+//!
+//! Only [`NodeTable::push`] and [`NodeTable::retain_rows`] change lengths, and each touches
+//! every column in one place, so no column can have a length other than the node count.
+
+use super::ids::{NodeId, NodeKind, NO_PARENT};
+
+/// Everything stored for one node.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodeRecord {
+    /// Stable identity.
+    pub id: NodeId,
+    /// Sensory, Dynamic or Workspace.
+    pub kind: NodeKind,
+    /// Current energy (energy units).
+    pub energy: f32,
+    /// Subtype code, `NO_CLASS` for non-dynamic nodes.
+    pub subtype: u8,
+    /// Fertility code (Normal for non-dynamic nodes).
+    pub fertility: u8,
+    /// Index into `growth_classes`, `NO_CLASS` for non-dynamic nodes.
+    pub growth_class: u8,
+    /// Index into `connection_gain_values`, `NO_CLASS` for non-dynamic nodes.
+    pub gain_class: u8,
+    /// Cap on out-edges.
+    pub max_out_degree: u16,
+    /// The node that spawned this one, if it is alive.
+    pub parent: Option<NodeId>,
+    /// Pixel or cell index `y * W + x` for sensory and workspace nodes; 0 for dynamic.
+    pub binding: u32,
+    /// Step at which the node was created.
+    pub born_step: u64,
+}
+
+/// Structure-of-arrays node storage.
+#[derive(Debug, Clone, Default)]
+pub struct NodeTable {
+    id: Vec<u64>,
+    kind: Vec<u8>,
+    energy: Vec<f32>,
+    subtype: Vec<u8>,
+    fertility: Vec<u8>,
+    growth_class: Vec<u8>,
+    gain_class: Vec<u8>,
+    max_out_degree: Vec<u16>,
+    parent: Vec<u64>,
+    binding: Vec<u32>,
+    born_step: Vec<u64>,
+}
+
+/// Mutable access to the value columns (never the lengths, never the ids).
+pub struct NodeColumnsMut<'a> {
+    /// Energies (energy units).
+    pub energy: &'a mut [f32],
+    /// Parent ids (`NO_PARENT` for none).
+    pub parent: &'a mut [u64],
+}
+
+impl NodeTable {
+    /// Number of live nodes.
+    pub fn len(&self) -> usize {
+        self.id.len()
+    }
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.id.is_empty()
+    }
+    /// Reserve room for `n` more rows in every column.
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.id.reserve(n);
+        self.kind.reserve(n);
+        self.energy.reserve(n);
+        self.subtype.reserve(n);
+        self.fertility.reserve(n);
+        self.growth_class.reserve(n);
+        self.gain_class.reserve(n);
+        self.max_out_degree.reserve(n);
+        self.parent.reserve(n);
+        self.binding.reserve(n);
+        self.born_step.reserve(n);
+    }
+    /// Append a row; the caller guarantees its id is larger than every stored id.
+    pub(crate) fn push(&mut self, r: &NodeRecord) {
+        self.id.push(r.id.0);
+        self.kind.push(r.kind.code());
+        self.energy.push(r.energy);
+        self.subtype.push(r.subtype);
+        self.fertility.push(r.fertility);
+        self.growth_class.push(r.growth_class);
+        self.gain_class.push(r.gain_class);
+        self.max_out_degree.push(r.max_out_degree);
+        self.parent.push(r.parent.map_or(NO_PARENT, |p| p.0));
+        self.binding.push(r.binding);
+        self.born_step.push(r.born_step);
+    }
+    /// Keep the rows whose `keep` entry is true, in order, in every column.
+    pub(crate) fn retain_rows(&mut self, keep: &[bool]) {
+        fn r<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                keep[i - 1]
+            });
+        }
+        r(&mut self.id, keep);
+        r(&mut self.kind, keep);
+        r(&mut self.energy, keep);
+        r(&mut self.subtype, keep);
+        r(&mut self.fertility, keep);
+        r(&mut self.growth_class, keep);
+        r(&mut self.gain_class, keep);
+        r(&mut self.max_out_degree, keep);
+        r(&mut self.parent, keep);
+        r(&mut self.binding, keep);
+        r(&mut self.born_step, keep);
+    }
+    /// The row of a node id, if it is alive.
+    pub fn row_of(&self, id: NodeId) -> Option<usize> {
+        self.id.binary_search(&id.0).ok()
+    }
+    /// The full record of one row.
+    pub fn record(&self, row: usize) -> NodeRecord {
+        NodeRecord {
+            id: NodeId(self.id[row]),
+            kind: self.kind_of(row),
+            energy: self.energy[row],
+            subtype: self.subtype[row],
+            fertility: self.fertility[row],
+            growth_class: self.growth_class[row],
+            gain_class: self.gain_class[row],
+            max_out_degree: self.max_out_degree[row],
+            parent: (self.parent[row] != NO_PARENT).then_some(NodeId(self.parent[row])),
+            binding: self.binding[row],
+            born_step: self.born_step[row],
+        }
+    }
+    /// The kind of one row.
+    pub fn kind_of(&self, row: usize) -> NodeKind {
+        NodeKind::from_code(self.kind[row]).expect("node kind codes should only be written from NodeKind")
+    }
+    /// Node ids, ascending.
+    pub fn ids(&self) -> &[u64] {
+        &self.id
+    }
+    /// Kind codes.
+    pub fn kinds(&self) -> &[u8] {
+        &self.kind
+    }
+    /// Energies (energy units).
+    pub fn energy(&self) -> &[f32] {
+        &self.energy
+    }
+    /// Subtype codes.
+    pub fn subtypes(&self) -> &[u8] {
+        &self.subtype
+    }
+    /// Fertility codes.
+    pub fn fertility(&self) -> &[u8] {
+        &self.fertility
+    }
+    /// Growth class indices.
+    pub fn growth_classes(&self) -> &[u8] {
+        &self.growth_class
+    }
+    /// Gain class indices.
+    pub fn gain_classes(&self) -> &[u8] {
+        &self.gain_class
+    }
+    /// Out-degree caps.
+    pub fn max_out_degree(&self) -> &[u16] {
+        &self.max_out_degree
+    }
+    /// Parent ids (`NO_PARENT` for none).
+    pub fn parents(&self) -> &[u64] {
+        &self.parent
+    }
+    /// Bindings.
+    pub fn bindings(&self) -> &[u32] {
+        &self.binding
+    }
+    /// Birth steps.
+    pub fn born_steps(&self) -> &[u64] {
+        &self.born_step
+    }
+    /// Mutable value columns.
+    pub fn columns_mut(&mut self) -> NodeColumnsMut<'_> {
+        NodeColumnsMut { energy: &mut self.energy, parent: &mut self.parent }
+    }
+    /// Lengths of every column, for the invariant check.
+    pub(crate) fn column_lengths(&self) -> [usize; 11] {
+        [
+            self.id.len(),
+            self.kind.len(),
+            self.energy.len(),
+            self.subtype.len(),
+            self.fertility.len(),
+            self.growth_class.len(),
+            self.gain_class.len(),
+            self.max_out_degree.len(),
+            self.parent.len(),
+            self.binding.len(),
+            self.born_step.len(),
+        ]
+    }
+    /// Overwrite one value of one column (tests of the state hash use this).
+    #[doc(hidden)]
+    pub fn poke_column(&mut self, column: usize, row: usize) {
+        match column {
+            0 => self.id[row] ^= 1 << 40,
+            1 => self.kind[row] ^= 0x80,
+            2 => self.energy[row] = f32::from_bits(self.energy[row].to_bits() ^ 1),
+            3 => self.subtype[row] ^= 0x40,
+            4 => self.fertility[row] ^= 0x40,
+            5 => self.growth_class[row] ^= 0x40,
+            6 => self.gain_class[row] ^= 0x40,
+            7 => self.max_out_degree[row] ^= 1,
+            8 => self.parent[row] ^= 1,
+            9 => self.binding[row] ^= 1,
+            _ => self.born_step[row] ^= 1,
+        }
+    }
+}

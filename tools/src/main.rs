@@ -1,0 +1,49 @@
+//! The `neuroflux` command-line tool.
+
+mod bench;
+mod run;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "neuroflux", version, about = "Energy-based neural simulation on large, changing graphs")]
+struct Cli {
+    /// Log format on standard error.
+    #[arg(long, global = true, value_enum, default_value_t = util::LogFormat::Human)]
+    log_format: util::LogFormat,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run a simulation from a configuration file.
+    #[command(after_help = "Examples:\n  neuroflux run sim-configs/default.toml\n  neuroflux run sim-configs/small.toml --steps 500 --out runs/try1 --threads 2")]
+    Run(run::RunArgs),
+    /// Check a configuration and report every problem at once.
+    #[command(after_help = "Example:\n  neuroflux validate sim-configs/default.toml")]
+    Validate {
+        /// The configuration (TOML).
+        config: PathBuf,
+    },
+    /// Time the standard workloads (docs/BENCHMARKS.md).
+    #[command(after_help = "Examples:\n  neuroflux bench --workload dense-100k --threads 2\n  neuroflux bench --workload seed-medium")]
+    Bench(bench::BenchArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    util::init_logging(cli.log_format);
+    let r: Result<()> = match cli.cmd {
+        Cmd::Run(a) => run::run(a),
+        Cmd::Validate { config } => run::validate(&config),
+        Cmd::Bench(a) => bench::bench(a),
+    };
+    if let Err(e) = r {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
