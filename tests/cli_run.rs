@@ -81,8 +81,3 @@ fn every_shipped_configuration_is_valid() {
     }
     assert!(n >= 4, "expected the shipped configurations, found {n}");
 }
-
-#[test]
-fn deliberately_failing_test_proves_this_file_runs() {
-    panic!("this test exists once to prove that `cargo test --workspace` runs tests/");
-}
