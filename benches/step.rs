@@ -1,6 +1,8 @@
 //! Criterion benchmarks of whole steps (run by hand with `cargo bench`; CI compiles them).
 //! Per-phase benchmarks and the workload harness belong to `neuroflux bench`.
 
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use neuroflux::{Config, Simulation};
 

@@ -10,17 +10,48 @@ fn root() -> PathBuf {
 }
 
 fn neuroflux(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_neuroflux")).args(args).current_dir(root()).output().expect("the binary should start")
+    Command::new(env!("CARGO_BIN_EXE_neuroflux"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the binary should start")
 }
 
 #[test]
 fn run_writes_metrics_and_summary() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("run");
-    let o = neuroflux(&["run", "sim-configs/small.toml", "--steps", "40", "--out", out.to_str().expect("utf-8"), "--threads", "2"]);
+    let o = neuroflux(&[
+        "run",
+        "sim-configs/small.toml",
+        "--steps",
+        "40",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--threads",
+        "2",
+    ]);
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
-    let summary: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary.json")).expect("json");
-    for key in ["format_version", "step", "nodes", "edges", "energy", "births", "deaths", "edges_added", "edges_culled", "proposals_dropped", "proposals_skipped", "state_hash", "wall_seconds", "steps_per_second", "backend", "threads"] {
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary.json")).expect("json");
+    for key in [
+        "format_version",
+        "step",
+        "nodes",
+        "edges",
+        "energy",
+        "births",
+        "deaths",
+        "edges_added",
+        "edges_culled",
+        "proposals_dropped",
+        "proposals_skipped",
+        "state_hash",
+        "wall_seconds",
+        "steps_per_second",
+        "backend",
+        "threads",
+    ] {
         assert!(summary.get(key).is_some(), "summary.json lacks {key}: {summary}");
     }
     assert_eq!(summary["step"], 40);
@@ -32,7 +63,24 @@ fn run_writes_metrics_and_summary() {
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     assert_eq!(header[0], "step");
-    for col in ["nodes_dynamic", "edges", "births", "deaths", "edges_added", "edges_culled", "proposals_made", "proposals_dropped", "edits_skipped", "energy_total", "energy_dynamic_max", "input_set", "spawn_created", "dissipated", "worker_running", "time_transfer_us"] {
+    for col in [
+        "nodes_dynamic",
+        "edges",
+        "births",
+        "deaths",
+        "edges_added",
+        "edges_culled",
+        "proposals_made",
+        "proposals_dropped",
+        "edits_skipped",
+        "energy_total",
+        "energy_dynamic_max",
+        "input_set",
+        "spawn_created",
+        "dissipated",
+        "worker_running",
+        "time_transfer_us",
+    ] {
         assert!(header.contains(&col), "metrics.csv lacks {col}");
     }
     let rows: Vec<&str> = lines.collect();
@@ -42,9 +90,19 @@ fn run_writes_metrics_and_summary() {
 
     // Same configuration, same steps: same state hash; an existing directory is refused.
     let out2 = dir.path().join("run2");
-    let o = neuroflux(&["run", "sim-configs/small.toml", "--steps", "40", "--out", out2.to_str().expect("utf-8"), "--threads", "1"]);
+    let o = neuroflux(&[
+        "run",
+        "sim-configs/small.toml",
+        "--steps",
+        "40",
+        "--out",
+        out2.to_str().expect("utf-8"),
+        "--threads",
+        "1",
+    ]);
     assert!(o.status.success());
-    let s2: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out2.join("summary.json")).expect("summary")).expect("json");
+    let s2: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out2.join("summary.json")).expect("summary")).expect("json");
     assert_eq!(s2["state_hash"], summary["state_hash"]);
     let o = neuroflux(&["run", "sim-configs/small.toml", "--out", out.to_str().expect("utf-8")]);
     assert!(!o.status.success());

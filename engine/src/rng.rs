@@ -99,12 +99,7 @@ impl Rng {
     /// The packed counter of one draw (see the module docs).
     #[inline]
     pub fn counter(step: u64, stream: Stream, entity: u64, k: u32) -> [u32; 4] {
-        [
-            k,
-            entity as u32,
-            ((entity >> 32) as u32 & 0xFFFF) | ((stream as u32) << 16),
-            step as u32,
-        ]
+        [k, entity as u32, ((entity >> 32) as u32 & 0xFFFF) | ((stream as u32) << 16), step as u32]
     }
 
     /// Four 32-bit words for `(step, stream, entity, k)`.
@@ -177,11 +172,7 @@ mod tests {
     /// Random123 `tests/kat_vectors`, the three `philox4x32 10` lines.
     const KAT: [([u32; 4], [u32; 2], [u32; 4]); 3] = [
         ([0, 0, 0, 0], [0, 0], [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]),
-        (
-            [u32::MAX; 4],
-            [u32::MAX; 2],
-            [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd],
-        ),
+        ([u32::MAX; 4], [u32::MAX; 2], [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]),
         (
             [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344],
             [0xa409_3822, 0x299f_31d0],

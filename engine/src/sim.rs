@@ -121,7 +121,12 @@ impl Simulation {
             edits_skipped: rep.edits.skipped,
             edges_conducting: rep.edges_conducting,
             ledger: rep.ledger,
-            worker: WorkerState { running: false, restarts: 0, lag_steps: u64::from(self.params.growth.worker_lag_steps), last_error: String::new() },
+            worker: WorkerState {
+                running: false,
+                restarts: 0,
+                lag_steps: u64::from(self.params.growth.worker_lag_steps),
+                last_error: String::new(),
+            },
             times: rep.times,
             growth_ns,
         };
@@ -153,7 +158,12 @@ impl Simulation {
         let n = self.store.nodes();
         for (r, &x) in n.energy().iter().enumerate() {
             if !(x >= e.energy_floor && x <= e.energy_cap) {
-                return Err(SimError::EnergyBounds { node: n.ids()[r], energy: x, floor: e.energy_floor, cap: e.energy_cap });
+                return Err(SimError::EnergyBounds {
+                    node: n.ids()[r],
+                    energy: x,
+                    floor: e.energy_floor,
+                    cap: e.energy_cap,
+                });
             }
         }
         Ok(())
@@ -181,7 +191,12 @@ impl Simulation {
             step: self.step,
             nodes: KindCounts { sensory: s[0].count, dynamic: s[1].count, workspace: s[2].count },
             edges: self.store.edges().len() as u64,
-            energy: EnergyTotals { total: s.iter().map(|x| x.total).sum(), sensory: s[0].total, dynamic: s[1].total, workspace: s[2].total },
+            energy: EnergyTotals {
+                total: s.iter().map(|x| x.total).sum(),
+                sensory: s[0].total,
+                dynamic: s[1].total,
+                workspace: s[2].total,
+            },
             totals: self.totals,
             state_hash: self.state_hash(),
             wall_seconds,

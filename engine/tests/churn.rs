@@ -25,7 +25,10 @@ fn ten_thousand_steps_of_churn_keep_every_invariant() {
         max_dynamic = max_dynamic.max(m.energy[1].count as usize);
     }
     let t = *s.totals();
-    println!("churn: {} births, {} deaths, dynamic nodes {} -> max {}", t.births, t.deaths, initial_dynamic, max_dynamic);
+    println!(
+        "churn: {} births, {} deaths, dynamic nodes {} -> max {}",
+        t.births, t.deaths, initial_dynamic, max_dynamic
+    );
     assert!(t.births >= 50_000, "births {}", t.births);
     assert!(t.deaths >= 50_000, "deaths {}", t.deaths);
     assert!(max_dynamic >= 3 * initial_dynamic, "dynamic nodes reached only {max_dynamic}");

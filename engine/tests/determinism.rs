@@ -23,7 +23,9 @@ fn hash_is_independent_of_thread_count_and_run() {
     let h2 = hash_after(300, 2);
     let h4 = hash_after(300, 4);
     let again = hash_after(300, 2);
-    println!("state_hash after 300 steps of default.toml: 1 thread {h1}, 2 threads {h2}, 4 threads {h4}, again {again}");
+    println!(
+        "state_hash after 300 steps of default.toml: 1 thread {h1}, 2 threads {h2}, 4 threads {h4}, again {again}"
+    );
     assert_eq!(h1, h2);
     assert_eq!(h2, h4);
     assert_eq!(h2, again);

@@ -6,7 +6,10 @@ use neuroflux::{Config, Simulation};
 
 fn default_sim() -> Simulation {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../sim-configs/default.toml");
-    let p = Config::load(std::path::Path::new(path)).expect("default.toml loads").validate().expect("default.toml is valid");
+    let p = Config::load(std::path::Path::new(path))
+        .expect("default.toml loads")
+        .validate()
+        .expect("default.toml is valid");
     Simulation::new(p, Some(2), &|_| {}).expect("builds")
 }
 
@@ -40,8 +43,20 @@ fn perturbing_any_single_term_breaks_the_check() {
     for i in 0..Ledger::NAMES.len() {
         let mut l = m.ledger;
         let fields: [&mut f64; 15] = [
-            &mut l.input_set, &mut l.input_hold, &mut l.paid, &mut l.received, &mut l.burned, &mut l.inhibited, &mut l.upkeep,
-            &mut l.gain, &mut l.noise, &mut l.ws_relax, &mut l.clamp_cap, &mut l.clamp_floor, &mut l.dead, &mut l.spawn_paid,
+            &mut l.input_set,
+            &mut l.input_hold,
+            &mut l.paid,
+            &mut l.received,
+            &mut l.burned,
+            &mut l.inhibited,
+            &mut l.upkeep,
+            &mut l.gain,
+            &mut l.noise,
+            &mut l.ws_relax,
+            &mut l.clamp_cap,
+            &mut l.clamp_floor,
+            &mut l.dead,
+            &mut l.spawn_paid,
             &mut l.spawn_created,
         ];
         *fields.into_iter().nth(i).expect("15 fields") += 4.0 * tolerance;

@@ -23,7 +23,11 @@ fn excitatory_edge_moves_energy_with_loss() {
 
 #[test]
 fn inhibitory_edge_drains_target_and_source_pays_nothing() {
-    let mut s = sim(quiet(|_| {}), &[node(D, 10.0), node(D, 5.0)], &[edge(0, 1, EdgeKind::Inhibitory, -0.5, Direction::FreeFlow)]);
+    let mut s = sim(
+        quiet(|_| {}),
+        &[node(D, 10.0), node(D, 5.0)],
+        &[edge(0, 1, EdgeKind::Inhibitory, -0.5, Direction::FreeFlow)],
+    );
     assert_eq!(step_energies(&mut s, &[]), vec![10.0, 3.0]);
 }
 
@@ -202,7 +206,12 @@ fn parent(e: f32, fert: Fertility) -> neuroflux::store::NodeRecord {
 #[test]
 fn spawn_serves_by_energy_then_id_with_fertility() {
     let p = quiet(|c| c.spawn.max_births_per_step = 3);
-    let nodes = [parent(50.0, Fertility::Fertile), parent(60.0, Fertility::Normal), parent(50.0, Fertility::Normal), parent(100.0, Fertility::Sterile)];
+    let nodes = [
+        parent(50.0, Fertility::Fertile),
+        parent(60.0, Fertility::Normal),
+        parent(50.0, Fertility::Normal),
+        parent(100.0, Fertility::Sterile),
+    ];
     let mut s = sim(p, &nodes, &[]);
     let m = s.step_with_frame(&[]).expect("step");
     assert_eq!(m.births, 3);
@@ -226,7 +235,11 @@ fn spawn_partial_service_at_the_cap() {
     let mut s = sim(p, &[parent(50.0, Fertility::Fertile), parent(60.0, Fertility::Normal)], &[]);
     let m = s.step_with_frame(&[]).expect("step");
     assert_eq!(m.births, 2);
-    assert_eq!(s.store().nodes().energy()[..2], [50.0 - 19.52, 60.0 - 19.52], "the last served pays only for what it got");
+    assert_eq!(
+        s.store().nodes().energy()[..2],
+        [50.0 - 19.52, 60.0 - 19.52],
+        "the last served pays only for what it got"
+    );
     let p = quiet(|c| {
         c.spawn.max_births_per_step = 80;
         c.graph.max_nodes = 3;
@@ -258,7 +271,17 @@ fn spawn_needs_energy_a_free_slot_and_wires_while_slots_remain() {
 }
 
 fn adm(src: NodeKind, dst: NodeKind) -> Admission {
-    Admission { src_kind: src, dst_kind: dst, self_loop: false, out_degree: 0, max_out_degree: 5, edge_count: 0, duplicate: false, has_out_to_workspace: false, has_out_to_sensory: false }
+    Admission {
+        src_kind: src,
+        dst_kind: dst,
+        self_loop: false,
+        out_degree: 0,
+        max_out_degree: 5,
+        edge_count: 0,
+        duplicate: false,
+        has_out_to_workspace: false,
+        has_out_to_sensory: false,
+    }
 }
 
 #[test]
@@ -280,7 +303,15 @@ fn growth_admission_rules() {
 }
 
 fn add(src: u64, dst: u64) -> EdgeProposal {
-    EdgeProposal { src: NodeId(src), dst: NodeId(dst), kind: EdgeKind::Excitatory, weight: 0.1, direction: Direction::FreeFlow, gate: 0.0, plastic_lr: 0.0 }
+    EdgeProposal {
+        src: NodeId(src),
+        dst: NodeId(dst),
+        kind: EdgeKind::Excitatory,
+        weight: 0.1,
+        direction: Direction::FreeFlow,
+        gate: 0.0,
+        plastic_lr: 0.0,
+    }
 }
 
 #[test]
@@ -319,7 +350,10 @@ fn edits_are_revalidated_when_applied() {
     assert_eq!((c.culled, c.added, c.skipped), (1, 4, 2 + 6));
     let e = s.store().edges();
     let got: Vec<_> = (0..e.len()).map(|i| (e.ids()[i], e.src()[i], e.dst()[i], e.born_steps()[i])).collect();
-    assert_eq!(got, vec![(1, 0, 2, 0), (2, 3, 0, 0), (3, 1, 5, 0), (4, 0, 1, 7), (5, 2, 0, 7), (6, 2, 1, 7), (7, 1, 0, 7)]);
+    assert_eq!(
+        got,
+        vec![(1, 0, 2, 0), (2, 3, 0, 0), (3, 1, 5, 0), (4, 0, 1, 7), (5, 2, 0, 7), (6, 2, 1, 7), (7, 1, 0, 7)]
+    );
     s.check_invariants().expect("invariants");
 }
 
@@ -334,9 +368,9 @@ fn culls_are_proposed_in_ascending_id_order_up_to_the_limit() {
     let mut weak = edge(1, 2, EdgeKind::Plastic, 0.001, Direction::FreeFlow);
     weak.plastic_lr = 0.01;
     let edges = [
-        exc(0, 1, 0.1),                                                // 0: fine
+        exc(0, 1, 0.1),                                              // 0: fine
         edge(0, 2, EdgeKind::Excitatory, 0.1, Direction::OneWayIn),  // 1: never conducts
-        weak,                                                          // 2: |w| < min_abs_weight
+        weak,                                                        // 2: |w| < min_abs_weight
         edge(2, 0, EdgeKind::Excitatory, 0.1, Direction::OneWayOut), // 3: never conducts (over the limit)
         edge(2, 3, EdgeKind::Excitatory, 0.1, Direction::OneWayOut), // 4: into sensory: never culled for direction
     ];

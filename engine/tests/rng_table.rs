@@ -8,19 +8,28 @@ const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/rng-table.csv"
 const HEADER: &str = "seed,step,stream,entity,k,w0,w1,w2,w3,uniform_w0,uniform_w0_bits,noise_sigma_0_01_bits";
 
 fn rows() -> Vec<String> {
-    let streams = [Stream::BuildNode, Stream::BuildEdge, Stream::Noise, Stream::Spawn, Stream::Growth, Stream::ChildWiring];
+    let streams =
+        [Stream::BuildNode, Stream::BuildEdge, Stream::Noise, Stream::Spawn, Stream::Growth, Stream::ChildWiring];
     let mut out = Vec::new();
     for (i, &seed) in [0u64, 1, 0xDEAD_BEEF_0123_4567].iter().enumerate() {
         let rng = Rng::new(seed);
         for (j, &stream) in streams.iter().enumerate() {
-            for &(step, entity, k) in &[(0u64, 0u64, 0u32), (1, 4097, 3), (123_456, (1 << 40) + 5, 7), (u64::from(u32::MAX), 99, u32::MAX)] {
+            for &(step, entity, k) in
+                &[(0u64, 0u64, 0u32), (1, 4097, 3), (123_456, (1 << 40) + 5, 7), (u64::from(u32::MAX), 99, u32::MAX)]
+            {
                 let step = step + (i * 7 + j) as u64;
                 let w = rng.words(step, stream, entity, k);
                 let u = uniform(w[0]);
                 let z = noise_from_words(w, 0.01);
                 out.push(format!(
                     "{seed},{step},{},{entity},{k},{:08x},{:08x},{:08x},{:08x},{u:?},{:08x},{:08x}",
-                    stream as u16, w[0], w[1], w[2], w[3], u.to_bits(), z.to_bits()
+                    stream as u16,
+                    w[0],
+                    w[1],
+                    w[2],
+                    w[3],
+                    u.to_bits(),
+                    z.to_bits()
                 ));
             }
         }

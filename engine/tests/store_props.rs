@@ -131,11 +131,14 @@ fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), T
                 }
                 recs.push(E { src, dst, kind, dir, w });
             }
-            let records: Vec<_> = recs.iter().map(|e| {
-                let mut r = edge(e.src, e.dst, e.kind, e.w, e.dir);
-                r.plastic_lr = if e.kind == EdgeKind::Plastic { 0.05 } else { 0.0 };
-                r
-            }).collect();
+            let records: Vec<_> = recs
+                .iter()
+                .map(|e| {
+                    let mut r = edge(e.src, e.dst, e.kind, e.w, e.dir);
+                    r.plastic_lr = if e.kind == EdgeKind::Plastic { 0.05 } else { 0.0 };
+                    r
+                })
+                .collect();
             let ids = s.store_mut().add_edges(&records).map_err(|e| TestCaseError::fail(e.to_string()))?;
             for (id, e) in ids.into_iter().zip(recs) {
                 m.edges.insert(id.0, e);
@@ -164,15 +167,33 @@ fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), T
             }
         }
         Op::Edits(culls, adds) => {
-            let mut props = Proposals::default();
-            props.culls = culls.iter().filter_map(|&x| m.pick_edge(x)).map(EdgeId).collect();
+            let mut props = Proposals {
+                culls: culls.iter().filter_map(|&x| m.pick_edge(x)).map(EdgeId).collect(),
+                ..Proposals::default()
+            };
             props.culls.push(EdgeId(1 << 40)); // never existed
             for &(a, b, k) in adds {
                 let (Some(src), Some(dst)) = (m.pick_node(a), m.pick_node(b)) else { continue };
                 let (kind, direction, weight) = kind_dir(k);
-                props.adds.push(EdgeProposal { src: NodeId(src), dst: NodeId(dst), kind, weight, direction, gate: 0.0, plastic_lr: 0.0 });
+                props.adds.push(EdgeProposal {
+                    src: NodeId(src),
+                    dst: NodeId(dst),
+                    kind,
+                    weight,
+                    direction,
+                    gate: 0.0,
+                    plastic_lr: 0.0,
+                });
             }
-            props.adds.push(EdgeProposal { src: NodeId(1 << 40), dst: NodeId(0), kind: EdgeKind::Excitatory, weight: 0.1, direction: Direction::FreeFlow, gate: 0.0, plastic_lr: 0.0 });
+            props.adds.push(EdgeProposal {
+                src: NodeId(1 << 40),
+                dst: NodeId(0),
+                kind: EdgeKind::Excitatory,
+                weight: 0.1,
+                direction: Direction::FreeFlow,
+                gate: 0.0,
+                plastic_lr: 0.0,
+            });
             // The naive expectation.
             let mut sorted = props.culls.clone();
             sorted.sort_unstable();
@@ -181,7 +202,17 @@ fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), T
             for c in &sorted {
                 if let Some(e) = m.edges.get(&c.0) {
                     let (sk, dk) = (m.nodes[&e.src].kind, m.nodes[&e.dst].kind);
-                    if cull_condition(p.transfer.direction_rule, p.growth.min_abs_weight, e.kind, e.dir, e.w, sk, dk, e.src, m.nodes[&e.dst].parent) {
+                    if cull_condition(
+                        p.transfer.direction_rule,
+                        p.growth.min_abs_weight,
+                        e.kind,
+                        e.dir,
+                        e.w,
+                        sk,
+                        dk,
+                        e.src,
+                        m.nodes[&e.dst].parent,
+                    ) {
                         culled.push(c.0);
                     }
                 }
@@ -195,7 +226,11 @@ fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), T
                     continue;
                 }
                 let (Some(sn), Some(dn)) = (m.nodes.get(&a.src.0), m.nodes.get(&a.dst.0)) else { continue };
-                let outs: Vec<u64> = m.out(a.src.0).map(|e| e.dst).chain(added.iter().filter(|e| e.src == a.src.0).map(|e| e.dst)).collect();
+                let outs: Vec<u64> = m
+                    .out(a.src.0)
+                    .map(|e| e.dst)
+                    .chain(added.iter().filter(|e| e.src == a.src.0).map(|e| e.dst))
+                    .collect();
                 let q = Admission {
                     src_kind: sn.kind,
                     dst_kind: dn.kind,
@@ -243,7 +278,14 @@ fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), T
                 if id >= next_node {
                     let rec = n.record(r);
                     prop_assert_eq!(rec.kind, NodeKind::Dynamic);
-                    m.nodes.insert(id, N { kind: rec.kind, parent: rec.parent.map_or(NO_PARENT, |p| p.0), max_out: rec.max_out_degree });
+                    m.nodes.insert(
+                        id,
+                        N {
+                            kind: rec.kind,
+                            parent: rec.parent.map_or(NO_PARENT, |p| p.0),
+                            max_out: rec.max_out_degree,
+                        },
+                    );
                 }
             }
             let e = s.store().edges();
@@ -251,7 +293,10 @@ fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), T
                 if e.ids()[r] >= next_edge {
                     let rec = e.record(r);
                     prop_assert!(rec.dst.0 >= next_node, "new edges only wire new children");
-                    m.edges.insert(rec.id.0, E { src: rec.src.0, dst: rec.dst.0, kind: rec.kind, dir: rec.direction, w: rec.weight });
+                    m.edges.insert(
+                        rec.id.0,
+                        E { src: rec.src.0, dst: rec.dst.0, kind: rec.kind, dir: rec.direction, w: rec.weight },
+                    );
                 } else if let Some(x) = m.edges.get_mut(&e.ids()[r]) {
                     x.w = e.weights()[r]; // plasticity may have moved it
                 }

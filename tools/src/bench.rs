@@ -39,7 +39,11 @@ fn median(v: &mut [f64]) -> f64 {
 
 /// `neuroflux bench`.
 pub fn bench(a: BenchArgs) -> Result<()> {
-    let names = if a.workloads.is_empty() { vec!["seed-medium".to_string(), "dense-100k".to_string()] } else { a.workloads.clone() };
+    let names = if a.workloads.is_empty() {
+        vec!["seed-medium".to_string(), "dense-100k".to_string()]
+    } else {
+        a.workloads.clone()
+    };
     let mut records = Vec::new();
     for n in &names {
         let r = match n.as_str() {
@@ -129,7 +133,10 @@ fn dense(a: &BenchArgs, toml: &str, name: &str) -> Result<serde_json::Value> {
     let ours_s = median(&mut ours);
     let ref_s = median(&mut reference);
     if conducting < 0.99 {
-        bail!("{name}: only {:.3} of edges conducted at some timed step (the workload needs at least 0.99)", conducting);
+        bail!(
+            "{name}: only {:.3} of edges conducted at some timed step (the workload needs at least 0.99)",
+            conducting
+        );
     }
     Ok(serde_json::json!({
         "workload": name, "backend": sim.backend(), "threads": threads, "nodes": nodes, "edges": edges,

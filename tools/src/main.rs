@@ -21,7 +21,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Run a simulation from a configuration file.
-    #[command(after_help = "Examples:\n  neuroflux run sim-configs/default.toml\n  neuroflux run sim-configs/small.toml --steps 500 --out runs/try1 --threads 2")]
+    #[command(
+        after_help = "Examples:\n  neuroflux run sim-configs/default.toml\n  neuroflux run sim-configs/small.toml --steps 500 --out runs/try1 --threads 2"
+    )]
     Run(run::RunArgs),
     /// Check a configuration and report every problem at once.
     #[command(after_help = "Example:\n  neuroflux validate sim-configs/default.toml")]
@@ -30,7 +32,9 @@ enum Cmd {
         config: PathBuf,
     },
     /// Time the standard workloads (docs/BENCHMARKS.md).
-    #[command(after_help = "Examples:\n  neuroflux bench --workload dense-100k --threads 2\n  neuroflux bench --workload seed-medium")]
+    #[command(
+        after_help = "Examples:\n  neuroflux bench --workload dense-100k --threads 2\n  neuroflux bench --workload seed-medium"
+    )]
     Bench(bench::BenchArgs),
 }
 

@@ -26,7 +26,13 @@ pub struct RunArgs {
 
 fn load(path: &Path) -> Result<neuroflux::Params> {
     let cfg = Config::load(path)?;
-    cfg.validate().with_context(|| format!("{} is not a valid configuration (fix the fields listed, then run `neuroflux validate {}`)", path.display(), path.display()))
+    cfg.validate().with_context(|| {
+        format!(
+            "{} is not a valid configuration (fix the fields listed, then run `neuroflux validate {}`)",
+            path.display(),
+            path.display()
+        )
+    })
 }
 
 /// `neuroflux validate CONFIG`.
@@ -47,7 +53,8 @@ fn run_dir(args: &RunArgs) -> Result<PathBuf> {
     let dir = match &args.out {
         Some(d) => d.clone(),
         None => {
-            let name = args.config.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
+            let name =
+                args.config.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
             PathBuf::from("runs").join(format!("{name}-{}", crate::util::timestamp()))
         }
     };
@@ -69,7 +76,10 @@ pub fn run(args: RunArgs) -> Result<()> {
 
     let started = Instant::now();
     let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
-    spinner.set_style(ProgressStyle::with_template("{spinner} building the initial graph: {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} building the initial graph: {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     let shown = Mutex::new(false);
     let progress = |phase: &str| {
         spinner.set_message(phase.to_string());
@@ -126,7 +136,12 @@ pub fn run(args: RunArgs) -> Result<()> {
             }
         } else if last_log.elapsed() > Duration::from_secs(10) {
             last_log = Instant::now();
-            tracing::info!(step = m.step, nodes = m.energy.iter().map(|s| s.count).sum::<u64>(), edges = m.edges, "running");
+            tracing::info!(
+                step = m.step,
+                nodes = m.energy.iter().map(|s| s.count).sum::<u64>(),
+                edges = m.edges,
+                "running"
+            );
         }
     }
     let wall = loop_start.elapsed().as_secs_f64();

@@ -8,7 +8,12 @@ struct Check {
 
 impl Check {
     fn push(&mut self, field: &str, value: impl std::fmt::Debug, allowed: impl Into<String>, unit: &'static str) {
-        self.issues.push(ConfigIssue { field: field.into(), value: format!("{value:?}"), allowed: allowed.into(), unit });
+        self.issues.push(ConfigIssue {
+            field: field.into(),
+            value: format!("{value:?}"),
+            allowed: allowed.into(),
+            unit,
+        });
     }
     fn range_f(&mut self, field: &str, v: f32, min: f32, max: f32, unit: &'static str) {
         if !(v.is_finite() && v >= min && v <= max) {
@@ -59,9 +64,16 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     let n_w = u64::from(g.workspace_width) * u64::from(g.workspace_height);
     let n_d = u64::from(g.n_dynamic);
     if n_s + n_d + n_w > g.max_nodes {
-        k.push("graph.n_dynamic", g.n_dynamic, format!("such that all initial nodes ({}) fit in graph.max_nodes = {}", n_s + n_d + n_w, g.max_nodes), "nodes");
+        k.push(
+            "graph.n_dynamic",
+            g.n_dynamic,
+            format!("such that all initial nodes ({}) fit in graph.max_nodes = {}", n_s + n_d + n_w, g.max_nodes),
+            "nodes",
+        );
     }
-    let n_e = n_s * u64::from(g.sensory_fanout) + n_w * u64::from(g.workspace_in_degree) + n_d * u64::from(g.dynamic_out_degree);
+    let n_e = n_s * u64::from(g.sensory_fanout)
+        + n_w * u64::from(g.workspace_in_degree)
+        + n_d * u64::from(g.dynamic_out_degree);
     if n_e > g.max_edges {
         k.push("graph.max_edges", g.max_edges, format!("at least the initial edge count {n_e}"), "edges");
     }
@@ -69,16 +81,31 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     k.pair_u("graph.max_out_degree_child", g.max_out_degree_child, 0, 65_535, "edges");
     k.range_u("graph.sensory_max_out_degree", u64::from(g.sensory_max_out_degree), 0, 65_535, "edges");
     if g.dynamic_out_degree > g.max_out_degree_initial[0] {
-        k.push("graph.dynamic_out_degree", g.dynamic_out_degree, format!("<= the smallest initial max_out_degree ({})", g.max_out_degree_initial[0]), "edges");
+        k.push(
+            "graph.dynamic_out_degree",
+            g.dynamic_out_degree,
+            format!("<= the smallest initial max_out_degree ({})", g.max_out_degree_initial[0]),
+            "edges",
+        );
     }
     if n_s > 0 && (g.sensory_fanout > g.sensory_max_out_degree || u64::from(g.sensory_fanout) > n_d) {
-        k.push("graph.sensory_fanout", g.sensory_fanout, format!("<= sensory_max_out_degree and <= n_dynamic ({n_d})"), "edges");
+        k.push(
+            "graph.sensory_fanout",
+            g.sensory_fanout,
+            format!("<= sensory_max_out_degree and <= n_dynamic ({n_d})"),
+            "edges",
+        );
     }
     if n_w > 0 && u64::from(g.workspace_in_degree) > n_d {
         k.push("graph.workspace_in_degree", g.workspace_in_degree, format!("<= n_dynamic ({n_d})"), "edges");
     }
     if n_w > 0 && g.workspace_in_degree > 0 && g.max_out_degree_initial[1] <= g.dynamic_out_degree {
-        k.push("graph.max_out_degree_initial", g.max_out_degree_initial, "to leave room above dynamic_out_degree for workspace in-edges", "edges");
+        k.push(
+            "graph.max_out_degree_initial",
+            g.max_out_degree_initial,
+            "to leave room above dynamic_out_degree for workspace in-edges",
+            "edges",
+        );
     }
     if n_d > 0 && u64::from(g.dynamic_out_degree) >= n_d.max(1) {
         k.push("graph.dynamic_out_degree", g.dynamic_out_degree, format!("< n_dynamic ({n_d})"), "edges");
@@ -106,10 +133,16 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     k.pair_f("graph.plastic_lr_range", g.plastic_lr_range, 0.0, 1e3, "");
     k.range_f("energy.maintenance_per_out_edge", e.maintenance_per_out_edge, 0.0, 1e6, "energy");
     k.range_f("energy.maintenance_per_node", e.maintenance_per_node, 0.0, 1e6, "energy");
-    if e.connection_gain_values.is_empty() || e.connection_gain_values.len() > 254
+    if e.connection_gain_values.is_empty()
+        || e.connection_gain_values.len() > 254
         || e.connection_gain_values.iter().any(|v| !v.is_finite() || *v < 0.0)
     {
-        k.push("energy.connection_gain_values", &e.connection_gain_values, "1 to 254 finite non-negative values", "energy");
+        k.push(
+            "energy.connection_gain_values",
+            &e.connection_gain_values,
+            "1 to 254 finite non-negative values",
+            "energy",
+        );
     }
     k.range_f("energy.noise_sigma", e.noise_sigma, 0.0, 1e6, "energy");
     k.range_f("energy.workspace_target", e.workspace_target, e.energy_floor, e.energy_cap, "energy");
@@ -120,7 +153,9 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     k.range_f("transfer.transfer_capacity", t.transfer_capacity, 0.0, 1e6, "");
     k.prob("transfer.transmission_loss", t.transmission_loss);
     k.prob("transfer.max_outflow_fraction", t.max_outflow_fraction);
-    for (name, s) in [("transfer.subtype_src_scale", t.subtype_src_scale), ("transfer.subtype_dst_scale", t.subtype_dst_scale)] {
+    for (name, s) in
+        [("transfer.subtype_src_scale", t.subtype_src_scale), ("transfer.subtype_dst_scale", t.subtype_dst_scale)]
+    {
         if s.as_array().iter().any(|v| !(v.is_finite() && *v >= 0.0 && *v <= 1e6)) {
             k.push(name, s.as_array(), "finite non-negative scales", "");
         }
@@ -150,7 +185,12 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     }
     let sum = f64::from(m.dynamic) + f64::from(m.workspace) + f64::from(m.sensory);
     if (sum - 1.0).abs() > 1e-6 {
-        k.push("growth.target_mix", [m.dynamic, m.workspace, m.sensory], format!("shares summing to 1 within 1e-6 (they sum to {sum})"), "");
+        k.push(
+            "growth.target_mix",
+            [m.dynamic, m.workspace, m.sensory],
+            format!("shares summing to 1 within 1e-6 (they sum to {sum})"),
+            "",
+        );
     }
     k.prob("growth.freeflow_p", gr.freeflow_p);
     k.prob("growth.sensory_growth_p", gr.sensory_growth_p);

@@ -70,7 +70,8 @@ fn proposer(view: GraphView<'_>, params: &Params, rng: &Rng, by_kind: &[Vec<u32>
     let w = match kind {
         NodeKind::Workspace => return Outcome::Nothing,
         NodeKind::Dynamic => {
-            let class = params.growth.classes[usize::from(nodes.growth_classes()[r]).min(params.growth.classes.len() - 1)];
+            let class =
+                params.growth.classes[usize::from(nodes.growth_classes()[r]).min(params.growth.classes.len() - 1)];
             if k % u64::from(class.every) != 0 {
                 return Outcome::Nothing;
             }
@@ -89,7 +90,9 @@ fn proposer(view: GraphView<'_>, params: &Params, rng: &Rng, by_kind: &[Vec<u32>
         }
     };
     let target_kind = match kind {
-        NodeKind::Dynamic => [NodeKind::Dynamic, NodeKind::Workspace, NodeKind::Sensory][pick_weighted(w[1], &params.target_mix())],
+        NodeKind::Dynamic => {
+            [NodeKind::Dynamic, NodeKind::Workspace, NodeKind::Sensory][pick_weighted(w[1], &params.target_mix())]
+        }
         _ => NodeKind::Dynamic,
     };
     let pool = &by_kind[target_kind.code() as usize];

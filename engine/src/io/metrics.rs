@@ -103,7 +103,18 @@ impl StepMetrics {
         for k in ["sensory", "dynamic", "workspace"] {
             h.push(format!("nodes_{k}"));
         }
-        for n in ["edges", "births", "deaths", "edges_added", "edges_culled", "proposals_made", "proposals_dropped", "edits_skipped", "edges_conducting", "energy_total"] {
+        for n in [
+            "edges",
+            "births",
+            "deaths",
+            "edges_added",
+            "edges_culled",
+            "proposals_made",
+            "proposals_dropped",
+            "edits_skipped",
+            "edges_conducting",
+            "energy_total",
+        ] {
             h.push(n.into());
         }
         for k in ["sensory", "dynamic", "workspace"] {
@@ -128,8 +139,20 @@ impl StepMetrics {
         for s in &self.energy {
             write!(w, ",{}", s.count)?;
         }
-        write!(w, ",{},{},{},{},{},{},{},{},{},{}", self.edges, self.births, self.deaths, self.edges_added, self.edges_culled,
-            self.proposals_made, self.proposals_dropped, self.edits_skipped, self.edges_conducting, self.energy_total())?;
+        write!(
+            w,
+            ",{},{},{},{},{},{},{},{},{},{}",
+            self.edges,
+            self.births,
+            self.deaths,
+            self.edges_added,
+            self.edges_culled,
+            self.proposals_made,
+            self.proposals_dropped,
+            self.edits_skipped,
+            self.edges_conducting,
+            self.energy_total()
+        )?;
         for s in &self.energy {
             write!(w, ",{},{},{},{}", s.total, s.mean, s.min, s.max)?;
         }

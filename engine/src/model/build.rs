@@ -124,12 +124,9 @@ pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Resul
     let fan = g.sensory_fanout as usize;
     let mut sensory_edges = vec![PLACEHOLDER; n_s * fan];
     if fan > 0 {
-        sensory_edges
-            .par_chunks_mut(fan)
-            .enumerate()
-            .try_for_each(|(s, out)| {
-                draw.out_edges(s as u32, NodeKind::Sensory, dyn_start, n_d32, allow_dup, true, out, "sensory")
-            })?;
+        sensory_edges.par_chunks_mut(fan).enumerate().try_for_each(|(s, out)| {
+            draw.out_edges(s as u32, NodeKind::Sensory, dyn_start, n_d32, allow_dup, true, out, "sensory")
+        })?;
     }
 
     progress("workspace edges");
@@ -204,7 +201,17 @@ impl<'a> EdgeDraw<'a> {
     /// Fill `out` with the out-edges of node row `src` (rows equal ids at build) to uniform
     /// dynamic targets, redrawing self-loops and duplicates.
     #[allow(clippy::too_many_arguments)]
-    fn out_edges(&self, src: u32, _kind: NodeKind, pool_start: u32, pool_len: u32, allow_dup: bool, sensory: bool, out: &mut [EdgeRecord], what: &'static str) -> Result<(), BuildError> {
+    fn out_edges(
+        &self,
+        src: u32,
+        _kind: NodeKind,
+        pool_start: u32,
+        pool_len: u32,
+        allow_dup: bool,
+        sensory: bool,
+        out: &mut [EdgeRecord],
+        what: &'static str,
+    ) -> Result<(), BuildError> {
         let mut k = 0u32;
         let mut chosen: Vec<u32> = Vec::with_capacity(out.len());
         for (slot, rec) in out.iter_mut().enumerate() {
@@ -241,7 +248,11 @@ impl<'a> EdgeDraw<'a> {
     fn record(&self, src: u32, dst: u32, sensory: bool, w: [u32; 4], mut more: impl FnMut() -> [u32; 4]) -> EdgeRecord {
         let g = &self.params.graph;
         let kind = EdgeKind::ALL[pick_weighted(w[1], &self.kinds)];
-        let (lo, hi) = if sensory { (g.sensory_weight_range[0], g.sensory_weight_range[1]) } else { (g.weight_range[0], g.weight_range[1]) };
+        let (lo, hi) = if sensory {
+            (g.sensory_weight_range[0], g.sensory_weight_range[1])
+        } else {
+            (g.weight_range[0], g.weight_range[1])
+        };
         let weight = new_weight(kind, uniform(w[2]), lo, hi);
         let direction = Direction::ALL[pick_weighted(w[3], &self.dirs)];
         let (mut gate, mut plastic_lr) = (0.0, 0.0);
@@ -253,6 +264,16 @@ impl<'a> EdgeDraw<'a> {
                 plastic_lr = uniform_range(w2[1], g.plastic_lr_range[0], g.plastic_lr_range[1]);
             }
         }
-        EdgeRecord { id: EdgeId(0), src: NodeId(u64::from(src)), dst: NodeId(u64::from(dst)), kind, weight, direction, gate, plastic_lr, born_step: 0 }
+        EdgeRecord {
+            id: EdgeId(0),
+            src: NodeId(u64::from(src)),
+            dst: NodeId(u64::from(dst)),
+            kind,
+            weight,
+            direction,
+            gate,
+            plastic_lr,
+            born_step: 0,
+        }
     }
 }

@@ -37,9 +37,17 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 continue;
             };
             let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
-            if cull_condition(rule, params.growth.min_abs_weight, edges.kind_of(e), edges.direction_of(e), edges.weights()[e],
-                nodes.kind_of(s), nodes.kind_of(d), nodes.ids()[s], nodes.parents()[d])
-            {
+            if cull_condition(
+                rule,
+                params.growth.min_abs_weight,
+                edges.kind_of(e),
+                edges.direction_of(e),
+                edges.weights()[e],
+                nodes.kind_of(s),
+                nodes.kind_of(d),
+                nodes.ids()[s],
+                nodes.parents()[d],
+            ) {
                 removed.push(e);
             } else {
                 counts.skipped += 1;
@@ -114,9 +122,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     counts.added = added.len() as u64;
     store.remove_edge_rows(&removed);
     let recs: Vec<EdgeRecord> = added.into_iter().map(|(_, _, r)| r).collect();
-    store
-        .add_edges(&recs)
-        .expect("admitted additions should have live, distinct endpoints");
+    store.add_edges(&recs).expect("admitted additions should have live, distinct endpoints");
     store.refresh_topology();
     counts
 }

@@ -56,15 +56,40 @@ pub struct LedgerMismatch {
 impl Ledger {
     /// Term names, in the order of [`Ledger::values`] (also the metrics column names).
     pub const NAMES: [&'static str; 15] = [
-        "input_set", "input_hold", "paid", "received", "burned", "inhibited", "upkeep", "gain", "noise",
-        "ws_relax", "clamp_cap", "clamp_floor", "dead", "spawn_paid", "spawn_created",
+        "input_set",
+        "input_hold",
+        "paid",
+        "received",
+        "burned",
+        "inhibited",
+        "upkeep",
+        "gain",
+        "noise",
+        "ws_relax",
+        "clamp_cap",
+        "clamp_floor",
+        "dead",
+        "spawn_paid",
+        "spawn_created",
     ];
 
     /// The terms in [`Ledger::NAMES`] order.
     pub fn values(&self) -> [f64; 15] {
         [
-            self.input_set, self.input_hold, self.paid, self.received, self.burned, self.inhibited, self.upkeep,
-            self.gain, self.noise, self.ws_relax, self.clamp_cap, self.clamp_floor, self.dead, self.spawn_paid,
+            self.input_set,
+            self.input_hold,
+            self.paid,
+            self.received,
+            self.burned,
+            self.inhibited,
+            self.upkeep,
+            self.gain,
+            self.noise,
+            self.ws_relax,
+            self.clamp_cap,
+            self.clamp_floor,
+            self.dead,
+            self.spawn_paid,
             self.spawn_created,
         ]
     }

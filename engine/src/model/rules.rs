@@ -22,7 +22,14 @@ pub mod flag {
 /// Whether `dir` allows conduction from `src` (id `src_id`, kind `src_kind`) to a target of
 /// kind `dst_kind` whose parent id is `dst_parent` (MODEL.md 5.2, `direction_ok`).
 #[inline]
-pub fn direction_ok(rule: DirectionRule, dir: Direction, src_kind: NodeKind, dst_kind: NodeKind, src_id: u64, dst_parent: u64) -> bool {
+pub fn direction_ok(
+    rule: DirectionRule,
+    dir: Direction,
+    src_kind: NodeKind,
+    dst_kind: NodeKind,
+    src_id: u64,
+    dst_parent: u64,
+) -> bool {
     match (dir, rule) {
         (Direction::FreeFlow, _) => true,
         (Direction::OneWayOut, DirectionRule::ByKind) => src_kind == NodeKind::Sensory,
@@ -36,16 +43,27 @@ pub fn direction_ok(rule: DirectionRule, dir: Direction, src_kind: NodeKind, dst
 /// Workspace->Workspace or Sensory->Workspace (MODEL.md 6.1).
 #[inline]
 pub fn kinds_forbidden(src: NodeKind, dst: NodeKind) -> bool {
-    src == NodeKind::Workspace
-        || (src == NodeKind::Sensory && (dst == NodeKind::Sensory || dst == NodeKind::Workspace))
+    src == NodeKind::Workspace || (src == NodeKind::Sensory && (dst == NodeKind::Sensory || dst == NodeKind::Workspace))
 }
 
 /// The cached flag byte of an edge (see [`flag`]).
 #[inline]
 #[allow(clippy::too_many_arguments)]
-pub fn edge_flags(rule: DirectionRule, kind: EdgeKind, dir: Direction, weight: f32, src_kind: NodeKind, dst_kind: NodeKind, src_id: u64, dst_parent: u64) -> u8 {
+pub fn edge_flags(
+    rule: DirectionRule,
+    kind: EdgeKind,
+    dir: Direction,
+    weight: f32,
+    src_kind: NodeKind,
+    dst_kind: NodeKind,
+    src_id: u64,
+    dst_parent: u64,
+) -> u8 {
     let mut f = 0;
-    if src_kind != NodeKind::Workspace && dst_kind != NodeKind::Sensory && direction_ok(rule, dir, src_kind, dst_kind, src_id, dst_parent) {
+    if src_kind != NodeKind::Workspace
+        && dst_kind != NodeKind::Sensory
+        && direction_ok(rule, dir, src_kind, dst_kind, src_id, dst_parent)
+    {
         f |= flag::CONDUCTS;
     }
     if dst_kind == NodeKind::Sensory {
@@ -67,7 +85,17 @@ pub fn edge_flags(rule: DirectionRule, kind: EdgeKind, dir: Direction, weight: f
 /// kinds break an admission rule, or it is Plastic with `|w| < min_abs_weight`.
 #[inline]
 #[allow(clippy::too_many_arguments)]
-pub fn cull_condition(rule: DirectionRule, min_abs_weight: f32, kind: EdgeKind, dir: Direction, weight: f32, src_kind: NodeKind, dst_kind: NodeKind, src_id: u64, dst_parent: u64) -> bool {
+pub fn cull_condition(
+    rule: DirectionRule,
+    min_abs_weight: f32,
+    kind: EdgeKind,
+    dir: Direction,
+    weight: f32,
+    src_kind: NodeKind,
+    dst_kind: NodeKind,
+    src_id: u64,
+    dst_parent: u64,
+) -> bool {
     kinds_forbidden(src_kind, dst_kind)
         || (dst_kind != NodeKind::Sensory && !direction_ok(rule, dir, src_kind, dst_kind, src_id, dst_parent))
         || (kind == EdgeKind::Plastic && weight.abs() < min_abs_weight)
@@ -131,7 +159,8 @@ pub fn admit(a: &Admission, params: &Params) -> Result<(), Reject> {
         return Err(Reject::Duplicate);
     }
     if a.src_kind == NodeKind::Dynamic
-        && ((a.dst_kind == NodeKind::Workspace && a.has_out_to_sensory) || (a.dst_kind == NodeKind::Sensory && a.has_out_to_workspace))
+        && ((a.dst_kind == NodeKind::Workspace && a.has_out_to_sensory)
+            || (a.dst_kind == NodeKind::Sensory && a.has_out_to_workspace))
     {
         return Err(Reject::WorkspaceAndSensory);
     }
@@ -139,7 +168,13 @@ pub fn admit(a: &Admission, params: &Params) -> Result<(), Reject> {
 }
 
 /// The directions other than FreeFlow that could ever conduct for a pair under the rule.
-pub fn possible_one_way(rule: DirectionRule, src_kind: NodeKind, dst_kind: NodeKind, src_id: u64, dst_parent: u64) -> Vec<Direction> {
+pub fn possible_one_way(
+    rule: DirectionRule,
+    src_kind: NodeKind,
+    dst_kind: NodeKind,
+    src_id: u64,
+    dst_parent: u64,
+) -> Vec<Direction> {
     [Direction::OneWayOut, Direction::OneWayIn]
         .into_iter()
         .filter(|&d| direction_ok(rule, d, src_kind, dst_kind, src_id, dst_parent))

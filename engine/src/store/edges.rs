@@ -133,8 +133,7 @@ impl EdgeTable {
     }
     /// The direction of one row.
     pub fn direction_of(&self, row: usize) -> Direction {
-        Direction::from_code(self.direction[row])
-            .expect("direction codes should only be written from Direction")
+        Direction::from_code(self.direction[row]).expect("direction codes should only be written from Direction")
     }
     /// Edge ids, ascending.
     pub fn ids(&self) -> &[u64] {

@@ -39,7 +39,7 @@ macro_rules! code_enum {
 
 code_enum!(
     /// What a node is (MODEL.md 1.1).
-    NodeKind { 
+    NodeKind {
         /// Input transducer bound to a pixel.
         Sensory = 0,
         /// Processing node; the only kind that dies.

@@ -82,7 +82,9 @@ impl Store {
         }
         if self.topology_is_fresh() {
             let t = self.topology();
-            if t.out.items() != out.items() || t.out.offsets() != out.offsets() || t.inc.n_nodes() != n
+            if t.out.items() != out.items()
+                || t.out.offsets() != out.offsets()
+                || t.inc.n_nodes() != n
                 || t.inc.items().len() != edges.len()
             {
                 return bad("the cached topology does not match the edge table".into());

@@ -60,7 +60,13 @@ impl Store {
         Self { allow_duplicate_edges, ..Self::default() }
     }
     /// A store restored from its parts (checkpoints); the caller runs `check_invariants`.
-    pub fn from_parts(nodes: NodeTable, edges: EdgeTable, next_node_id: u64, next_edge_id: u64, allow_duplicate_edges: bool) -> Self {
+    pub fn from_parts(
+        nodes: NodeTable,
+        edges: EdgeTable,
+        next_node_id: u64,
+        next_edge_id: u64,
+        allow_duplicate_edges: bool,
+    ) -> Self {
         Self { nodes, edges, next_node_id, next_edge_id, allow_duplicate_edges, ..Self::default() }
     }
     /// The node table.

@@ -5,7 +5,9 @@
 use neuroflux::config::{Config, SubtypeScale};
 use neuroflux::growth::Pending;
 use neuroflux::step::CpuStepper;
-use neuroflux::store::{Direction, EdgeId, EdgeKind, EdgeRecord, Fertility, NodeId, NodeKind, NodeRecord, Store, NO_CLASS};
+use neuroflux::store::{
+    Direction, EdgeId, EdgeKind, EdgeRecord, Fertility, NodeId, NodeKind, NodeRecord, Store, NO_CLASS,
+};
 use neuroflux::{Params, Simulation};
 
 /// A configuration where nothing happens unless a test turns it on: no initial graph, no
@@ -63,7 +65,17 @@ pub fn node(kind: NodeKind, energy: f32) -> NodeRecord {
 
 /// An edge `src -> dst` (node ids) of `kind` with weight `w` and direction `dir`.
 pub fn edge(src: u64, dst: u64, kind: EdgeKind, w: f32, dir: Direction) -> EdgeRecord {
-    EdgeRecord { id: EdgeId(0), src: NodeId(src), dst: NodeId(dst), kind, weight: w, direction: dir, gate: 0.0, plastic_lr: 0.0, born_step: 0 }
+    EdgeRecord {
+        id: EdgeId(0),
+        src: NodeId(src),
+        dst: NodeId(dst),
+        kind,
+        weight: w,
+        direction: dir,
+        gate: 0.0,
+        plastic_lr: 0.0,
+        born_step: 0,
+    }
 }
 
 /// A FreeFlow excitatory edge.

@@ -65,7 +65,16 @@ impl HotCache {
             .map(|e| {
                 let (s, d) = (src_rows[e] as usize, dst_rows[e] as usize);
                 let w = edges.weights()[e];
-                let f = edge_flags(rule, edges.kind_of(e), edges.direction_of(e), w, nodes.kind_of(s), nodes.kind_of(d), nodes.ids()[s], nodes.parents()[d]);
+                let f = edge_flags(
+                    rule,
+                    edges.kind_of(e),
+                    edges.direction_of(e),
+                    w,
+                    nodes.kind_of(s),
+                    nodes.kind_of(d),
+                    nodes.ids()[s],
+                    nodes.parents()[d],
+                );
                 (w.abs() * dst_scale[d], f)
             })
             .unzip_into_vecs(&mut self.q, &mut self.meta);
@@ -86,7 +95,8 @@ impl HotCache {
             })
             .collect();
         self.per_step = per_step;
-        let sums: Vec<[f32; 3]> = (0..n).into_par_iter().with_min_len(4096).map(|s| self.source_sums(store, s, None)).collect();
+        let sums: Vec<[f32; 3]> =
+            (0..n).into_par_iter().with_min_len(4096).map(|s| self.source_sums(store, s, None)).collect();
         self.sums = sums;
         self.plastic.clear();
         if plastic_on {

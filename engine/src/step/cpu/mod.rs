@@ -91,7 +91,13 @@ fn step(cache: &mut HotCache, sc: &mut Scratch, inp: StepInput<'_>) -> Result<St
     let t0 = Instant::now();
     let expected = params.n_sensory();
     if frame.len() != expected {
-        return Err(StepError::FrameSize { step: t, got: frame.len(), expected, width: params.graph.sensory_width, height: params.graph.sensory_height });
+        return Err(StepError::FrameSize {
+            step: t,
+            got: frame.len(),
+            expected,
+            width: params.graph.sensory_width,
+            height: params.graph.sensory_height,
+        });
     }
     if let Some((index, &value)) = frame.iter().enumerate().find(|(_, v)| !(**v >= 0.0 && **v <= 1.0)) {
         return Err(StepError::FrameValue { step: t, index, value });

@@ -15,7 +15,13 @@ use crate::model::rules::flag;
 use crate::store::{NodeKind, Store};
 
 /// Run 5.2 and 5.3; returns the number of edges that carried an effect.
-pub(super) fn run(cache: &mut HotCache, sc: &mut Scratch, store: &mut Store, params: &Params, ledger: &mut Ledger) -> u64 {
+pub(super) fn run(
+    cache: &mut HotCache,
+    sc: &mut Scratch,
+    store: &mut Store,
+    params: &Params,
+    ledger: &mut Ledger,
+) -> u64 {
     let n = store.nodes().len();
     let tr = &params.transfer;
     let (tc, tl, mof, sb) = (tr.transfer_capacity, tr.transmission_loss, tr.max_outflow_fraction, tr.sensory_burn);

@@ -10,7 +10,15 @@ use crate::step::StepError;
 use crate::store::{NodeKind, Store};
 
 /// Run 5.4: new energies into the store, terms into `ledger`.
-pub(super) fn run(cache: &HotCache, sc: &Scratch, store: &mut Store, params: &Params, rng: &Rng, t: u64, ledger: &mut Ledger) -> Result<(), StepError> {
+pub(super) fn run(
+    cache: &HotCache,
+    sc: &Scratch,
+    store: &mut Store,
+    params: &Params,
+    rng: &Rng,
+    t: u64,
+    ledger: &mut Ledger,
+) -> Result<(), StepError> {
     let nodes = store.nodes();
     let n = nodes.len();
     let e = &params.energy;
