@@ -9,6 +9,17 @@ use crate::config::Params;
 use crate::model::rules::{edge_flags, flag, scales};
 use crate::store::{NodeKind, Store};
 
+/// A source's sums over its out-edges in ascending edge id order: `c` of `q_e` over
+/// conducting edges, `p` over conducting edges with non-negative weight, `b` over edges into
+/// sensory nodes, and `n` the number of conducting edges.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct Sums {
+    pub c: f32,
+    pub p: f32,
+    pub b: f32,
+    pub n: u32,
+}
+
 /// See the module docs.
 #[derive(Default)]
 pub(super) struct HotCache {
@@ -25,9 +36,12 @@ pub(super) struct HotCache {
     pub in_src: Vec<u32>,
     pub in_q: Vec<f32>,
     pub in_meta: Vec<u8>,
-    /// Per source row: `(C, P, B)` sums over out-edges (conducting, conducting with
-    /// non-negative weight, into sensory), valid for sources without per-step terms.
-    pub sums: Vec<[f32; 3]>,
+    /// Per source row: sums over out-edges (see [`Sums`]), valid for sources without
+    /// per-step terms.
+    pub sums: Vec<Sums>,
+    /// Per target row: every in-edge conducts with a non-negative fixed weight (no gate,
+    /// not plastic), so the pull loop needs no per-edge tests.
+    pub plain: Vec<bool>,
     /// Per source row: sums depend on this step (gated out-edges, or plastic ones while
     /// plasticity is on).
     pub per_step: Vec<bool>,
@@ -53,9 +67,16 @@ impl HotCache {
         let rule = params.transfer.direction_rule;
         self.sensory_rows.clear();
         self.sensory_rows.extend((0..n as u32).filter(|&r| nodes.kinds()[r as usize] == NodeKind::Sensory.code()));
-        let sc: Vec<(f32, f32)> = (0..n).map(|r| scales(params, nodes.kinds()[r], nodes.subtypes()[r])).collect();
-        self.src_scale = sc.iter().map(|s| s.0).collect();
-        self.dst_scale = sc.iter().map(|s| s.1).collect();
+        let table: [(f32, f32); 4] = [0u8, 1, 2, 3].map(|st| scales(params, NodeKind::Dynamic.code(), st));
+        let scale_of = |r: usize| {
+            if nodes.kinds()[r] == NodeKind::Dynamic.code() {
+                table[usize::from(nodes.subtypes()[r]).min(3)]
+            } else {
+                (1.0, 1.0)
+            }
+        };
+        self.src_scale = (0..n).map(|r| scale_of(r).0).collect();
+        self.dst_scale = (0..n).map(|r| scale_of(r).1).collect();
         let (src_rows, dst_rows) = (edges.src_rows(), edges.dst_rows());
         let dst_scale = &self.dst_scale;
         let m = edges.len();
@@ -84,24 +105,28 @@ impl HotCache {
         items.par_iter().with_min_len(8192).map(|&p| q[p as usize]).collect_into_vec(&mut self.in_q);
         items.par_iter().with_min_len(8192).map(|&p| meta[p as usize]).collect_into_vec(&mut self.in_meta);
         let plastic_on = params.transfer.plasticity;
-        let per_step: Vec<bool> = (0..n)
+        let dynamic_sums: Vec<(bool, Sums)> = (0..n)
             .into_par_iter()
             .with_min_len(4096)
             .map(|s| {
-                topo.out.row(s).iter().any(|&p| {
+                let per_step = topo.out.row(s).iter().any(|&p| {
                     let f = meta[p as usize];
                     f & flag::GATED != 0 || (plastic_on && f & flag::PLASTIC != 0)
-                })
+                });
+                (per_step, if per_step { Sums::default() } else { self.source_sums(store, s, None) })
             })
             .collect();
-        self.per_step = per_step;
-        let sums: Vec<[f32; 3]> =
-            (0..n).into_par_iter().with_min_len(4096).map(|s| self.source_sums(store, s, None)).collect();
-        self.sums = sums;
+        (self.per_step, self.sums) = dynamic_sums.into_iter().unzip();
+        let off = topo.inc.offsets();
+        let in_meta = &self.in_meta;
+        self.plain = (0..n)
+            .into_par_iter()
+            .with_min_len(4096)
+            .map(|d| in_meta[off[d] as usize..off[d + 1] as usize].iter().all(|&f| f == flag::CONDUCTS))
+            .collect();
         self.plastic.clear();
         if plastic_on {
             for d in 0..n {
-                let off = topo.inc.offsets();
                 for slot in off[d]..off[d + 1] {
                     let f = self.in_meta[slot as usize];
                     if f & flag::PLASTIC != 0 && f & flag::CONDUCTS != 0 {
@@ -112,12 +137,12 @@ impl HotCache {
         }
     }
 
-    /// `(C, P, B)` of source row `s` in ascending edge id order; with `e0 = Some(E0_s)`
-    /// gated edges count only when open, with `None` they count as closed.
+    /// The [`Sums`] of source row `s`; with `e0 = Some(E0_s)` gated edges count only when
+    /// open, with `None` they count as closed.
     #[inline]
-    pub fn source_sums(&self, store: &Store, s: usize, e0: Option<f32>) -> [f32; 3] {
+    pub fn source_sums(&self, store: &Store, s: usize, e0: Option<f32>) -> Sums {
         let gates = store.edges().gates();
-        let (mut c, mut p, mut b) = (0.0f32, 0.0f32, 0.0f32);
+        let (mut c, mut p, mut b, mut n) = (0.0f32, 0.0f32, 0.0f32, 0u32);
         for &e in store.topology().out.row(s) {
             let e = e as usize;
             let f = self.meta[e];
@@ -131,10 +156,11 @@ impl HotCache {
                 continue;
             }
             c += self.q[e];
+            n += 1;
             if f & flag::NEGATIVE == 0 {
                 p += self.q[e];
             }
         }
-        [c, p, b]
+        Sums { c, p, b, n }
     }
 }

@@ -28,6 +28,10 @@ struct Scratch {
     out: Vec<[f32; 3]>,
     /// Per target: incoming change, received, inhibited.
     inc: Vec<[f32; 3]>,
+    /// Per source: `tl * a_i` alone (the pull loop's gather).
+    recv: Vec<f32>,
+    /// Per source: conducting out-edges this step.
+    conducting: Vec<u32>,
 }
 
 /// The reference backend.

@@ -14,7 +14,7 @@ use crate::model::ledger::Ledger;
 use crate::model::rules::flag;
 use crate::store::{NodeKind, Store};
 
-/// Run 5.2 and 5.3; returns the number of edges that carried an effect.
+/// Run 5.2 and 5.3; returns the number of conducting edges of active sources.
 pub(super) fn run(
     cache: &mut HotCache,
     sc: &mut Scratch,
@@ -29,71 +29,89 @@ pub(super) fn run(
     sc.factor.resize(n, [0.0; 2]);
     sc.out.resize(n, [0.0; 3]);
     sc.inc.resize(n, [0.0; 3]);
+    sc.conducting.resize(n, 0);
+    sc.recv.resize(n, 0.0);
     {
         let kinds = store.nodes().kinds();
         let e0 = &sc.e0;
         let c: &HotCache = cache;
         let st: &Store = store;
-        sc.factor.par_iter_mut().zip(sc.out.par_iter_mut()).enumerate().with_min_len(2048).for_each(|(i, (f, o))| {
-            let e = e0[i];
-            if kinds[i] == ws || !(e > 0.0) {
-                *f = [0.0; 2];
-                *o = [0.0; 3];
-                return;
-            }
-            let [cs, ps, bs] = if c.per_step[i] { c.source_sums(st, i, Some(e)) } else { c.sums[i] };
-            let fi = (tc * e) * c.src_scale[i];
-            let cost = fi * cs + sb * (fi * bs);
-            let limit = mof * e;
-            let a = if cost > limit { (limit / cost) * fi } else { fi };
-            let paid = a * ps;
-            let burned = sb * (a * bs);
-            *o = [paid + burned, paid, burned];
-            *f = [tl * a, a];
-        });
+        sc.factor
+            .par_iter_mut()
+            .zip(sc.out.par_iter_mut())
+            .zip(sc.conducting.par_iter_mut())
+            .enumerate()
+            .with_min_len(2048)
+            .for_each(|(i, ((f, o), nc))| {
+                let e = e0[i];
+                if kinds[i] == ws || !(e > 0.0) {
+                    *f = [0.0; 2];
+                    *o = [0.0; 3];
+                    *nc = 0;
+                    return;
+                }
+                let sums = if c.per_step[i] { c.source_sums(st, i, Some(e)) } else { c.sums[i] };
+                let (cs, ps, bs) = (sums.c, sums.p, sums.b);
+                let fi = (tc * e) * c.src_scale[i];
+                let cost = fi * cs + sb * (fi * bs);
+                let limit = mof * e;
+                let a = if cost > limit { (limit / cost) * fi } else { fi };
+                let paid = a * ps;
+                let burned = sb * (a * bs);
+                *o = [paid + burned, paid, burned];
+                *f = [tl * a, a];
+                *nc = if a != 0.0 { sums.n } else { 0 };
+            });
     }
-    let conducting: u64 = {
+    for (r, f) in sc.recv.iter_mut().zip(&sc.factor) {
+        *r = f[0];
+    }
+    let conducting: u64 = sc.conducting.iter().map(|&x| u64::from(x)).sum();
+    {
         let topo = store.topology();
         let off = topo.inc.offsets();
         let pos = topo.inc.items();
         let gates = store.edges().gates();
-        let (e0, factor) = (&sc.e0, &sc.factor);
-        let (in_src, in_q, in_meta) = (&cache.in_src, &cache.in_q, &cache.in_meta);
-        sc.inc
-            .par_iter_mut()
-            .enumerate()
-            .with_min_len(2048)
-            .map(|(j, out)| {
-                let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
-                let mut count = 0u64;
-                for s in off[j] as usize..off[j + 1] as usize {
-                    let m = in_meta[s];
-                    if m & flag::CONDUCTS == 0 {
-                        continue;
-                    }
-                    let src = in_src[s] as usize;
-                    let cf = factor[src][0];
-                    if cf == 0.0 {
-                        continue;
-                    }
-                    if m & flag::GATED != 0 && !(e0[src] >= gates[pos[s] as usize]) {
-                        continue;
-                    }
-                    let r = cf * in_q[s];
-                    if m & flag::NEGATIVE != 0 {
-                        acc -= r;
-                        inh += r;
-                    } else {
-                        acc += r;
-                        rec += r;
-                    }
-                    count += 1;
+        let (e0, recv) = (&sc.e0, &sc.recv);
+        let (in_src, in_q, in_meta, plain) = (&cache.in_src, &cache.in_q, &cache.in_meta, &cache.plain);
+        sc.inc.par_iter_mut().enumerate().with_min_len(2048).for_each(|(j, out)| {
+            let (lo, hi) = (off[j] as usize, off[j + 1] as usize);
+            if plain[j] {
+                // Every term is >= +0, so adding the zero terms of inactive sources changes no
+                // bit: this is the general loop below with its tests removed.
+                let mut acc = 0.0f32;
+                for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
+                    acc += recv[src as usize] * q;
                 }
-                *out = [acc, rec, inh];
-                count
-            })
-            .sum()
-    };
+                *out = [acc, acc, 0.0];
+                return;
+            }
+            let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
+            for s in lo..hi {
+                let m = in_meta[s];
+                if m & flag::CONDUCTS == 0 {
+                    continue;
+                }
+                let src = in_src[s] as usize;
+                let cf = recv[src];
+                if cf == 0.0 {
+                    continue;
+                }
+                if m & flag::GATED != 0 && !(e0[src] >= gates[pos[s] as usize]) {
+                    continue;
+                }
+                let r = cf * in_q[s];
+                if m & flag::NEGATIVE != 0 {
+                    acc -= r;
+                    inh += r;
+                } else {
+                    acc += r;
+                    rec += r;
+                }
+            }
+            *out = [acc, rec, inh];
+        });
+    }
     let mut parts = vec![Ledger::default(); n.div_ceil(super::CHUNK)];
     parts.par_iter_mut().enumerate().for_each(|(ci, l)| {
         let lo = ci * super::CHUNK;
