@@ -92,8 +92,20 @@ fn seed_medium(a: &BenchArgs) -> Result<serde_json::Value> {
 fn dense(a: &BenchArgs, toml: &str, name: &str) -> Result<serde_json::Value> {
     let params = Config::from_toml_str(toml, name)?.validate()?;
     let t0 = Instant::now();
-    let mut sim = Simulation::new(params, Some(a.threads), &|_| {})?;
+    let phases = std::sync::Mutex::new(Vec::<(String, f64)>::new());
+    let record = |name: &str| {
+        if let Ok(mut p) = phases.lock() {
+            p.push((name.to_string(), t0.elapsed().as_secs_f64()));
+        }
+    };
+    let mut sim = Simulation::new(params, Some(a.threads), &record)?;
     let build_s = t0.elapsed().as_secs_f64();
+    let marks = phases.into_inner().unwrap_or_default();
+    let build_phases: serde_json::Map<String, serde_json::Value> = marks
+        .iter()
+        .enumerate()
+        .map(|(i, (n, t))| (n.clone(), serde_json::json!(marks.get(i + 1).map_or(build_s, |m| m.1) - t)))
+        .collect();
     let edges = sim.store().edges().len();
     let nodes = sim.store().nodes().len();
     let threads = sim.threads();
@@ -140,7 +152,7 @@ fn dense(a: &BenchArgs, toml: &str, name: &str) -> Result<serde_json::Value> {
     }
     Ok(serde_json::json!({
         "workload": name, "backend": sim.backend(), "threads": threads, "nodes": nodes, "edges": edges,
-        "steps": a.steps, "build_seconds": build_s, "build_edges_per_second": edges as f64 / build_s,
+        "steps": a.steps, "build_seconds": build_s, "build_phase_seconds": build_phases, "build_edges_per_second": edges as f64 / build_s,
         "step_seconds_median": ours_s, "edge_updates_per_second": edges as f64 / ours_s,
         "reference_step_seconds_median": ref_s, "reference_edge_updates_per_second": edges as f64 / ref_s,
         "ratio_to_reference": ref_s / ours_s, "min_fraction_conducting": conducting,

@@ -174,12 +174,10 @@ pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Resul
     }
 
     progress("edge table");
-    let total = sensory_edges.len() + ws_edges.len() + dyn_edges.len();
-    let mut rows = Vec::with_capacity(total);
-    let all: Vec<EdgeRecord> = sensory_edges.into_iter().chain(ws_edges).chain(dyn_edges).collect();
-    rows.extend(all.iter().map(|r| (r.src.0 as u32, r.dst.0 as u32)));
-    store.add_edges_with_rows(&all, &rows);
-    drop(all);
+    store.reserve(0, sensory_edges.len() + ws_edges.len() + dyn_edges.len());
+    for group in [sensory_edges, ws_edges, dyn_edges] {
+        store.add_build_edges(&group);
+    }
     progress("topology");
     store.refresh_topology();
     Ok(store)

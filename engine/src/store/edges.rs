@@ -81,6 +81,55 @@ impl EdgeTable {
         self.plastic_lr.push(r.plastic_lr);
         self.born_step.push(r.born_step);
     }
+    /// Append `recs` in bulk with ids `first_id..`, the columns filled in parallel groups.
+    /// `rows` gives the endpoint rows; `None` means the endpoint ids are their rows (a
+    /// fresh build, where node ids start at 0 and none was removed).
+    pub(crate) fn extend_bulk(&mut self, recs: &[EdgeRecord], rows: Option<&[(u32, u32)]>, first_id: u64) {
+        let (id, src, dst, src_row, dst_row, kind, weight, direction, gate, plastic_lr, born_step) = (
+            &mut self.id,
+            &mut self.src,
+            &mut self.dst,
+            &mut self.src_row,
+            &mut self.dst_row,
+            &mut self.kind,
+            &mut self.weight,
+            &mut self.direction,
+            &mut self.gate,
+            &mut self.plastic_lr,
+            &mut self.born_step,
+        );
+        let row = |i: usize, r: &EdgeRecord| rows.map_or((r.src.0 as u32, r.dst.0 as u32), |rw| rw[i]);
+        rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        id.extend((0..recs.len() as u64).map(|i| first_id + i));
+                        src.extend(recs.iter().map(|r| r.src.0));
+                        dst.extend(recs.iter().map(|r| r.dst.0));
+                    },
+                    || {
+                        src_row.extend(recs.iter().enumerate().map(|(i, r)| row(i, r).0));
+                        dst_row.extend(recs.iter().enumerate().map(|(i, r)| row(i, r).1));
+                        born_step.extend(recs.iter().map(|r| r.born_step));
+                    },
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        kind.extend(recs.iter().map(|r| r.kind.code()));
+                        weight.extend(recs.iter().map(|r| r.weight));
+                        direction.extend(recs.iter().map(|r| r.direction.code()));
+                    },
+                    || {
+                        gate.extend(recs.iter().map(|r| r.gate));
+                        plastic_lr.extend(recs.iter().map(|r| r.plastic_lr));
+                    },
+                )
+            },
+        );
+    }
+
     /// Keep the rows whose `keep` entry is true, in order, in every column.
     pub(crate) fn retain_rows(&mut self, keep: &[bool]) {
         fn r<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {

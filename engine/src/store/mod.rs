@@ -168,16 +168,12 @@ impl Store {
         Ok(ids)
     }
 
-    /// Append edges whose endpoint rows are already known (the build's fast path).
-    /// The caller guarantees `rows[i]` are the rows of `recs[i]`'s endpoints.
-    pub(crate) fn add_edges_with_rows(&mut self, recs: &[EdgeRecord], rows: &[(u32, u32)]) {
-        self.edges.reserve(recs.len());
-        for (r, &(s, d)) in recs.iter().zip(rows) {
-            let mut rec = *r;
-            rec.id = EdgeId(self.next_edge_id);
-            self.next_edge_id += 1;
-            self.edges.push(&rec, s, d);
-        }
+    /// Append the edges of a fresh build in bulk: node ids equal node rows (no node was
+    /// ever removed), endpoints are live and distinct; the caller has applied the model's rules.
+    pub(crate) fn add_build_edges(&mut self, recs: &[EdgeRecord]) {
+        debug_assert_eq!(self.next_node_id, self.nodes.len() as u64, "ids are rows only in a fresh build");
+        self.edges.extend_bulk(recs, None, self.next_edge_id);
+        self.next_edge_id += recs.len() as u64;
         self.touched();
         self.debug_check();
     }
