@@ -92,6 +92,11 @@ impl Simulation {
 
     /// Run one step with the given input frame.
     pub fn step_with_frame(&mut self, frame: &[f32]) -> Result<StepMetrics, SimError> {
+        let pool = self.stepper.pool();
+        pool.install(|| self.step_on_pool(frame))
+    }
+
+    fn step_on_pool(&mut self, frame: &[f32]) -> Result<StepMetrics, SimError> {
         let t = self.step;
         let due = self.pending.take_due(t);
         let rep = self.stepper.step(StepInput {
@@ -141,7 +146,7 @@ impl Simulation {
         if gr.classes.iter().all(|c| c.p <= 0.0) && gr.sensory_growth_p <= 0.0 && gr.max_culled_edges_per_step == 0 {
             return Proposals { from_step: k, ..Proposals::default() };
         }
-        let view = GraphView { nodes: self.store.nodes(), edges: self.store.edges(), out: &self.store.topology().out };
+        let view = GraphView { nodes: self.store.nodes(), edges: self.store.edges(), out: self.store.out_edges() };
         propose(view, &self.params, k)
     }
 

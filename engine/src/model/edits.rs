@@ -22,7 +22,7 @@ pub struct EditCounts {
 /// Apply `p` to `store` at step `step`. The store's topology is refreshed first and after.
 pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64) -> EditCounts {
     let mut counts = EditCounts::default();
-    store.refresh_topology();
+    store.refresh_out_edges();
     let rule = params.transfer.direction_rule;
     let mut removed: Vec<usize> = Vec::with_capacity(p.culls.len());
     {
@@ -59,7 +59,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     {
         let nodes = store.nodes();
         let edges = store.edges();
-        let out = &store.topology().out;
+        let out = store.out_edges();
         let max_new = params.growth.max_new_edges_per_step as usize;
         for e in &p.adds {
             if added.len() >= max_new {

@@ -140,6 +140,9 @@ pub trait Stepper: Send {
     fn threads(&self) -> usize;
     /// Run one step.
     fn step(&mut self, input: StepInput<'_>) -> Result<StepReport, StepError>;
+    /// The host thread pool the backend runs on; the simulation runs its host work (growth,
+    /// metrics) on it too, so that one pool owns the cores.
+    fn pool(&self) -> std::sync::Arc<rayon::ThreadPool>;
 }
 
 /// Create the backend named by `params.run.backend`; `threads` overrides `run.threads`.

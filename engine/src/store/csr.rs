@@ -13,21 +13,35 @@ pub struct Csr {
 impl Csr {
     /// Group `0..key.len()` edge rows by `key[e]` (a node row below `n_nodes`), stable.
     pub fn build(n_nodes: usize, key: &[u32]) -> Self {
-        let mut offsets = vec![0u32; n_nodes + 1];
+        let mut c = Self::default();
+        c.rebuild(n_nodes, key);
+        c
+    }
+
+    /// [`Csr::build`] into the existing buffers (a counting sort; no allocation once the
+    /// buffers are large enough).
+    pub fn rebuild(&mut self, n_nodes: usize, key: &[u32]) {
+        let offsets = &mut self.offsets;
+        offsets.clear();
+        offsets.resize(n_nodes + 1, 0);
         for &k in key {
             offsets[k as usize + 1] += 1;
         }
         for i in 0..n_nodes {
             offsets[i + 1] += offsets[i];
         }
-        let mut cursor: Vec<u32> = offsets[..n_nodes].to_vec();
-        let mut items = vec![0u32; key.len()];
+        self.items.clear();
+        self.items.resize(key.len(), 0);
+        // The offsets double as cursors, shifted back by one row afterwards.
         for (e, &k) in key.iter().enumerate() {
-            let c = &mut cursor[k as usize];
-            items[*c as usize] = e as u32;
+            let c = &mut offsets[k as usize];
+            self.items[*c as usize] = e as u32;
             *c += 1;
         }
-        Self { offsets, items }
+        for i in (0..n_nodes).rev() {
+            offsets[i + 1] = offsets[i];
+        }
+        offsets[0] = 0;
     }
     /// The edge rows of node row `n`.
     #[inline]

@@ -41,8 +41,16 @@ pub enum StoreError {
     Invariant(String),
 }
 
+/// Versions are unique across every store of the process, so a cache keyed by a version
+/// can never mistake one store (or a diverged clone) for another.
+static NEXT_VERSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn fresh_version() -> u64 {
+    NEXT_VERSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The graph state: nodes, edges, id counters, and the cached topology.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug)]
 pub struct Store {
     nodes: NodeTable,
     edges: EdgeTable,
@@ -50,14 +58,33 @@ pub struct Store {
     next_edge_id: u64,
     allow_duplicate_edges: bool,
     topology: Topology,
-    topology_valid: bool,
+    out_valid: bool,
+    in_valid: bool,
     version: u64,
+    instance: u64,
+}
+
+impl Clone for Store {
+    fn clone(&self) -> Self {
+        Self {
+            nodes: self.nodes.clone(),
+            edges: self.edges.clone(),
+            next_node_id: self.next_node_id,
+            next_edge_id: self.next_edge_id,
+            allow_duplicate_edges: self.allow_duplicate_edges,
+            topology: self.topology.clone(),
+            out_valid: self.out_valid,
+            in_valid: self.in_valid,
+            version: fresh_version(),
+            instance: fresh_version(),
+        }
+    }
 }
 
 impl Store {
     /// An empty store.
     pub fn new(allow_duplicate_edges: bool) -> Self {
-        Self { allow_duplicate_edges, ..Self::default() }
+        Self::from_parts(NodeTable::default(), EdgeTable::default(), 0, 0, allow_duplicate_edges)
     }
     /// A store restored from its parts (checkpoints); the caller runs `check_invariants`.
     pub fn from_parts(
@@ -67,7 +94,23 @@ impl Store {
         next_edge_id: u64,
         allow_duplicate_edges: bool,
     ) -> Self {
-        Self { nodes, edges, next_node_id, next_edge_id, allow_duplicate_edges, ..Self::default() }
+        Self {
+            nodes,
+            edges,
+            next_node_id,
+            next_edge_id,
+            allow_duplicate_edges,
+            topology: Topology::default(),
+            out_valid: false,
+            in_valid: false,
+            version: fresh_version(),
+            instance: fresh_version(),
+        }
+    }
+    /// An identity of this store's lineage: new for every store and every clone, so caches
+    /// carried across versions never cross from one store to another.
+    pub fn instance(&self) -> u64 {
+        self.instance
     }
     /// The node table.
     pub fn nodes(&self) -> &NodeTable {
@@ -97,7 +140,7 @@ impl Store {
     pub fn allow_duplicate_edges(&self) -> bool {
         self.allow_duplicate_edges
     }
-    /// A counter that changes whenever the topology (or node rows) change.
+    /// A value that changes whenever the topology (or node rows) change; unique across stores.
     pub fn version(&self) -> u64 {
         self.version
     }
@@ -108,8 +151,9 @@ impl Store {
     }
 
     fn touched(&mut self) {
-        self.topology_valid = false;
-        self.version += 1;
+        self.out_valid = false;
+        self.in_valid = false;
+        self.version = fresh_version();
     }
 
     /// Append a node; its `id` field is ignored and the next id is assigned and returned.
@@ -239,25 +283,52 @@ impl Store {
         removed_edges
     }
 
-    /// Rebuild the compressed-row views if the topology changed since the last rebuild.
+    /// Rebuild both compressed-row views if the topology changed since their last rebuild
+    /// (the two in parallel).
     pub fn refresh_topology(&mut self) {
-        if !self.topology_valid {
-            let n = self.nodes.len();
-            self.topology.out = Csr::build(n, self.edges.src_rows());
-            self.topology.inc = Csr::build(n, self.edges.dst_rows());
-            self.topology_valid = true;
+        let n = self.nodes.len();
+        let (out_valid, in_valid) = (self.out_valid, self.in_valid);
+        let Topology { out, inc } = &mut self.topology;
+        let (src, dst) = (self.edges.src_rows(), self.edges.dst_rows());
+        rayon::join(
+            || {
+                if !out_valid {
+                    out.rebuild(n, src);
+                }
+            },
+            || {
+                if !in_valid {
+                    inc.rebuild(n, dst);
+                }
+            },
+        );
+        self.out_valid = true;
+        self.in_valid = true;
+    }
+
+    /// Rebuild only the out-edge view (enough for growth and edit admission).
+    pub fn refresh_out_edges(&mut self) {
+        if !self.out_valid {
+            self.topology.out.rebuild(self.nodes.len(), self.edges.src_rows());
+            self.out_valid = true;
         }
     }
 
     /// The compressed-row views; call [`Store::refresh_topology`] after mutations first.
     pub fn topology(&self) -> &Topology {
-        debug_assert!(self.topology_valid, "topology read before refresh_topology");
+        debug_assert!(self.out_valid && self.in_valid, "topology read before refresh_topology");
         &self.topology
     }
 
-    /// Whether the cached topology matches the tables.
+    /// The out-edge view; call [`Store::refresh_out_edges`] (or `refresh_topology`) first.
+    pub fn out_edges(&self) -> &Csr {
+        debug_assert!(self.out_valid, "out-edges read before refresh_out_edges");
+        &self.topology.out
+    }
+
+    /// Whether both cached views match the tables.
     pub fn topology_is_fresh(&self) -> bool {
-        self.topology_valid
+        self.out_valid && self.in_valid
     }
 
     /// Test hooks to overwrite single values (state-hash tests).

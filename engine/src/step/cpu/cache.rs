@@ -1,9 +1,16 @@
-//! The CPU stepper's derived data, rebuilt when the store's topology version changes:
-//! per-edge flags and static factors `q_e = |w_e| * dst_scale(target)`, the same in
-//! target-grouped ("in-slot") order for the pull loop, per-source static sums, and lists of
-//! the rows and slots that need per-step work (sensory inputs, gated and plastic sources).
-
-use rayon::prelude::*;
+//! The CPU stepper's derived per-edge data, kept in step with the store incrementally.
+//!
+//! - By edge row: the flag byte and the static factor `q_e = |w_e| * dst_scale(target)`.
+//!   Both depend only on the edge and its endpoints' kinds, subtype and lineage, which never
+//!   change while the edge lives (a plastic weight changes, and plasticity updates `q_e`
+//!   itself). When rows change, the entries are carried over by a merge on edge ids (rows
+//!   keep ascending id order; new edges have the largest ids) and computed only for new edges.
+//! - By in-slot (edges grouped by target row, ascending id within a group): the source row,
+//!   `q_e` and the flags, for the pull loop; and per target whether all its in-edges are
+//!   plain (conducting, non-negative, neither gated nor plastic). Rebuilt in one pass when
+//!   the topology changes.
+//! - Per source: the [`Sums`] over its out-edges, recomputed by the source pass when the
+//!   topology changed or when the source has gated (or, with plasticity, plastic) out-edges.
 
 use crate::config::Params;
 use crate::model::rules::{edge_flags, flag, scales};
@@ -23,118 +30,147 @@ pub(super) struct Sums {
 /// See the module docs.
 #[derive(Default)]
 pub(super) struct HotCache {
+    /// Store version the in-slot data was built for.
     version: Option<u64>,
+    /// The store lineage the per-row entries belong to.
+    instance: Option<u64>,
+    /// Store version the per-source sums were computed for.
+    pub sums_version: Option<u64>,
+    /// Edge ids the per-row entries belong to (ascending).
+    ids: Vec<u64>,
     /// Rows of sensory nodes.
     pub sensory_rows: Vec<u32>,
-    /// Source and target scales per node row.
-    pub src_scale: Vec<f32>,
-    pub dst_scale: Vec<f32>,
     /// Per edge row.
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
-    /// Per in-slot (edges grouped by target row, ascending id within a group).
+    /// Per in-slot.
     pub in_src: Vec<u32>,
     pub in_q: Vec<f32>,
     pub in_meta: Vec<u8>,
-    /// Per source row: sums over out-edges (see [`Sums`]), valid for sources without
-    /// per-step terms.
-    pub sums: Vec<Sums>,
-    /// Per target row: every in-edge conducts with a non-negative fixed weight (no gate,
-    /// not plastic), so the pull loop needs no per-edge tests.
+    /// Per target row: every in-edge is plain.
     pub plain: Vec<bool>,
-    /// Per source row: sums depend on this step (gated out-edges, or plastic ones while
-    /// plasticity is on).
+    /// Per source row: cached sums (valid for `sums_version`) and whether they must be
+    /// recomputed every step.
+    pub sums: Vec<Sums>,
     pub per_step: Vec<bool>,
-    /// `(in-slot, target row)` of every conducting plastic edge (plasticity on).
-    pub plastic: Vec<(u32, u32)>,
+    /// Source and target scale by subtype code (dynamic nodes), from the parameters.
+    scale_table: [(f32, f32); 4],
 }
 
 impl HotCache {
-    /// Rebuild if the store's topology changed since the last build.
+    /// Bring the cache up to date with the store's topology.
     pub fn ensure(&mut self, store: &Store, params: &Params) {
         if self.version == Some(store.version()) {
             return;
         }
-        self.rebuild(store, params);
+        self.scale_table = [0u8, 1, 2, 3].map(|st| scales(params, NodeKind::Dynamic.code(), st));
+        if self.instance != Some(store.instance()) {
+            self.ids.clear();
+            self.q.clear();
+            self.meta.clear();
+            self.instance = Some(store.instance());
+        }
+        self.sync_edges(store, params);
+        self.rebuild_slots(store);
         self.version = Some(store.version());
     }
 
-    fn rebuild(&mut self, store: &Store, params: &Params) {
-        let nodes = store.nodes();
+    /// Target scale of node row `r`.
+    #[inline]
+    pub fn dst_scale(&self, store: &Store, r: usize) -> f32 {
+        self.node_scales(store, r).1
+    }
+
+    /// Source scale of node row `r`.
+    #[inline]
+    pub fn src_scale(&self, store: &Store, r: usize) -> f32 {
+        self.node_scales(store, r).0
+    }
+
+    #[inline]
+    fn node_scales(&self, store: &Store, r: usize) -> (f32, f32) {
+        let n = store.nodes();
+        if n.kinds()[r] == NodeKind::Dynamic.code() {
+            self.scale_table[usize::from(n.subtypes()[r]).min(3)]
+        } else {
+            (1.0, 1.0)
+        }
+    }
+
+    /// Carry per-row entries over to the store's current edge rows; compute new edges'.
+    fn sync_edges(&mut self, store: &Store, params: &Params) {
         let edges = store.edges();
-        let topo = store.topology();
-        let n = nodes.len();
-        let rule = params.transfer.direction_rule;
-        self.sensory_rows.clear();
-        self.sensory_rows.extend((0..n as u32).filter(|&r| nodes.kinds()[r as usize] == NodeKind::Sensory.code()));
-        let table: [(f32, f32); 4] = [0u8, 1, 2, 3].map(|st| scales(params, NodeKind::Dynamic.code(), st));
-        let scale_of = |r: usize| {
-            if nodes.kinds()[r] == NodeKind::Dynamic.code() {
-                table[usize::from(nodes.subtypes()[r]).min(3)]
-            } else {
-                (1.0, 1.0)
+        let nodes = store.nodes();
+        let new_ids = edges.ids();
+        // Keep, in order, the entries whose ids survive (a merge: both lists ascend).
+        let mut w = 0;
+        let mut i = 0;
+        for r in 0..self.ids.len() {
+            let id = self.ids[r];
+            while i < new_ids.len() && new_ids[i] < id {
+                i += 1;
             }
-        };
-        self.src_scale = (0..n).map(|r| scale_of(r).0).collect();
-        self.dst_scale = (0..n).map(|r| scale_of(r).1).collect();
-        let (src_rows, dst_rows) = (edges.src_rows(), edges.dst_rows());
-        let dst_scale = &self.dst_scale;
-        let m = edges.len();
-        (0..m)
-            .into_par_iter()
-            .with_min_len(8192)
-            .map(|e| {
-                let (s, d) = (src_rows[e] as usize, dst_rows[e] as usize);
-                let w = edges.weights()[e];
-                let f = edge_flags(
-                    rule,
-                    edges.kind_of(e),
-                    edges.direction_of(e),
-                    w,
-                    nodes.kind_of(s),
-                    nodes.kind_of(d),
-                    nodes.ids()[s],
-                    nodes.parents()[d],
-                );
-                (w.abs() * dst_scale[d], f)
-            })
-            .unzip_into_vecs(&mut self.q, &mut self.meta);
-        let items = topo.inc.items();
-        let (q, meta) = (&self.q, &self.meta);
-        items.par_iter().with_min_len(8192).map(|&p| src_rows[p as usize]).collect_into_vec(&mut self.in_src);
-        items.par_iter().with_min_len(8192).map(|&p| q[p as usize]).collect_into_vec(&mut self.in_q);
-        items.par_iter().with_min_len(8192).map(|&p| meta[p as usize]).collect_into_vec(&mut self.in_meta);
-        let plastic_on = params.transfer.plasticity;
-        let dynamic_sums: Vec<(bool, Sums)> = (0..n)
-            .into_par_iter()
-            .with_min_len(4096)
-            .map(|s| {
-                let per_step = topo.out.row(s).iter().any(|&p| {
-                    let f = meta[p as usize];
-                    f & flag::GATED != 0 || (plastic_on && f & flag::PLASTIC != 0)
-                });
-                (per_step, if per_step { Sums::default() } else { self.source_sums(store, s, None) })
-            })
-            .collect();
-        (self.per_step, self.sums) = dynamic_sums.into_iter().unzip();
-        let off = topo.inc.offsets();
-        let in_meta = &self.in_meta;
-        self.plain = (0..n)
-            .into_par_iter()
-            .with_min_len(4096)
-            .map(|d| in_meta[off[d] as usize..off[d + 1] as usize].iter().all(|&f| f == flag::CONDUCTS))
-            .collect();
-        self.plastic.clear();
-        if plastic_on {
-            for d in 0..n {
-                for slot in off[d]..off[d + 1] {
-                    let f = self.in_meta[slot as usize];
-                    if f & flag::PLASTIC != 0 && f & flag::CONDUCTS != 0 {
-                        self.plastic.push((slot, d as u32));
-                    }
-                }
+            if i < new_ids.len() && new_ids[i] == id {
+                self.ids[w] = id;
+                self.q[w] = self.q[r];
+                self.meta[w] = self.meta[r];
+                w += 1;
+                i += 1;
             }
         }
+        self.ids.truncate(w);
+        self.q.truncate(w);
+        self.meta.truncate(w);
+        debug_assert!(new_ids[..w] == self.ids[..], "surviving edges should keep their order");
+        let rule = params.transfer.direction_rule;
+        for e in w..new_ids.len() {
+            let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+            let weight = edges.weights()[e];
+            let f = edge_flags(
+                rule,
+                edges.kind_of(e),
+                edges.direction_of(e),
+                weight,
+                nodes.kind_of(s),
+                nodes.kind_of(d),
+                nodes.ids()[s],
+                nodes.parents()[d],
+            );
+            self.ids.push(new_ids[e]);
+            self.q.push(weight.abs() * self.dst_scale(store, d));
+            self.meta.push(f);
+        }
+    }
+
+    /// Rebuild the in-slot arrays and the plain flags from the target-grouped view.
+    fn rebuild_slots(&mut self, store: &Store) {
+        let nodes = store.nodes();
+        let n = nodes.len();
+        self.sensory_rows.clear();
+        self.sensory_rows.extend((0..n as u32).filter(|&r| nodes.kinds()[r as usize] == NodeKind::Sensory.code()));
+        let inc = &store.topology().inc;
+        let (off, items) = (inc.offsets(), inc.items());
+        let src_rows = store.edges().src_rows();
+        self.in_src.clear();
+        self.in_q.clear();
+        self.in_meta.clear();
+        self.plain.clear();
+        self.in_src.extend(items.iter().map(|&p| src_rows[p as usize]));
+        self.in_q.extend(items.iter().map(|&p| self.q[p as usize]));
+        self.in_meta.extend(items.iter().map(|&p| self.meta[p as usize]));
+        let in_meta = &self.in_meta;
+        self.plain
+            .extend((0..n).map(|d| in_meta[off[d] as usize..off[d + 1] as usize].iter().all(|&f| f == flag::CONDUCTS)));
+    }
+
+    /// Whether a source's sums change from step to step: it has a gated out-edge, or a
+    /// plastic one while plasticity is on.
+    #[inline]
+    pub fn per_step_source(&self, store: &Store, s: usize, plasticity: bool) -> bool {
+        store.topology().out.row(s).iter().any(|&e| {
+            let f = self.meta[e as usize];
+            f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0)
+        })
     }
 
     /// The [`Sums`] of source row `s`; with `e0 = Some(E0_s)` gated edges count only when

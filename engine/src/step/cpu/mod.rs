@@ -10,8 +10,6 @@ mod update;
 
 use std::time::Instant;
 
-use rayon::prelude::*;
-
 use super::{StepError, StepInput, StepReport, Stepper};
 use crate::model::{edits, ledger::Ledger, rules::input_value, spawn};
 use crate::store::NodeKind;
@@ -22,21 +20,19 @@ use cache::HotCache;
 #[derive(Default)]
 struct Scratch {
     e0: Vec<f32>,
-    /// Per source: `(tl * a_i, a_i)`; zero for inactive sources.
-    factor: Vec<[f32; 2]>,
     /// Per source: outgoing change, payments, burns.
     out: Vec<[f32; 3]>,
     /// Per target: incoming change, received, inhibited.
     inc: Vec<[f32; 3]>,
-    /// Per source: `tl * a_i` alone (the pull loop's gather).
+    /// Per source: `transmission_loss * a_i`, zero for inactive sources (the pull loop's gather).
     recv: Vec<f32>,
-    /// Per source: conducting out-edges this step.
-    conducting: Vec<u32>,
+    /// Next energies (5.4).
+    next: Vec<f32>,
 }
 
 /// The reference backend.
 pub struct CpuStepper {
-    pool: rayon::ThreadPool,
+    pool: std::sync::Arc<rayon::ThreadPool>,
     cache: HotCache,
     scratch: Scratch,
 }
@@ -49,7 +45,7 @@ impl CpuStepper {
             .thread_name(|i| format!("neuroflux-cpu-{i}"))
             .build()
             .map_err(|e| format!("cannot start the CPU thread pool: {e}"))?;
-        Ok(Self { pool, cache: HotCache::default(), scratch: Scratch::default() })
+        Ok(Self { pool: std::sync::Arc::new(pool), cache: HotCache::default(), scratch: Scratch::default() })
     }
 }
 
@@ -70,7 +66,11 @@ impl Stepper for CpuStepper {
     }
     fn step(&mut self, input: StepInput<'_>) -> Result<StepReport, StepError> {
         let Self { pool, cache, scratch } = self;
+        // Runs inline when the caller is already on this pool (the simulation's step is).
         pool.install(|| step(cache, scratch, input))
+    }
+    fn pool(&self) -> std::sync::Arc<rayon::ThreadPool> {
+        self.pool.clone()
     }
 }
 
@@ -125,7 +125,7 @@ fn step(cache: &mut HotCache, sc: &mut Scratch, inp: StepInput<'_>) -> Result<St
 
     // 5.4
     let t0 = Instant::now();
-    update::run(cache, sc, store, params, rng, t, &mut ledger)?;
+    sc.next = update::run(sc, store, params, rng, t, &mut ledger)?;
     rep.times.update_ns = ns(t0);
 
     // 5.5
@@ -156,7 +156,7 @@ fn step(cache: &mut HotCache, sc: &mut Scratch, inp: StepInput<'_>) -> Result<St
         ledger.spawn_paid = c.paid;
         ledger.spawn_created = c.created;
     }
-    store.refresh_topology();
+    store.refresh_out_edges();
     rep.times.spawn_ns = ns(t0);
 
     rep.total_after = total_energy(store.nodes().energy());
@@ -166,19 +166,3 @@ fn step(cache: &mut HotCache, sc: &mut Scratch, inp: StepInput<'_>) -> Result<St
 
 /// Rows per chunk of the ledger reductions (fixed, so sums do not depend on threads).
 pub(crate) const CHUNK: usize = 4096;
-
-/// Sum per-chunk ledgers in chunk order.
-pub(crate) fn sum_chunks(parts: Vec<Ledger>) -> Ledger {
-    let mut l = Ledger::default();
-    for p in &parts {
-        l.add(p);
-    }
-    l
-}
-
-#[allow(dead_code)]
-fn _assert_send() {
-    fn is_send<T: Send>() {}
-    is_send::<CpuStepper>();
-    let _ = (0..1).into_par_iter();
-}

@@ -5,10 +5,13 @@
 //! `f_i * C_i + sensory_burn * (f_i * B_i)`; `a_i = (limit / cost) * f_i` when the cost
 //! exceeds `limit = max_outflow_fraction * E0_i`, else `f_i`; it pays `a_i * P_i` and burns
 //! `sensory_burn * (a_i * B_i)`; an edge `e` delivers `(transmission_loss * a_i) * q_e`.
+//!
+//! Both passes run over fixed chunks of rows ([`super::CHUNK`]); each chunk returns its
+//! ledger terms, summed in chunk order, so nothing depends on the thread count.
 
 use rayon::prelude::*;
 
-use super::{cache::HotCache, Scratch};
+use super::{cache::HotCache, Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::ledger::Ledger;
 use crate::model::rules::flag;
@@ -23,140 +26,204 @@ pub(super) fn run(
     ledger: &mut Ledger,
 ) -> u64 {
     let n = store.nodes().len();
-    let tr = &params.transfer;
-    let (tc, tl, mof, sb) = (tr.transfer_capacity, tr.transmission_loss, tr.max_outflow_fraction, tr.sensory_burn);
-    let ws = NodeKind::Workspace.code();
-    sc.factor.resize(n, [0.0; 2]);
+    let fresh_sums = cache.sums_version != Some(store.version());
     sc.out.resize(n, [0.0; 3]);
     sc.inc.resize(n, [0.0; 3]);
-    sc.conducting.resize(n, 0);
     sc.recv.resize(n, 0.0);
-    {
-        let kinds = store.nodes().kinds();
-        let e0 = &sc.e0;
-        let c: &HotCache = cache;
-        let st: &Store = store;
-        sc.factor
-            .par_iter_mut()
-            .zip(sc.out.par_iter_mut())
-            .zip(sc.conducting.par_iter_mut())
-            .enumerate()
-            .with_min_len(2048)
-            .for_each(|(i, ((f, o), nc))| {
-                let e = e0[i];
-                if kinds[i] == ws || !(e > 0.0) {
-                    *f = [0.0; 2];
-                    *o = [0.0; 3];
-                    *nc = 0;
-                    return;
-                }
-                let sums = if c.per_step[i] { c.source_sums(st, i, Some(e)) } else { c.sums[i] };
-                let (cs, ps, bs) = (sums.c, sums.p, sums.b);
-                let fi = (tc * e) * c.src_scale[i];
-                let cost = fi * cs + sb * (fi * bs);
-                let limit = mof * e;
-                let a = if cost > limit { (limit / cost) * fi } else { fi };
-                let paid = a * ps;
-                let burned = sb * (a * bs);
-                *o = [paid + burned, paid, burned];
-                *f = [tl * a, a];
-                *nc = if a != 0.0 { sums.n } else { 0 };
-            });
-    }
-    for (r, f) in sc.recv.iter_mut().zip(&sc.factor) {
-        *r = f[0];
-    }
-    let conducting: u64 = sc.conducting.iter().map(|&x| u64::from(x)).sum();
-    {
-        let topo = store.topology();
-        let off = topo.inc.offsets();
-        let pos = topo.inc.items();
-        let gates = store.edges().gates();
-        let (e0, recv) = (&sc.e0, &sc.recv);
-        let (in_src, in_q, in_meta, plain) = (&cache.in_src, &cache.in_q, &cache.in_meta, &cache.plain);
-        sc.inc.par_iter_mut().enumerate().with_min_len(2048).for_each(|(j, out)| {
-            let (lo, hi) = (off[j] as usize, off[j + 1] as usize);
-            if plain[j] {
-                // Every term is >= +0, so adding the zero terms of inactive sources changes no
-                // bit: this is the general loop below with its tests removed.
-                let mut acc = 0.0f32;
-                for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
-                    acc += recv[src as usize] * q;
-                }
-                *out = [acc, acc, 0.0];
-                return;
-            }
-            let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
-            for s in lo..hi {
-                let m = in_meta[s];
-                if m & flag::CONDUCTS == 0 {
-                    continue;
-                }
-                let src = in_src[s] as usize;
-                let cf = recv[src];
-                if cf == 0.0 {
-                    continue;
-                }
-                if m & flag::GATED != 0 && !(e0[src] >= gates[pos[s] as usize]) {
-                    continue;
-                }
-                let r = cf * in_q[s];
-                if m & flag::NEGATIVE != 0 {
-                    acc -= r;
-                    inh += r;
-                } else {
-                    acc += r;
-                    rec += r;
-                }
-            }
-            *out = [acc, rec, inh];
-        });
-    }
-    let mut parts = vec![Ledger::default(); n.div_ceil(super::CHUNK)];
-    parts.par_iter_mut().enumerate().for_each(|(ci, l)| {
-        let lo = ci * super::CHUNK;
-        let hi = (lo + super::CHUNK).min(n);
-        for r in lo..hi {
-            l.paid += f64::from(sc.out[r][1]);
-            l.burned += f64::from(sc.out[r][2]);
-            l.received += f64::from(sc.inc[r][1]);
-            l.inhibited += f64::from(sc.inc[r][2]);
-        }
-    });
-    let sums = super::sum_chunks(parts);
-    ledger.paid = sums.paid;
-    ledger.burned = sums.burned;
-    ledger.received = sums.received;
-    ledger.inhibited = sums.inhibited;
-
-    if tr.plasticity && !cache.plastic.is_empty() {
-        plasticity(cache, sc, store, params);
+    cache.sums.resize(n, Default::default());
+    cache.per_step.resize(n, false);
+    let (paid_burned, conducting) = source_pass(cache, sc, store, params, fresh_sums);
+    cache.sums_version = Some(store.version());
+    let (received_inhibited, updates) = pull_pass(cache, sc, store, params);
+    ledger.paid = paid_burned.0;
+    ledger.burned = paid_burned.1;
+    ledger.received = received_inhibited.0;
+    ledger.inhibited = received_inhibited.1;
+    if !updates.is_empty() {
+        apply_plasticity(cache, store, &updates);
     }
     conducting
 }
 
-/// 5.3: `w += plastic_lr * (E0_i / cap) * clamp(in_j / cap, -1, 1)`, clamped, for every
-/// conducting plastic edge; the cache's factors follow the new weights.
-fn plasticity(cache: &mut HotCache, sc: &Scratch, store: &mut Store, params: &Params) {
+/// Per source: factors and outgoing change. Returns `((paid, burned), conducting edges)`.
+fn source_pass(
+    cache: &mut HotCache,
+    sc: &mut Scratch,
+    store: &Store,
+    params: &Params,
+    fresh: bool,
+) -> ((f64, f64), u64) {
+    let tr = &params.transfer;
+    let (tc, tl, mof, sb) = (tr.transfer_capacity, tr.transmission_loss, tr.max_outflow_fraction, tr.sensory_burn);
+    let plasticity = tr.plasticity;
+    let ws = NodeKind::Workspace.code();
+    let kinds = store.nodes().kinds();
+    let e0 = &sc.e0;
+    let c: &HotCache = cache;
+    // Sums that must be (re)computed, per chunk, written back below.
+    let parts: Vec<(f64, f64, u64, Vec<(usize, bool, super::cache::Sums)>)> = sc
+        .out
+        .par_chunks_mut(CHUNK)
+        .zip(sc.recv.par_chunks_mut(CHUNK))
+        .enumerate()
+        .map(|(ci, (out, recv))| {
+            let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
+            let mut new_sums = Vec::new();
+            for k in 0..out.len() {
+                let i = ci * CHUNK + k;
+                let per_step = if fresh { c.per_step_source(store, i, plasticity) } else { c.per_step[i] };
+                let e = e0[i];
+                let active = kinds[i] != ws && e > 0.0;
+                let sums = if per_step && active {
+                    c.source_sums(store, i, Some(e))
+                } else if fresh {
+                    c.source_sums(store, i, None)
+                } else {
+                    c.sums[i]
+                };
+                if fresh {
+                    new_sums.push((i, per_step, sums));
+                }
+                if !active {
+                    out[k] = [0.0; 3];
+                    recv[k] = 0.0;
+                    continue;
+                }
+                let fi = (tc * e) * c.src_scale(store, i);
+                let cost = fi * sums.c + sb * (fi * sums.b);
+                let limit = mof * e;
+                let a = if cost > limit { (limit / cost) * fi } else { fi };
+                let paid = a * sums.p;
+                let burned = sb * (a * sums.b);
+                out[k] = [paid + burned, paid, burned];
+                recv[k] = tl * a;
+                paid_sum += f64::from(paid);
+                burned_sum += f64::from(burned);
+                if a != 0.0 {
+                    conducting += u64::from(sums.n);
+                }
+            }
+            (paid_sum, burned_sum, conducting, new_sums)
+        })
+        .collect();
+    let (mut paid, mut burned, mut conducting) = (0.0, 0.0, 0);
+    for (p, b, n, new_sums) in parts {
+        paid += p;
+        burned += b;
+        conducting += n;
+        for (i, per_step, s) in new_sums {
+            cache.per_step[i] = per_step;
+            // A per-step source's cached sums are never read; store the closed-gate ones.
+            cache.sums[i] = if per_step { Default::default() } else { s };
+        }
+    }
+    ((paid, burned), conducting)
+}
+
+/// One plasticity update: in-slot, target row, new weight.
+type Update = (u32, u32, f32);
+
+/// Per target: incoming change, received, inhibited; and the plastic weight updates.
+fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params) -> ((f64, f64), Vec<Update>) {
+    let topo = store.topology();
+    let off = topo.inc.offsets();
+    let pos = topo.inc.items();
+    let gates = store.edges().gates();
+    let weights = store.edges().weights();
+    let lrs = store.edges().plastic_lrs();
+    let kinds = store.nodes().kinds();
+    let (e0, recv) = (&sc.e0, &sc.recv);
+    let (in_src, in_q, in_meta, plain) = (&cache.in_src, &cache.in_q, &cache.in_meta, &cache.plain);
+    let plasticity = params.transfer.plasticity;
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
     let ws = NodeKind::Workspace.code();
-    let pos: Vec<u32> = cache.plastic.iter().map(|&(s, _)| store.topology().inc.items()[s as usize]).collect();
-    let kinds = store.nodes().kinds().to_vec();
-    let lrs = store.edges().plastic_lrs().to_vec();
+    let parts: Vec<(f64, f64, Vec<Update>)> = sc
+        .inc
+        .par_chunks_mut(CHUNK)
+        .enumerate()
+        .map(|(ci, chunk)| {
+            let (mut rec_sum, mut inh_sum) = (0.0f64, 0.0f64);
+            let mut updates = Vec::new();
+            for (k, out) in chunk.iter_mut().enumerate() {
+                let j = ci * CHUNK + k;
+                let (lo, hi) = (off[j] as usize, off[j + 1] as usize);
+                if plain[j] {
+                    // Every term is >= +0, so adding the zero terms of inactive sources
+                    // changes no bit: the general loop below with its tests removed.
+                    let mut acc = 0.0f32;
+                    for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
+                        acc += recv[src as usize] * q;
+                    }
+                    *out = [acc, acc, 0.0];
+                    rec_sum += f64::from(acc);
+                    continue;
+                }
+                let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
+                let mut has_plastic = false;
+                for s in lo..hi {
+                    let m = in_meta[s];
+                    if m & flag::CONDUCTS == 0 {
+                        continue;
+                    }
+                    has_plastic |= m & flag::PLASTIC != 0;
+                    let src = in_src[s] as usize;
+                    let cf = recv[src];
+                    if cf == 0.0 {
+                        continue;
+                    }
+                    if m & flag::GATED != 0 && !(e0[src] >= gates[pos[s] as usize]) {
+                        continue;
+                    }
+                    let r = cf * in_q[s];
+                    if m & flag::NEGATIVE != 0 {
+                        acc -= r;
+                        inh += r;
+                    } else {
+                        acc += r;
+                        rec += r;
+                    }
+                }
+                *out = [acc, rec, inh];
+                rec_sum += f64::from(rec);
+                inh_sum += f64::from(inh);
+                if plasticity && has_plastic {
+                    // 5.3: w += (lr * (E0_i / cap)) * clamp(in_j / cap, -1, 1), clamped.
+                    let drive = (acc / cap).clamp(-1.0, 1.0);
+                    for s in lo..hi {
+                        let m = in_meta[s];
+                        let src = in_src[s] as usize;
+                        if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 || kinds[src] == ws || !(e0[src] > 0.0) {
+                            continue;
+                        }
+                        let p = pos[s] as usize;
+                        let w = (weights[p] + (lrs[p] * (e0[src] / cap)) * drive).clamp(wmin, wmax);
+                        updates.push((s as u32, j as u32, w));
+                    }
+                }
+            }
+            (rec_sum, inh_sum, updates)
+        })
+        .collect();
+    let (mut received, mut inhibited) = (0.0, 0.0);
+    let mut updates = Vec::new();
+    for (r, i, u) in parts {
+        received += r;
+        inhibited += i;
+        updates.extend(u);
+    }
+    ((received, inhibited), updates)
+}
+
+/// Write the new plastic weights into the store and the cache (each edge once).
+fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update]) {
+    let pos: Vec<u32> = updates.iter().map(|&(s, _, _)| store.topology().inc.items()[s as usize]).collect();
+    let ds: Vec<f32> = updates.iter().map(|&(_, j, _)| cache.dst_scale(store, j as usize)).collect();
     let weights = store.edge_weights_mut();
-    for (i, &(slot, j)) in cache.plastic.iter().enumerate() {
-        let src = cache.in_src[slot as usize] as usize;
-        let e = sc.e0[src];
-        if kinds[src] == ws || !(e > 0.0) {
-            continue;
-        }
+    for (i, &(slot, _, w)) in updates.iter().enumerate() {
         let p = pos[i] as usize;
-        let in_j = sc.inc[j as usize][0];
-        let w = weights[p] + (lrs[p] * (e / cap)) * (in_j / cap).clamp(-1.0, 1.0);
-        let w = w.clamp(wmin, wmax);
         weights[p] = w;
-        let q = w.abs() * cache.dst_scale[j as usize];
+        let q = w.abs() * ds[i];
         let m = (cache.meta[p] & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 };
         cache.q[p] = q;
         cache.meta[p] = m;

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{cache::HotCache, Scratch, CHUNK};
+use super::{Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::ledger::Ledger;
 use crate::rng::Rng;
@@ -11,14 +11,13 @@ use crate::store::{NodeKind, Store};
 
 /// Run 5.4: new energies into the store, terms into `ledger`.
 pub(super) fn run(
-    cache: &HotCache,
-    sc: &Scratch,
+    sc: &mut Scratch,
     store: &mut Store,
     params: &Params,
     rng: &Rng,
     t: u64,
     ledger: &mut Ledger,
-) -> Result<(), StepError> {
+) -> Result<Vec<f32>, StepError> {
     let nodes = store.nodes();
     let n = nodes.len();
     let e = &params.energy;
@@ -27,8 +26,9 @@ pub(super) fn run(
     let (ids, kinds, gains) = (nodes.ids(), nodes.kinds(), nodes.gain_classes());
     let gain_values = &e.connection_gain_values;
     let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
-    let _ = cache;
-    let mut next = vec![0.0f32; n];
+    let mut next = std::mem::take(&mut sc.next);
+    next.resize(n, 0.0);
+    let sc: &Scratch = sc;
     let parts: Vec<(Ledger, Vec<u64>)> = next
         .par_chunks_mut(CHUNK)
         .enumerate()
@@ -88,7 +88,10 @@ pub(super) fn run(
         bad.truncate(10);
         return Err(StepError::NonFinite { step: t, nodes: bad });
     }
-    let s = super::sum_chunks(terms);
+    let mut s = Ledger::default();
+    for t in &terms {
+        s.add(t);
+    }
     ledger.input_hold = s.input_hold;
     ledger.upkeep = s.upkeep;
     ledger.gain = s.gain;
@@ -97,5 +100,5 @@ pub(super) fn run(
     ledger.clamp_cap = s.clamp_cap;
     ledger.clamp_floor = s.clamp_floor;
     store.node_values_mut().energy.copy_from_slice(&next);
-    Ok(())
+    Ok(next)
 }
