@@ -45,6 +45,9 @@ pub(super) fn run(
     conducting
 }
 
+/// One chunk's paid and burned sums, conducting edges, and freshly computed sums.
+type SourceChunk = (f64, f64, u64, Vec<(usize, bool, super::cache::Sums)>);
+
 /// Per source: factors and outgoing change. Returns `((paid, burned), conducting edges)`.
 fn source_pass(
     cache: &mut HotCache,
@@ -61,7 +64,7 @@ fn source_pass(
     let e0 = &sc.e0;
     let c: &HotCache = cache;
     // Sums that must be (re)computed, per chunk, written back below.
-    let parts: Vec<(f64, f64, u64, Vec<(usize, bool, super::cache::Sums)>)> = sc
+    let parts: Vec<SourceChunk> = sc
         .out
         .par_chunks_mut(CHUNK)
         .zip(sc.recv.par_chunks_mut(CHUNK))
