@@ -84,16 +84,23 @@ pub fn mulhilo_limbs(a: u32, b: u32) -> (u32, u32) {
     (hi, lo)
 }
 
-/// The seeded generator: a key plus the fixed counter packing.
+/// The seeded generator: the key schedule of its seed plus the fixed counter packing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rng {
-    key: [u32; 2],
+    /// The round keys of Philox4x32-10 (the key bumped by the Weyl constants each round).
+    round_keys: [[u32; 2]; 10],
 }
 
 impl Rng {
     /// The generator for one run's `seed`.
     pub fn new(seed: u64) -> Self {
-        Self { key: [seed as u32, (seed >> 32) as u32] }
+        let mut k = [seed as u32, (seed >> 32) as u32];
+        let mut round_keys = [[0; 2]; 10];
+        for rk in &mut round_keys {
+            *rk = k;
+            k = [k[0].wrapping_add(W0), k[1].wrapping_add(W1)];
+        }
+        Self { round_keys }
     }
 
     /// The packed counter of one draw (see the module docs).
@@ -102,10 +109,30 @@ impl Rng {
         [k, entity as u32, ((entity >> 32) as u32 & 0xFFFF) | ((stream as u32) << 16), step as u32]
     }
 
-    /// Four 32-bit words for `(step, stream, entity, k)`.
+    /// Four 32-bit words for `(step, stream, entity, k)`: Philox4x32-10 with the round keys
+    /// precomputed and the rounds unrolled (the same function as [`philox4x32`]`(10, ..)`).
     #[inline]
     pub fn words(&self, step: u64, stream: Stream, entity: u64, k: u32) -> [u32; 4] {
-        philox4x32(10, Self::counter(step, stream, entity, k), self.key)
+        let mut c = Self::counter(step, stream, entity, k);
+        macro_rules! round {
+            ($r:expr) => {{
+                let rk = self.round_keys[$r];
+                let (hi0, lo0) = mulhilo(M0, c[0]);
+                let (hi1, lo1) = mulhilo(M1, c[2]);
+                c = [hi1 ^ c[1] ^ rk[0], lo1, hi0 ^ c[3] ^ rk[1], lo0];
+            }};
+        }
+        round!(0);
+        round!(1);
+        round!(2);
+        round!(3);
+        round!(4);
+        round!(5);
+        round!(6);
+        round!(7);
+        round!(8);
+        round!(9);
+        c
     }
 
     /// The noise value of one dynamic node at one step (MODEL.md section 3).
@@ -209,6 +236,18 @@ mod tests {
         assert_eq!(below(u32::MAX, 10), 9);
         assert_eq!(between(0, 5, 25), 5);
         assert_eq!(between(u32::MAX, 5, 25), 25);
+    }
+
+    #[test]
+    fn unrolled_generator_matches_the_reference_rounds() {
+        for seed in [0u64, 1, u64::MAX, 0x0123_4567_89AB_CDEF] {
+            let rng = Rng::new(seed);
+            for (i, stream) in [Stream::Noise, Stream::Growth, Stream::BuildEdge].into_iter().enumerate() {
+                let (step, entity, k) = (i as u64 * 977 + seed % 13, seed ^ 0xFFFF_FFFF, i as u32);
+                let want = philox4x32(10, Rng::counter(step, stream, entity, k), [seed as u32, (seed >> 32) as u32]);
+                assert_eq!(rng.words(step, stream, entity, k), want);
+            }
+        }
     }
 
     #[test]

@@ -90,6 +90,38 @@ impl Simulation {
         r
     }
 
+    /// Run steps with the configured input until the step counter reaches `end`, calling
+    /// `each` after every step (it may stop the run by returning an error). The whole loop
+    /// runs on the backend's thread pool, so steps do not hop between threads.
+    pub fn run_until<E: From<SimError> + Send>(
+        &mut self,
+        end: u64,
+        each: &mut (dyn FnMut(&Simulation, &StepMetrics) -> Result<(), E> + Send),
+    ) -> Result<(), E> {
+        let pool = self.stepper.pool();
+        pool.install(|| {
+            let mut frame = std::mem::take(&mut self.frame);
+            let mut r = Ok(());
+            while self.step < end {
+                self.input.fill(self.step, &mut frame);
+                match self.step_on_pool(&frame) {
+                    Ok(m) => {
+                        if let Err(e) = each(self, &m) {
+                            r = Err(e);
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        r = Err(E::from(e));
+                        break;
+                    }
+                }
+            }
+            self.frame = frame;
+            r
+        })
+    }
+
     /// Run one step with the given input frame.
     pub fn step_with_frame(&mut self, frame: &[f32]) -> Result<StepMetrics, SimError> {
         let pool = self.stepper.pool();

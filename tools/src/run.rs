@@ -124,8 +124,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     };
     let loop_start = Instant::now();
     let mut last_log = Instant::now();
-    while sim.current_step() < end {
-        let m = sim.step()?;
+    let mut each = |_: &Simulation, m: &neuroflux::io::metrics::StepMetrics| -> Result<()> {
         if m.step % every == 0 || m.step + 1 == end {
             m.write_csv_row(&mut csv)?;
         }
@@ -143,7 +142,9 @@ pub fn run(args: RunArgs) -> Result<()> {
                 "running"
             );
         }
-    }
+        Ok(())
+    };
+    sim.run_until(end, &mut each)?;
     let wall = loop_start.elapsed().as_secs_f64();
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -22,24 +22,44 @@ pub struct EnergyStats {
     pub max: f32,
 }
 
-/// Energy statistics by kind, in the order sensory, dynamic, workspace.
+/// Energy statistics by kind, in the order sensory, dynamic, workspace (totals are `f64`
+/// sums in row order).
 pub fn energy_by_kind(nodes: &NodeTable) -> [EnergyStats; 3] {
-    let mut s = [EnergyStats { min: f32::INFINITY, max: f32::NEG_INFINITY, ..EnergyStats::default() }; 3];
+    // Accumulators in locals (not an indexed array) so they stay in registers.
+    let (mut c0, mut c1, mut c2) = (0u64, 0u64, 0u64);
+    let (mut t0, mut t1, mut t2) = (0f64, 0f64, 0f64);
+    let (mut lo0, mut lo1, mut lo2) = (f32::INFINITY, f32::INFINITY, f32::INFINITY);
+    let (mut hi0, mut hi1, mut hi2) = (f32::NEG_INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY);
     for (&k, &e) in nodes.kinds().iter().zip(nodes.energy()) {
-        let x = &mut s[usize::from(k).min(2)];
-        x.count += 1;
-        x.total += f64::from(e);
-        x.min = x.min.min(e);
-        x.max = x.max.max(e);
-    }
-    for x in &mut s {
-        if x.count == 0 {
-            *x = EnergyStats::default();
-        } else {
-            x.mean = x.total / x.count as f64;
+        match k {
+            0 => {
+                c0 += 1;
+                t0 += f64::from(e);
+                lo0 = lo0.min(e);
+                hi0 = hi0.max(e);
+            }
+            1 => {
+                c1 += 1;
+                t1 += f64::from(e);
+                lo1 = lo1.min(e);
+                hi1 = hi1.max(e);
+            }
+            _ => {
+                c2 += 1;
+                t2 += f64::from(e);
+                lo2 = lo2.min(e);
+                hi2 = hi2.max(e);
+            }
         }
     }
-    s
+    let stats = |count: u64, total: f64, min: f32, max: f32| {
+        if count == 0 {
+            EnergyStats::default()
+        } else {
+            EnergyStats { count, total, mean: total / count as f64, min, max }
+        }
+    };
+    [stats(c0, t0, lo0, hi0), stats(c1, t1, lo1, hi1), stats(c2, t2, lo2, hi2)]
 }
 
 /// The connection worker's health as metrics report it.

@@ -1,9 +1,11 @@
 //! The edge table: one private column per field of MODEL.md 1.2, rows in ascending id order,
 //! plus two derived columns (the endpoint rows) that the store keeps in step with the node table.
 //!
-//! Only [`EdgeTable::push`] and [`EdgeTable::retain_rows`] change lengths, each touching
+//! Only [`EdgeTable::push`], [`EdgeTable::extend_bulk`] and [`EdgeTable::remove_sorted`] change
+//! lengths, each touching
 //! every column in one place.
 
+use super::csr::compact;
 use super::ids::{Direction, EdgeId, EdgeKind, NodeId};
 
 /// Everything stored for one edge.
@@ -130,27 +132,22 @@ impl EdgeTable {
         );
     }
 
-    /// Keep the rows whose `keep` entry is true, in order, in every column.
-    pub(crate) fn retain_rows(&mut self, keep: &[bool]) {
-        fn r<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
-            let mut i = 0;
-            v.retain(|_| {
-                i += 1;
-                keep[i - 1]
-            });
-        }
-        r(&mut self.id, keep);
-        r(&mut self.src, keep);
-        r(&mut self.dst, keep);
-        r(&mut self.src_row, keep);
-        r(&mut self.dst_row, keep);
-        r(&mut self.kind, keep);
-        r(&mut self.weight, keep);
-        r(&mut self.direction, keep);
-        r(&mut self.gate, keep);
-        r(&mut self.plastic_lr, keep);
-        r(&mut self.born_step, keep);
+    /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping
+    /// the order of the rest: one `copy_within` per run of kept rows.
+    pub(crate) fn remove_sorted(&mut self, rows: &[usize]) {
+        compact(&mut self.id, rows);
+        compact(&mut self.src, rows);
+        compact(&mut self.dst, rows);
+        compact(&mut self.src_row, rows);
+        compact(&mut self.dst_row, rows);
+        compact(&mut self.kind, rows);
+        compact(&mut self.weight, rows);
+        compact(&mut self.direction, rows);
+        compact(&mut self.gate, rows);
+        compact(&mut self.plastic_lr, rows);
+        compact(&mut self.born_step, rows);
     }
+
     /// Rewrite the endpoint rows through `new_row` (old node row to new node row) after
     /// node rows were removed.
     pub(crate) fn remap_rows(&mut self, new_row: &[u32]) {

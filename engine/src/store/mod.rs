@@ -2,8 +2,8 @@
 //! compressed-row views of the topology.
 //!
 //! Architecture invariant: only the methods of [`Store`] change a table's length, and each
-//! changes every column of that table in one place (`NodeTable::push`/`retain_rows`,
-//! `EdgeTable::push`/`retain_rows`). Callers get slices; they can change values, never lengths.
+//! changes every column of that table in one place (`NodeTable::push`/`remove_sorted`,
+//! `EdgeTable::push`/`extend_bulk`/`remove_sorted`). Callers get slices; they can change values, never lengths.
 //! Debug builds run [`Store::check_invariants`] after every mutation.
 
 mod csr;
@@ -227,60 +227,69 @@ impl Store {
         if rows.is_empty() {
             return;
         }
-        let mut keep = vec![true; self.edges.len()];
-        for &r in rows {
-            keep[r] = false;
-        }
-        self.edges.retain_rows(&keep);
+        let mut rows = rows.to_vec();
+        rows.sort_unstable();
+        rows.dedup();
+        self.edges.remove_sorted(&rows);
         self.touched();
         self.debug_check();
     }
 
-    /// Remove the nodes at the given rows with all their in- and out-edges; children of a
-    /// removed node get `parent = None`. Returns the number of edges removed.
+    /// Remove the nodes at the given rows (any order, duplicates allowed) with all their in-
+    /// and out-edges; children of a removed node get `parent = None`. Returns the number of
+    /// edges removed.
     pub fn remove_node_rows(&mut self, rows: &[usize]) -> usize {
         if rows.is_empty() {
             return 0;
         }
-        let n = self.nodes.len();
-        let mut keep_node = vec![true; n];
-        let mut dead_ids = Vec::with_capacity(rows.len());
-        for &r in rows {
-            if keep_node[r] {
-                keep_node[r] = false;
-                dead_ids.push(self.nodes.ids()[r]);
+        let mut rows = rows.to_vec();
+        rows.sort_unstable();
+        rows.dedup();
+        // The incident edges: through the views when they are fresh, else by a scan.
+        let mut dead_edges: Vec<usize> = Vec::new();
+        if self.out_valid && self.in_valid {
+            for &r in &rows {
+                dead_edges.extend(self.topology.out.row(r).iter().map(|&e| e as usize));
+                dead_edges.extend(self.topology.inc.row(r).iter().map(|&e| e as usize));
             }
+        } else {
+            let mut dead = vec![false; self.nodes.len()];
+            for &r in &rows {
+                dead[r] = true;
+            }
+            let (src, dst) = (self.edges.src_rows(), self.edges.dst_rows());
+            dead_edges.extend((0..self.edges.len()).filter(|&e| dead[src[e] as usize] || dead[dst[e] as usize]));
         }
+        dead_edges.sort_unstable();
+        dead_edges.dedup();
+        let mut dead_ids: Vec<u64> = rows.iter().map(|&r| self.nodes.ids()[r]).collect();
         dead_ids.sort_unstable();
+        let (lo, hi) = (dead_ids[0], dead_ids[dead_ids.len() - 1]);
         for p in self.nodes.columns_mut().parent.iter_mut() {
-            if *p != NO_PARENT && dead_ids.binary_search(p).is_ok() {
+            if *p >= lo && *p <= hi && dead_ids.binary_search(p).is_ok() {
                 *p = NO_PARENT;
             }
         }
-        let keep_edge: Vec<bool> = self
-            .edges
-            .src_rows()
-            .iter()
-            .zip(self.edges.dst_rows())
-            .map(|(&s, &d)| keep_node[s as usize] && keep_node[d as usize])
-            .collect();
-        let removed_edges = keep_edge.iter().filter(|k| !**k).count();
-        if removed_edges > 0 {
-            self.edges.retain_rows(&keep_edge);
-        }
-        let mut new_row = vec![u32::MAX; n];
-        let mut next = 0u32;
-        for (i, &k) in keep_node.iter().enumerate() {
-            if k {
-                new_row[i] = next;
-                next += 1;
+        self.edges.remove_sorted(&dead_edges);
+        // Old row r moves to r - (removed rows below r).
+        let n = self.nodes.len();
+        let mut new_row = vec![0u32; n];
+        let mut removed = 0usize;
+        let mut next_dead = rows.iter().peekable();
+        for (r, slot) in new_row.iter_mut().enumerate() {
+            if next_dead.peek() == Some(&&r) {
+                next_dead.next();
+                removed += 1;
+                *slot = u32::MAX;
+            } else {
+                *slot = (r - removed) as u32;
             }
         }
-        self.nodes.retain_rows(&keep_node);
+        self.nodes.remove_sorted(&rows);
         self.edges.remap_rows(&new_row);
         self.touched();
         self.debug_check();
-        removed_edges
+        dead_edges.len()
     }
 
     /// Rebuild both compressed-row views if the topology changed since their last rebuild

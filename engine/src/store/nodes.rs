@@ -1,8 +1,9 @@
 //! The node table: one private column per field of MODEL.md 1.1, rows in ascending id order.
 //!
-//! Only [`NodeTable::push`] and [`NodeTable::retain_rows`] change lengths, and each touches
+//! Only [`NodeTable::push`] and [`NodeTable::remove_sorted`] change lengths, and each touches
 //! every column in one place, so no column can have a length other than the node count.
 
+use super::csr::compact;
 use super::ids::{NodeId, NodeKind, NO_PARENT};
 
 /// Everything stored for one node.
@@ -93,27 +94,22 @@ impl NodeTable {
         self.binding.push(r.binding);
         self.born_step.push(r.born_step);
     }
-    /// Keep the rows whose `keep` entry is true, in order, in every column.
-    pub(crate) fn retain_rows(&mut self, keep: &[bool]) {
-        fn r<T: Copy>(v: &mut Vec<T>, keep: &[bool]) {
-            let mut i = 0;
-            v.retain(|_| {
-                i += 1;
-                keep[i - 1]
-            });
-        }
-        r(&mut self.id, keep);
-        r(&mut self.kind, keep);
-        r(&mut self.energy, keep);
-        r(&mut self.subtype, keep);
-        r(&mut self.fertility, keep);
-        r(&mut self.growth_class, keep);
-        r(&mut self.gain_class, keep);
-        r(&mut self.max_out_degree, keep);
-        r(&mut self.parent, keep);
-        r(&mut self.binding, keep);
-        r(&mut self.born_step, keep);
+    /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping
+    /// the order of the rest: one `copy_within` per run of kept rows.
+    pub(crate) fn remove_sorted(&mut self, rows: &[usize]) {
+        compact(&mut self.id, rows);
+        compact(&mut self.kind, rows);
+        compact(&mut self.energy, rows);
+        compact(&mut self.subtype, rows);
+        compact(&mut self.fertility, rows);
+        compact(&mut self.growth_class, rows);
+        compact(&mut self.gain_class, rows);
+        compact(&mut self.max_out_degree, rows);
+        compact(&mut self.parent, rows);
+        compact(&mut self.binding, rows);
+        compact(&mut self.born_step, rows);
     }
+
     /// The row of a node id, if it is alive.
     pub fn row_of(&self, id: NodeId) -> Option<usize> {
         self.id.binary_search(&id.0).ok()

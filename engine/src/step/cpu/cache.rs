@@ -163,25 +163,18 @@ impl HotCache {
             .extend((0..n).map(|d| in_meta[off[d] as usize..off[d + 1] as usize].iter().all(|&f| f == flag::CONDUCTS)));
     }
 
-    /// Whether a source's sums change from step to step: it has a gated out-edge, or a
-    /// plastic one while plasticity is on.
+    /// The [`Sums`] of source row `s`, and whether they change from step to step (it has a
+    /// gated out-edge, or a plastic one while plasticity is on). With `e0 = Some(E0_s)`
+    /// gated edges count only when open, with `None` they count as closed.
     #[inline]
-    pub fn per_step_source(&self, store: &Store, s: usize, plasticity: bool) -> bool {
-        store.topology().out.row(s).iter().any(|&e| {
-            let f = self.meta[e as usize];
-            f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0)
-        })
-    }
-
-    /// The [`Sums`] of source row `s`; with `e0 = Some(E0_s)` gated edges count only when
-    /// open, with `None` they count as closed.
-    #[inline]
-    pub fn source_sums(&self, store: &Store, s: usize, e0: Option<f32>) -> Sums {
+    pub fn source_sums(&self, store: &Store, s: usize, e0: Option<f32>, plasticity: bool) -> (Sums, bool) {
         let gates = store.edges().gates();
         let (mut c, mut p, mut b, mut n) = (0.0f32, 0.0f32, 0.0f32, 0u32);
+        let mut per_step = false;
         for &e in store.topology().out.row(s) {
             let e = e as usize;
             let f = self.meta[e];
+            per_step |= f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0);
             if f & flag::INTO_SENSORY != 0 {
                 b += self.q[e];
             }
@@ -197,6 +190,6 @@ impl HotCache {
                 p += self.q[e];
             }
         }
-        Sums { c, p, b, n }
+        (Sums { c, p, b, n }, per_step)
     }
 }

@@ -45,10 +45,9 @@ pub(super) fn run(
     conducting
 }
 
-/// One chunk's paid and burned sums, conducting edges, and freshly computed sums.
-type SourceChunk = (f64, f64, u64, Vec<(usize, bool, super::cache::Sums)>);
-
-/// Per source: factors and outgoing change. Returns `((paid, burned), conducting edges)`.
+/// Per source: factors and outgoing change; the per-source sums are recomputed where the
+/// topology changed (`fresh`) or they depend on this step. Returns `((paid, burned),
+/// conducting edges)`.
 fn source_pass(
     cache: &mut HotCache,
     sc: &mut Scratch,
@@ -62,63 +61,61 @@ fn source_pass(
     let ws = NodeKind::Workspace.code();
     let kinds = store.nodes().kinds();
     let e0 = &sc.e0;
+    let mut sums = std::mem::take(&mut cache.sums);
+    let mut per_step = std::mem::take(&mut cache.per_step);
     let c: &HotCache = cache;
-    // Sums that must be (re)computed, per chunk, written back below.
-    let parts: Vec<SourceChunk> = sc
+    let parts: Vec<(f64, f64, u64)> = sc
         .out
         .par_chunks_mut(CHUNK)
         .zip(sc.recv.par_chunks_mut(CHUNK))
+        .zip(sums.par_chunks_mut(CHUNK).zip(per_step.par_chunks_mut(CHUNK)))
         .enumerate()
-        .map(|(ci, (out, recv))| {
+        .map(|(ci, ((out, recv), (sums, per_step)))| {
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
-            let mut new_sums = Vec::new();
             for k in 0..out.len() {
                 let i = ci * CHUNK + k;
-                let per_step = if fresh { c.per_step_source(store, i, plasticity) } else { c.per_step[i] };
                 let e = e0[i];
                 let active = kinds[i] != ws && e > 0.0;
-                let sums = if per_step && active {
-                    c.source_sums(store, i, Some(e))
-                } else if fresh {
-                    c.source_sums(store, i, None)
+                // A source without gated or plastic out-edges has the same sums with open
+                // or closed gates, so one scan serves this step and the cache.
+                let s = if fresh || (per_step[k] && active) {
+                    let (s, dynamic) = c.source_sums(store, i, active.then_some(e), plasticity);
+                    per_step[k] = dynamic;
+                    sums[k] = s;
+                    s
                 } else {
-                    c.sums[i]
+                    sums[k]
                 };
-                if fresh {
-                    new_sums.push((i, per_step, sums));
-                }
                 if !active {
                     out[k] = [0.0; 3];
                     recv[k] = 0.0;
                     continue;
                 }
                 let fi = (tc * e) * c.src_scale(store, i);
-                let cost = fi * sums.c + sb * (fi * sums.b);
+                let cost = fi * s.c + sb * (fi * s.b);
                 let limit = mof * e;
-                let a = if cost > limit { (limit / cost) * fi } else { fi };
-                let paid = a * sums.p;
-                let burned = sb * (a * sums.b);
+                // `1.0 * fi == fi` exactly: the select form is the same number without a branch.
+                let a = (if cost > limit { limit / cost } else { 1.0 }) * fi;
+                let paid = a * s.p;
+                let burned = sb * (a * s.b);
                 out[k] = [paid + burned, paid, burned];
                 recv[k] = tl * a;
                 paid_sum += f64::from(paid);
                 burned_sum += f64::from(burned);
                 if a != 0.0 {
-                    conducting += u64::from(sums.n);
+                    conducting += u64::from(s.n);
                 }
             }
-            (paid_sum, burned_sum, conducting, new_sums)
+            (paid_sum, burned_sum, conducting)
         })
         .collect();
+    cache.sums = sums;
+    cache.per_step = per_step;
     let (mut paid, mut burned, mut conducting) = (0.0, 0.0, 0);
-    for (p, b, n, new_sums) in parts {
+    for (p, b, n) in parts {
         paid += p;
         burned += b;
         conducting += n;
-        for (i, per_step, s) in new_sums {
-            cache.per_step[i] = per_step;
-            // A per-step source's cached sums are never read; store the closed-gate ones.
-            cache.sums[i] = if per_step { Default::default() } else { s };
-        }
     }
     ((paid, burned), conducting)
 }
