@@ -54,7 +54,18 @@ pub fn spawn(store: &mut Store, params: &Params, rng: &Rng, step: u64, out_degre
             cands.push((r, want));
         }
     }
-    cands.sort_by(|a, b| energy[b.0].total_cmp(&energy[a.0]).then(nodes.ids()[a.0].cmp(&nodes.ids()[b.0])));
+    // Service order: descending energy, ties by ascending id (a total order: ids are unique).
+    // Each served candidate gets at least one child, so at most `budget` are served: select
+    // those, then sort only them.
+    let order = |a: &(usize, u32), b: &(usize, u32)| {
+        energy[b.0].total_cmp(&energy[a.0]).then(nodes.ids()[a.0].cmp(&nodes.ids()[b.0]))
+    };
+    let served = (budget as usize).min(cands.len());
+    if served < cands.len() {
+        cands.select_nth_unstable_by(served, order);
+        cands.truncate(served);
+    }
+    cands.sort_unstable_by(order);
 
     let g = &params.graph;
     let n_growth = params.growth.classes.len() as u32;

@@ -47,6 +47,7 @@ pub(super) struct HotCache {
     pub in_src: Vec<u32>,
     pub in_q: Vec<f32>,
     pub in_meta: Vec<u8>,
+    pub in_gate: Vec<f32>,
     /// Per target row: every in-edge is plain.
     pub plain: Vec<bool>,
     /// Per source row: cached sums (valid for `sums_version`) and whether they must be
@@ -154,7 +155,10 @@ impl HotCache {
         self.in_src.clear();
         self.in_q.clear();
         self.in_meta.clear();
+        self.in_gate.clear();
         self.plain.clear();
+        let gates = store.edges().gates();
+        self.in_gate.extend(items.iter().map(|&p| gates[p as usize]));
         self.in_src.extend(items.iter().map(|&p| src_rows[p as usize]));
         self.in_q.extend(items.iter().map(|&p| self.q[p as usize]));
         self.in_meta.extend(items.iter().map(|&p| self.meta[p as usize]));
@@ -171,24 +175,19 @@ impl HotCache {
         let gates = store.edges().gates();
         let (mut c, mut p, mut b, mut n) = (0.0f32, 0.0f32, 0.0f32, 0u32);
         let mut per_step = false;
+        // Branch-free: every sum starts at +0 and adds terms >= +0, so adding +0 for an edge
+        // that does not count is exact (the same bits as skipping it).
+        let energy = e0.unwrap_or(f32::NEG_INFINITY);
         for &e in store.topology().out.row(s) {
             let e = e as usize;
             let f = self.meta[e];
+            let q = self.q[e];
             per_step |= f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0);
-            if f & flag::INTO_SENSORY != 0 {
-                b += self.q[e];
-            }
-            if f & flag::CONDUCTS == 0 {
-                continue;
-            }
-            if f & flag::GATED != 0 && !e0.is_some_and(|x| x >= gates[e]) {
-                continue;
-            }
-            c += self.q[e];
-            n += 1;
-            if f & flag::NEGATIVE == 0 {
-                p += self.q[e];
-            }
+            b += if f & flag::INTO_SENSORY != 0 { q } else { 0.0 };
+            let open = f & flag::CONDUCTS != 0 && (f & flag::GATED == 0 || energy >= gates[e]);
+            c += if open { q } else { 0.0 };
+            n += u32::from(open);
+            p += if open && f & flag::NEGATIVE == 0 { q } else { 0.0 };
         }
         (Sums { c, p, b, n }, per_step)
     }

@@ -128,12 +128,12 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     let topo = store.topology();
     let off = topo.inc.offsets();
     let pos = topo.inc.items();
-    let gates = store.edges().gates();
     let weights = store.edges().weights();
     let lrs = store.edges().plastic_lrs();
     let kinds = store.nodes().kinds();
     let (e0, recv) = (&sc.e0, &sc.recv);
     let (in_src, in_q, in_meta, plain) = (&cache.in_src, &cache.in_q, &cache.in_meta, &cache.plain);
+    let in_gate = &cache.in_gate;
     let plasticity = params.transfer.plasticity;
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
@@ -161,28 +161,18 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                 }
                 let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
                 let mut has_plastic = false;
+                // Branch-free: `acc` starts at +0 and can never become -0 (exact cancellation
+                // gives +0), and `rec`, `inh` only grow, so adding a masked +-0 is exact.
                 for s in lo..hi {
                     let m = in_meta[s];
-                    if m & flag::CONDUCTS == 0 {
-                        continue;
-                    }
-                    has_plastic |= m & flag::PLASTIC != 0;
                     let src = in_src[s] as usize;
-                    let cf = recv[src];
-                    if cf == 0.0 {
-                        continue;
-                    }
-                    if m & flag::GATED != 0 && !(e0[src] >= gates[pos[s] as usize]) {
-                        continue;
-                    }
-                    let r = cf * in_q[s];
-                    if m & flag::NEGATIVE != 0 {
-                        acc -= r;
-                        inh += r;
-                    } else {
-                        acc += r;
-                        rec += r;
-                    }
+                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || e0[src] >= in_gate[s]);
+                    has_plastic |= m & flag::PLASTIC != 0 && m & flag::CONDUCTS != 0;
+                    let r = if open { recv[src] * in_q[s] } else { 0.0 };
+                    let neg = m & flag::NEGATIVE != 0;
+                    acc += if neg { -r } else { r };
+                    rec += if neg { 0.0 } else { r };
+                    inh += if neg { r } else { 0.0 };
                 }
                 *out = [acc, rec, inh];
                 rec_sum += f64::from(rec);
