@@ -10,6 +10,7 @@ use rayon::prelude::*;
 
 use crate::config::Params;
 use crate::rng::{below, between, pick_weighted, uniform, uniform_range, Rng, Stream};
+use crate::store::{BuildColumns, BuildColumnsMut};
 use crate::store::{Direction, EdgeId, EdgeKind, EdgeRecord, Fertility, NodeId, NodeKind, NodeRecord, Store, NO_CLASS};
 
 use super::rules::{new_weight, subtype_from};
@@ -31,18 +32,6 @@ pub enum BuildError {
         slot: u32,
     },
 }
-
-const PLACEHOLDER: EdgeRecord = EdgeRecord {
-    id: EdgeId(0),
-    src: NodeId(0),
-    dst: NodeId(0),
-    kind: EdgeKind::Excitatory,
-    weight: 0.0,
-    direction: Direction::FreeFlow,
-    gate: 0.0,
-    plastic_lr: 0.0,
-    born_step: 0,
-};
 
 /// Build the initial graph. `progress` is told the name of each phase as it starts.
 pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Result<Store, BuildError> {
@@ -120,20 +109,25 @@ pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Resul
     let n_d32 = n_d as u32;
     let allow_dup = g.allow_duplicate_edges;
 
-    progress("sensory edges");
     let fan = g.sensory_fanout as usize;
-    let mut sensory_edges = vec![PLACEHOLDER; n_s * fan];
+    let ws_deg = g.workspace_in_degree as usize;
+    let dd = g.dynamic_out_degree as usize;
+    let (n_sens_e, n_ws_e, n_dyn_e) = (n_s * fan, n_w * ws_deg, n_d * dd);
+    let mut cols = BuildColumns::zeroed(n_sens_e + n_ws_e + n_dyn_e);
+    let (sens_cols, rest) = cols.view().split_at(n_sens_e);
+    let (mut ws_cols, dyn_cols) = rest.split_at(n_ws_e);
+
+    progress("sensory edges");
     if fan > 0 {
-        sensory_edges.par_chunks_mut(fan).enumerate().try_for_each(|(s, out)| {
-            draw.out_edges(s as u32, NodeKind::Sensory, dyn_start, n_d32, allow_dup, true, out, "sensory")
+        sens_cols.par_groups(fan).enumerate().try_for_each(|(s, mut out)| {
+            draw.out_edges(s as u32, dyn_start, n_d32, allow_dup, true, &mut out, fan, "sensory")
         })?;
     }
 
     progress("workspace edges");
-    let ws_deg = g.workspace_in_degree as usize;
-    let mut ws_edges = Vec::with_capacity(n_w * ws_deg);
     let mut ws_out = vec![0u32; n_d];
     let max_out = store.nodes().max_out_degree().to_vec();
+    let mut row = 0;
     for c in 0..n_w {
         let dst = (n_s + n_d + c) as u32;
         let mut k = 0u32;
@@ -156,28 +150,25 @@ pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Resul
             };
             chosen.push(src);
             ws_out[(src - dyn_start) as usize] += 1;
-            ws_edges.push(draw.record(src, dst, false, w, || {
+            let rec = draw.record(src, dst, false, w, || {
                 let w2 = rng.words(0, Stream::BuildEdge, u64::from(dst), k);
                 k += 1;
                 w2
-            }));
+            });
+            ws_cols.set(row, &rec);
+            row += 1;
         }
     }
 
     progress("dynamic edges");
-    let dd = g.dynamic_out_degree as usize;
-    let mut dyn_edges = vec![PLACEHOLDER; n_d * dd];
     if dd > 0 {
-        dyn_edges.par_chunks_mut(dd).enumerate().try_for_each(|(i, out)| {
-            draw.out_edges(dyn_start + i as u32, NodeKind::Dynamic, dyn_start, n_d32, allow_dup, false, out, "dynamic")
+        dyn_cols.par_groups(dd).enumerate().try_for_each(|(i, mut out)| {
+            draw.out_edges(dyn_start + i as u32, dyn_start, n_d32, allow_dup, false, &mut out, dd, "dynamic")
         })?;
     }
 
     progress("edge table");
-    store.reserve(0, sensory_edges.len() + ws_edges.len() + dyn_edges.len());
-    for group in [sensory_edges, ws_edges, dyn_edges] {
-        store.add_build_edges(&group);
-    }
+    store.set_build_edges(cols);
     progress("topology");
     store.refresh_topology();
     Ok(store)
@@ -196,23 +187,22 @@ impl<'a> EdgeDraw<'a> {
         Self { params, rng, kinds: params.build_kind_weights(), dirs: params.build_direction_weights() }
     }
 
-    /// Fill `out` with the out-edges of node row `src` (rows equal ids at build) to uniform
-    /// dynamic targets, redrawing self-loops and duplicates.
-    #[allow(clippy::too_many_arguments)]
+    /// Fill the `degree` rows of `out` with the out-edges of node row `src` (rows equal ids
+    /// at build) to uniform dynamic targets, redrawing self-loops and duplicates.
     fn out_edges(
         &self,
         src: u32,
-        _kind: NodeKind,
         pool_start: u32,
         pool_len: u32,
         allow_dup: bool,
         sensory: bool,
-        out: &mut [EdgeRecord],
+        out: &mut BuildColumnsMut<'_>,
+        degree: usize,
         what: &'static str,
     ) -> Result<(), BuildError> {
         let mut k = 0u32;
-        let mut chosen: Vec<u32> = Vec::with_capacity(out.len());
-        for (slot, rec) in out.iter_mut().enumerate() {
+        let mut chosen: Vec<u32> = Vec::with_capacity(degree);
+        for slot in 0..degree {
             let mut tries = 0;
             let (dst, w) = loop {
                 let w = self.rng.words(0, Stream::BuildEdge, u64::from(src), k);
@@ -232,11 +222,12 @@ impl<'a> EdgeDraw<'a> {
                     return Err(BuildError::CannotPlace { what, node: u64::from(src), slot: slot as u32 });
                 }
             };
-            *rec = self.record(src, dst, sensory, w, || {
+            let rec = self.record(src, dst, sensory, w, || {
                 let w2 = self.rng.words(0, Stream::BuildEdge, u64::from(src), k);
                 k += 1;
                 w2
             });
+            out.set(slot, &rec);
         }
         Ok(())
     }

@@ -1,8 +1,8 @@
 //! The edge table: one private column per field of MODEL.md 1.2, rows in ascending id order,
 //! plus two derived columns (the endpoint rows) that the store keeps in step with the node table.
 //!
-//! Only [`EdgeTable::push`], [`EdgeTable::extend_bulk`] and [`EdgeTable::remove_sorted`] change
-//! lengths, each touching
+//! Only [`EdgeTable::push`], [`EdgeTable::remove_sorted`] and the build's `from_build_columns`
+//! change lengths, each touching
 //! every column in one place.
 
 use super::csr::compact;
@@ -29,6 +29,108 @@ pub struct EdgeRecord {
     pub plastic_lr: f32,
     /// Step at which the edge was created.
     pub born_step: u64,
+}
+
+/// The drawn columns of a fresh build's edges (ids, endpoint rows and birth steps follow).
+#[derive(Debug, Default)]
+pub(crate) struct BuildColumns {
+    pub src: Vec<u64>,
+    pub dst: Vec<u64>,
+    pub kind: Vec<u8>,
+    pub weight: Vec<f32>,
+    pub direction: Vec<u8>,
+    pub gate: Vec<f32>,
+    pub plastic_lr: Vec<f32>,
+}
+
+impl BuildColumns {
+    /// `n` zeroed rows (zeroed allocations are lazily mapped pages: no up-front writes).
+    pub fn zeroed(n: usize) -> Self {
+        Self {
+            src: vec![0; n],
+            dst: vec![0; n],
+            kind: vec![0; n],
+            weight: vec![0.0; n],
+            direction: vec![0; n],
+            gate: vec![0.0; n],
+            plastic_lr: vec![0.0; n],
+        }
+    }
+
+    /// Mutable views of all columns.
+    pub fn view(&mut self) -> BuildColumnsMut<'_> {
+        BuildColumnsMut {
+            src: &mut self.src,
+            dst: &mut self.dst,
+            kind: &mut self.kind,
+            weight: &mut self.weight,
+            direction: &mut self.direction,
+            gate: &mut self.gate,
+            plastic_lr: &mut self.plastic_lr,
+        }
+    }
+}
+
+/// Mutable slices of [`BuildColumns`], over some range of rows.
+pub(crate) struct BuildColumnsMut<'a> {
+    pub src: &'a mut [u64],
+    pub dst: &'a mut [u64],
+    pub kind: &'a mut [u8],
+    pub weight: &'a mut [f32],
+    pub direction: &'a mut [u8],
+    pub gate: &'a mut [f32],
+    pub plastic_lr: &'a mut [f32],
+}
+
+impl<'a> BuildColumnsMut<'a> {
+    /// Rows `..n` and `n..`.
+    pub fn split_at(self, n: usize) -> (BuildColumnsMut<'a>, BuildColumnsMut<'a>) {
+        let (s0, s1) = self.src.split_at_mut(n);
+        let (d0, d1) = self.dst.split_at_mut(n);
+        let (k0, k1) = self.kind.split_at_mut(n);
+        let (w0, w1) = self.weight.split_at_mut(n);
+        let (r0, r1) = self.direction.split_at_mut(n);
+        let (g0, g1) = self.gate.split_at_mut(n);
+        let (l0, l1) = self.plastic_lr.split_at_mut(n);
+        (
+            BuildColumnsMut { src: s0, dst: d0, kind: k0, weight: w0, direction: r0, gate: g0, plastic_lr: l0 },
+            BuildColumnsMut { src: s1, dst: d1, kind: k1, weight: w1, direction: r1, gate: g1, plastic_lr: l1 },
+        )
+    }
+
+    /// Write one edge's drawn fields at row `i`.
+    #[inline]
+    pub fn set(&mut self, i: usize, r: &EdgeRecord) {
+        self.src[i] = r.src.0;
+        self.dst[i] = r.dst.0;
+        self.kind[i] = r.kind.code();
+        self.weight[i] = r.weight;
+        self.direction[i] = r.direction.code();
+        self.gate[i] = r.gate;
+        self.plastic_lr[i] = r.plastic_lr;
+    }
+
+    /// Split into consecutive groups of `size` rows, in parallel order.
+    pub fn par_groups(self, size: usize) -> impl rayon::iter::IndexedParallelIterator<Item = BuildColumnsMut<'a>> {
+        use rayon::prelude::*;
+        self.src
+            .par_chunks_mut(size)
+            .zip(self.dst.par_chunks_mut(size))
+            .zip(self.kind.par_chunks_mut(size))
+            .zip(self.weight.par_chunks_mut(size))
+            .zip(self.direction.par_chunks_mut(size))
+            .zip(self.gate.par_chunks_mut(size))
+            .zip(self.plastic_lr.par_chunks_mut(size))
+            .map(|((((((src, dst), kind), weight), direction), gate), plastic_lr)| BuildColumnsMut {
+                src,
+                dst,
+                kind,
+                weight,
+                direction,
+                gate,
+                plastic_lr,
+            })
+    }
 }
 
 /// Structure-of-arrays edge storage.
@@ -83,53 +185,35 @@ impl EdgeTable {
         self.plastic_lr.push(r.plastic_lr);
         self.born_step.push(r.born_step);
     }
-    /// Append `recs` in bulk with ids `first_id..`, the columns filled in parallel groups.
-    /// `rows` gives the endpoint rows; `None` means the endpoint ids are their rows (a
-    /// fresh build, where node ids start at 0 and none was removed).
-    pub(crate) fn extend_bulk(&mut self, recs: &[EdgeRecord], rows: Option<&[(u32, u32)]>, first_id: u64) {
-        let (id, src, dst, src_row, dst_row, kind, weight, direction, gate, plastic_lr, born_step) = (
-            &mut self.id,
-            &mut self.src,
-            &mut self.dst,
-            &mut self.src_row,
-            &mut self.dst_row,
-            &mut self.kind,
-            &mut self.weight,
-            &mut self.direction,
-            &mut self.gate,
-            &mut self.plastic_lr,
-            &mut self.born_step,
-        );
-        let row = |i: usize, r: &EdgeRecord| rows.map_or((r.src.0 as u32, r.dst.0 as u32), |rw| rw[i]);
-        rayon::join(
-            || {
-                rayon::join(
-                    || {
-                        id.extend((0..recs.len() as u64).map(|i| first_id + i));
-                        src.extend(recs.iter().map(|r| r.src.0));
-                        dst.extend(recs.iter().map(|r| r.dst.0));
-                    },
-                    || {
-                        src_row.extend(recs.iter().enumerate().map(|(i, r)| row(i, r).0));
-                        dst_row.extend(recs.iter().enumerate().map(|(i, r)| row(i, r).1));
-                        born_step.extend(recs.iter().map(|r| r.born_step));
-                    },
-                )
-            },
-            || {
-                rayon::join(
-                    || {
-                        kind.extend(recs.iter().map(|r| r.kind.code()));
-                        weight.extend(recs.iter().map(|r| r.weight));
-                        direction.extend(recs.iter().map(|r| r.direction.code()));
-                    },
-                    || {
-                        gate.extend(recs.iter().map(|r| r.gate));
-                        plastic_lr.extend(recs.iter().map(|r| r.plastic_lr));
-                    },
-                )
-            },
-        );
+    /// A table from whole columns of a fresh build (node ids equal node rows, so the endpoint
+    /// rows are the endpoint ids). All columns must have the same length.
+    pub(crate) fn from_build_columns(cols: BuildColumns) -> Self {
+        let n = cols.dst.len();
+        let same = [
+            cols.src.len(),
+            cols.kind.len(),
+            cols.weight.len(),
+            cols.direction.len(),
+            cols.gate.len(),
+            cols.plastic_lr.len(),
+        ];
+        assert!(same.iter().all(|&l| l == n), "build columns should have equal lengths");
+        use rayon::prelude::*;
+        let src_row: Vec<u32> = cols.src.par_iter().map(|&s| s as u32).collect();
+        let dst_row: Vec<u32> = cols.dst.par_iter().map(|&d| d as u32).collect();
+        Self {
+            id: (0..n as u64).collect(),
+            src: cols.src,
+            dst: cols.dst,
+            src_row,
+            dst_row,
+            kind: cols.kind,
+            weight: cols.weight,
+            direction: cols.direction,
+            gate: cols.gate,
+            plastic_lr: cols.plastic_lr,
+            born_step: vec![0; n],
+        }
     }
 
     /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping

@@ -3,7 +3,7 @@
 //!
 //! Architecture invariant: only the methods of [`Store`] change a table's length, and each
 //! changes every column of that table in one place (`NodeTable::push`/`remove_sorted`,
-//! `EdgeTable::push`/`extend_bulk`/`remove_sorted`). Callers get slices; they can change values, never lengths.
+//! `EdgeTable::push`/`remove_sorted`/`from_build_columns`). Callers get slices; they can change values, never lengths.
 //! Debug builds run [`Store::check_invariants`] after every mutation.
 
 mod csr;
@@ -13,6 +13,7 @@ mod invariants;
 mod nodes;
 
 pub use csr::{Csr, Topology};
+pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use edges::{EdgeRecord, EdgeTable};
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
@@ -212,12 +213,14 @@ impl Store {
         Ok(ids)
     }
 
-    /// Append the edges of a fresh build in bulk: node ids equal node rows (no node was
-    /// ever removed), endpoints are live and distinct; the caller has applied the model's rules.
-    pub(crate) fn add_build_edges(&mut self, recs: &[EdgeRecord]) {
+    /// Set the edges of a fresh build from whole columns (ids `0..n`): the store has nodes
+    /// whose ids equal their rows and no edges yet; endpoints are live and distinct and the
+    /// caller has applied the model's rules.
+    pub(crate) fn set_build_edges(&mut self, cols: BuildColumns) {
+        assert!(self.edges.is_empty(), "build edges go into an empty edge table");
         debug_assert_eq!(self.next_node_id, self.nodes.len() as u64, "ids are rows only in a fresh build");
-        self.edges.extend_bulk(recs, None, self.next_edge_id);
-        self.next_edge_id += recs.len() as u64;
+        self.edges = EdgeTable::from_build_columns(cols);
+        self.next_edge_id = self.edges.len() as u64;
         self.touched();
         self.debug_check();
     }
