@@ -40,10 +40,14 @@ pub fn propose(view: GraphView<'_>, params: &Params, k: u64) -> Proposals {
     for (r, &kd) in kinds.iter().enumerate() {
         by_kind[usize::from(kd).min(2)].push(r as u32);
     }
+    // Only proposers that drew something are kept; collect keeps ascending row (= id) order.
     let outcomes: Vec<Outcome> = (0..nodes.len())
         .into_par_iter()
         .with_min_len(2048)
-        .map(|r| proposer(view, params, &rng, &by_kind, r, k))
+        .filter_map(|r| match proposer(view, params, &rng, &by_kind, r, k) {
+            Outcome::Nothing => None,
+            o => Some(o),
+        })
         .collect();
     let mut p = Proposals { from_step: k, ..Proposals::default() };
     for o in outcomes {
@@ -172,8 +176,14 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     }
     let nodes = view.nodes;
     let mut out = Vec::new();
+    let (nk, ek, ed) = (nodes.kinds(), edges.kinds(), edges.directions());
+    let (free, plastic, dynamic) = (Direction::FreeFlow.code(), EdgeKind::Plastic.code(), NodeKind::Dynamic.code());
     for e in 0..edges.len() {
         let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+        // A FreeFlow, non-plastic edge from a dynamic node meets no cull condition.
+        if ed[e] == free && ek[e] != plastic && nk[s] == dynamic {
+            continue;
+        }
         if cull_condition(
             params.transfer.direction_rule,
             gr.min_abs_weight,

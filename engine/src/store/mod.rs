@@ -268,12 +268,6 @@ impl Store {
         let mut dead_ids: Vec<u64> = rows.iter().map(|&r| self.nodes.ids()[r]).collect();
         dead_ids.sort_unstable();
         let (lo, hi) = (dead_ids[0], dead_ids[dead_ids.len() - 1]);
-        for p in self.nodes.columns_mut().parent.iter_mut() {
-            if *p >= lo && *p <= hi && dead_ids.binary_search(p).is_ok() {
-                *p = NO_PARENT;
-            }
-        }
-        self.edges.remove_sorted(&dead_edges);
         // Old row r moves to r - (removed rows below r).
         let n = self.nodes.len();
         let mut new_row = vec![0u32; n];
@@ -288,8 +282,21 @@ impl Store {
                 *slot = (r - removed) as u32;
             }
         }
-        self.nodes.remove_sorted(&rows);
-        self.edges.remap_rows(&new_row);
+        let (nodes, edges) = (&mut self.nodes, &mut self.edges);
+        rayon::join(
+            || {
+                for p in nodes.columns_mut().parent.iter_mut() {
+                    if *p >= lo && *p <= hi && dead_ids.binary_search(p).is_ok() {
+                        *p = NO_PARENT;
+                    }
+                }
+                nodes.remove_sorted(&rows);
+            },
+            || {
+                edges.remove_sorted(&dead_edges);
+                edges.remap_rows(&new_row);
+            },
+        );
         self.touched();
         self.debug_check();
         dead_edges.len()
