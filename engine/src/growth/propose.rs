@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::{EdgeProposal, Proposals};
 use crate::config::Params;
-use crate::model::rules::{admit, cull_condition, new_weight, possible_one_way, Admission};
+use crate::model::rules::{admit, edge_row_meets_cull_condition, new_weight, possible_one_way, Admission};
 use crate::rng::{below, pick_weighted, uniform, uniform_range, Rng, Stream};
 use crate::store::{Csr, Direction, EdgeId, EdgeKind, EdgeTable, NodeId, NodeKind, NodeTable};
 
@@ -179,22 +179,12 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     let (nk, ek, ed) = (nodes.kinds(), edges.kinds(), edges.directions());
     let (free, plastic, dynamic) = (Direction::FreeFlow.code(), EdgeKind::Plastic.code(), NodeKind::Dynamic.code());
     for e in 0..edges.len() {
-        let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+        let s = edges.src_rows()[e] as usize;
         // A FreeFlow, non-plastic edge from a dynamic node meets no cull condition.
         if ed[e] == free && ek[e] != plastic && nk[s] == dynamic {
             continue;
         }
-        if cull_condition(
-            params.transfer.direction_rule,
-            gr.min_abs_weight,
-            edges.kind_of(e),
-            edges.direction_of(e),
-            edges.weights()[e],
-            nodes.kind_of(s),
-            nodes.kind_of(d),
-            nodes.ids()[s],
-            nodes.parents()[d],
-        ) {
+        if edge_row_meets_cull_condition(nodes, edges, e, params) {
             out.push(EdgeId(edges.ids()[e]));
             if out.len() == max {
                 break;

@@ -6,7 +6,7 @@ use crate::config::Params;
 use crate::growth::Proposals;
 use crate::store::{EdgeRecord, NodeKind, Store};
 
-use super::rules::{admit, cull_condition, Admission};
+use super::rules::{admit, edge_row_meets_cull_condition, Admission};
 
 /// What phase 5.1 did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,7 +23,6 @@ pub struct EditCounts {
 pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64) -> EditCounts {
     let mut counts = EditCounts::default();
     store.refresh_out_edges();
-    let rule = params.transfer.direction_rule;
     let mut removed: Vec<usize> = Vec::with_capacity(p.culls.len());
     {
         let nodes = store.nodes();
@@ -36,18 +35,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 counts.skipped += 1;
                 continue;
             };
-            let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
-            if cull_condition(
-                rule,
-                params.growth.min_abs_weight,
-                edges.kind_of(e),
-                edges.direction_of(e),
-                edges.weights()[e],
-                nodes.kind_of(s),
-                nodes.kind_of(d),
-                nodes.ids()[s],
-                nodes.parents()[d],
-            ) {
+            if edge_row_meets_cull_condition(nodes, edges, e, params) {
                 removed.push(e);
             } else {
                 counts.skipped += 1;

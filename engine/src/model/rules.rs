@@ -2,7 +2,7 @@
 //! steppers, the edit applier and the growth rules so that each rule is written once.
 
 use crate::config::{DirectionRule, Params};
-use crate::store::{Direction, EdgeKind, NodeKind, Subtype, NO_CLASS};
+use crate::store::{Direction, EdgeKind, EdgeTable, NodeKind, NodeTable, Subtype, NO_CLASS};
 
 /// Bits of the per-edge flag byte the steppers cache.
 pub mod flag {
@@ -99,6 +99,23 @@ pub fn cull_condition(
     kinds_forbidden(src_kind, dst_kind)
         || (dst_kind != NodeKind::Sensory && !direction_ok(rule, dir, src_kind, dst_kind, src_id, dst_parent))
         || (kind == EdgeKind::Plastic && weight.abs() < min_abs_weight)
+}
+
+/// [`cull_condition`] for the edge at row `e` of the tables, as they are now.
+#[inline]
+pub fn edge_row_meets_cull_condition(nodes: &NodeTable, edges: &EdgeTable, e: usize, params: &Params) -> bool {
+    let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+    cull_condition(
+        params.transfer.direction_rule,
+        params.growth.min_abs_weight,
+        edges.kind_of(e),
+        edges.direction_of(e),
+        edges.weights()[e],
+        nodes.kind_of(s),
+        nodes.kind_of(d),
+        nodes.ids()[s],
+        nodes.parents()[d],
+    )
 }
 
 /// What an admission check knows about a proposed edge `src -> dst` (MODEL.md 6.1).
