@@ -118,8 +118,9 @@ fn proposer(view: GraphView<'_>, params: &Params, rng: &Rng, by_kind: &[Vec<u32>
     for &e in view.out.row(r) {
         let t = view.edges.dst_rows()[e as usize] as usize;
         a.duplicate |= t == d;
-        a.has_out_to_workspace |= kinds_at(nodes, t) == NodeKind::Workspace;
-        a.has_out_to_sensory |= kinds_at(nodes, t) == NodeKind::Sensory;
+        let tk = nodes.kind_of(t);
+        a.has_out_to_workspace |= tk == NodeKind::Workspace;
+        a.has_out_to_sensory |= tk == NodeKind::Sensory;
     }
     if admit(&a, params).is_err() {
         return Outcome::Dropped;
@@ -155,11 +156,6 @@ fn proposer(view: GraphView<'_>, params: &Params, rng: &Rng, by_kind: &[Vec<u32>
         gate,
         plastic_lr,
     })
-}
-
-#[inline]
-fn kinds_at(nodes: &NodeTable, row: usize) -> NodeKind {
-    nodes.kind_of(row)
 }
 
 /// Culls of MODEL.md 6.2 from the view after step `k`.

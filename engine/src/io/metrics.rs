@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::model::ledger::Ledger;
 use crate::step::PhaseTimes;
-use crate::store::{NodeKind, NodeTable};
+use crate::store::NodeTable;
 
 /// Energy statistics of one node kind.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -272,9 +272,4 @@ pub struct Summary {
     pub backend: String,
     /// Threads.
     pub threads: usize,
-}
-
-/// The kind index used by the arrays of this module.
-pub fn kind_index(k: NodeKind) -> usize {
-    k.code() as usize
 }

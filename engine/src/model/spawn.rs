@@ -76,7 +76,6 @@ pub fn spawn(store: &mut Store, params: &Params, rng: &Rng, step: u64, out_degre
     let mut edges: Vec<EdgeRecord> = Vec::new();
     let mut pay: Vec<(usize, f32)> = Vec::new();
     let mut edge_count = store.edges().len() as u64;
-    let mut wired_from: Vec<(usize, u32)> = Vec::new();
     for (r, want) in cands {
         if c.births >= budget {
             break;
@@ -131,11 +130,7 @@ pub fn spawn(store: &mut Store, params: &Params, rng: &Rng, step: u64, out_degre
                 edge_count += 1;
             }
         }
-        if extra > 0 {
-            wired_from.push((r, extra));
-        }
     }
-    c.spawn_paid_check(&pay);
     let energy = store.node_values_mut().energy;
     for (r, cost) in pay {
         energy[r] -= cost;
@@ -144,11 +139,4 @@ pub fn spawn(store: &mut Store, params: &Params, rng: &Rng, step: u64, out_degre
     c.wired = edges.len() as u64;
     store.add_edges(&edges).expect("child edges should join a live parent to its new child");
     c
-}
-
-impl SpawnCounts {
-    #[inline]
-    fn spawn_paid_check(&self, pay: &[(usize, f32)]) {
-        debug_assert_eq!(pay.iter().map(|p| f64::from(p.1)).sum::<f64>(), self.paid);
-    }
 }

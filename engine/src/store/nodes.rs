@@ -55,6 +55,8 @@ pub struct NodeColumnsMut<'a> {
     pub energy: &'a mut [f32],
     /// Parent ids (`NO_PARENT` for none).
     pub parent: &'a mut [u64],
+    /// Bindings (read-only).
+    pub bindings: &'a [u32],
 }
 
 impl NodeTable {
@@ -180,7 +182,7 @@ impl NodeTable {
     }
     /// Mutable value columns.
     pub fn columns_mut(&mut self) -> NodeColumnsMut<'_> {
-        NodeColumnsMut { energy: &mut self.energy, parent: &mut self.parent }
+        NodeColumnsMut { energy: &mut self.energy, parent: &mut self.parent, bindings: &self.binding }
     }
     /// Lengths of every column, for the invariant check.
     pub(crate) fn column_lengths(&self) -> [usize; 11] {

@@ -20,10 +20,10 @@ use cache::HotCache;
 #[derive(Default)]
 struct Scratch {
     e0: Vec<f32>,
-    /// Per source: outgoing change, payments, burns.
-    out: Vec<[f32; 3]>,
-    /// Per target: incoming change, received, inhibited.
-    inc: Vec<[f32; 3]>,
+    /// Per source: outgoing change (payments plus burns).
+    out: Vec<f32>,
+    /// Per target: incoming change (received minus drained).
+    inc: Vec<f32>,
     /// Per source: `transmission_loss * a_i`, zero for inactive sources (the pull loop's gather).
     recv: Vec<f32>,
     /// Next energies (5.4).
@@ -107,8 +107,8 @@ fn step(cache: &mut HotCache, sc: &mut Scratch, inp: StepInput<'_>) -> Result<St
         return Err(StepError::FrameValue { step: t, index, value });
     }
     {
-        let bindings = store.nodes().bindings().to_vec();
-        let energy = store.node_values_mut().energy;
+        let cols = store.node_values_mut();
+        let (energy, bindings) = (cols.energy, cols.bindings);
         for &r in &cache.sensory_rows {
             let r = r as usize;
             let v = input_value(frame[bindings[r] as usize], t, params);

@@ -27,8 +27,8 @@ pub(super) fn run(
 ) -> u64 {
     let n = store.nodes().len();
     let fresh_sums = cache.sums_version != Some(store.version());
-    sc.out.resize(n, [0.0; 3]);
-    sc.inc.resize(n, [0.0; 3]);
+    sc.out.resize(n, 0.0);
+    sc.inc.resize(n, 0.0);
     sc.recv.resize(n, 0.0);
     cache.sums.resize(n, Default::default());
     cache.per_step.resize(n, false);
@@ -87,7 +87,7 @@ fn source_pass(
                     sums[k]
                 };
                 if !active {
-                    out[k] = [0.0; 3];
+                    out[k] = 0.0;
                     recv[k] = 0.0;
                     continue;
                 }
@@ -98,7 +98,7 @@ fn source_pass(
                 let a = (if cost > limit { limit / cost } else { 1.0 }) * fi;
                 let paid = a * s.p;
                 let burned = sb * (a * s.b);
-                out[k] = [paid + burned, paid, burned];
+                out[k] = paid + burned;
                 recv[k] = tl * a;
                 paid_sum += f64::from(paid);
                 burned_sum += f64::from(burned);
@@ -155,7 +155,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
                         acc += recv[src as usize] * q;
                     }
-                    *out = [acc, acc, 0.0];
+                    *out = acc;
                     rec_sum += f64::from(acc);
                     continue;
                 }
@@ -174,7 +174,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     rec += if neg { 0.0 } else { r };
                     inh += if neg { r } else { 0.0 };
                 }
-                *out = [acc, rec, inh];
+                *out = acc;
                 rec_sum += f64::from(rec);
                 inh_sum += f64::from(inh);
                 if plasticity && has_plastic {

@@ -38,7 +38,7 @@ pub(super) fn run(
             for (k, out) in chunk.iter_mut().enumerate() {
                 let r = ci * CHUNK + k;
                 let e0 = sc.e0[r];
-                let mut x = e0 + (sc.inc[r][0] - sc.out[r][0]);
+                let mut x = e0 + (sc.inc[r] - sc.out[r]);
                 let kind = kinds[r];
                 if kind == sens {
                     l.input_hold += f64::from(e0 - x);
