@@ -172,14 +172,7 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     }
     let nodes = view.nodes;
     let mut out = Vec::new();
-    let (nk, ek, ed) = (nodes.kinds(), edges.kinds(), edges.directions());
-    let (free, plastic, dynamic) = (Direction::FreeFlow.code(), EdgeKind::Plastic.code(), NodeKind::Dynamic.code());
     for e in 0..edges.len() {
-        let s = edges.src_rows()[e] as usize;
-        // A FreeFlow, non-plastic edge from a dynamic node meets no cull condition.
-        if ed[e] == free && ek[e] != plastic && nk[s] == dynamic {
-            continue;
-        }
         if edge_row_meets_cull_condition(nodes, edges, e, params) {
             out.push(EdgeId(edges.ids()[e]));
             if out.len() == max {

@@ -105,6 +105,14 @@ pub fn cull_condition(
 #[inline]
 pub fn edge_row_meets_cull_condition(nodes: &NodeTable, edges: &EdgeTable, e: usize, params: &Params) -> bool {
     let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+    // Fast path on the raw codes: a FreeFlow, non-plastic edge from a dynamic node breaks no
+    // kind rule, always satisfies the direction rule and has no weight condition.
+    if edges.directions()[e] == Direction::FreeFlow.code()
+        && edges.kinds()[e] != EdgeKind::Plastic.code()
+        && nodes.kinds()[s] == NodeKind::Dynamic.code()
+    {
+        return false;
+    }
     cull_condition(
         params.transfer.direction_rule,
         params.growth.min_abs_weight,
