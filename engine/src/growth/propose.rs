@@ -11,7 +11,7 @@ use rayon::prelude::*;
 use super::{EdgeProposal, Proposals};
 use crate::config::Params;
 use crate::model::rules::{admit, edge_row_meets_cull_condition, new_weight, possible_one_way, Admission};
-use crate::rng::{below, pick_weighted, uniform, uniform_range, Rng, Stream};
+use crate::rng::{below, pick_weighted, uniform, uniform_range, Rng, Stream, LANES};
 use crate::store::{Csr, Direction, EdgeId, EdgeKind, EdgeTable, NodeId, NodeKind, NodeTable};
 
 /// What the proposal function reads: node and edge columns and the out-edge view.
@@ -26,7 +26,6 @@ pub struct GraphView<'a> {
 }
 
 enum Outcome {
-    Nothing,
     Dropped,
     Add(EdgeProposal),
 }
@@ -40,19 +39,18 @@ pub fn propose(view: GraphView<'_>, params: &Params, k: u64) -> Proposals {
     for (r, &kd) in kinds.iter().enumerate() {
         by_kind[usize::from(kd).min(2)].push(r as u32);
     }
-    // Only proposers that drew something are kept; collect keeps ascending row (= id) order.
-    let outcomes: Vec<Outcome> = (0..nodes.len())
+    // Blocks of LANES rows: the probability draws of a block are computed together (vector
+    // Philox, the same bits as one call per proposer); only proposers that drew something are
+    // kept, and collect keeps ascending row (= id) order.
+    let blocks = nodes.len().div_ceil(LANES);
+    let outcomes: Vec<Outcome> = (0..blocks)
         .into_par_iter()
-        .with_min_len(2048)
-        .filter_map(|r| match proposer(view, params, &rng, &by_kind, r, k) {
-            Outcome::Nothing => None,
-            o => Some(o),
-        })
+        .with_min_len(128)
+        .flat_map_iter(|b| block(view, params, &rng, &by_kind, b, k))
         .collect();
     let mut p = Proposals { from_step: k, ..Proposals::default() };
     for o in outcomes {
         match o {
-            Outcome::Nothing => {}
             Outcome::Dropped => {
                 p.made += 1;
                 p.dropped += 1;
@@ -67,32 +65,61 @@ pub fn propose(view: GraphView<'_>, params: &Params, k: u64) -> Proposals {
     p
 }
 
-fn proposer(view: GraphView<'_>, params: &Params, rng: &Rng, by_kind: &[Vec<u32>; 3], r: usize, k: u64) -> Outcome {
+/// The proposers of rows `b * LANES ..` and what each drew.
+fn block(view: GraphView<'_>, params: &Params, rng: &Rng, by_kind: &[Vec<u32>; 3], b: usize, k: u64) -> Vec<Outcome> {
     let nodes = view.nodes;
-    let kind = nodes.kind_of(r);
-    let id = nodes.ids()[r];
-    let w = match kind {
-        NodeKind::Workspace => return Outcome::Nothing,
+    let lo = b * LANES;
+    let hi = (lo + LANES).min(nodes.len());
+    let mut ent = [0u64; LANES];
+    let mut prob = [None; LANES];
+    for r in lo..hi {
+        prob[r - lo] = proposal_probability(nodes, params, r, k);
+    }
+    if prob.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    ent[..hi - lo].copy_from_slice(&nodes.ids()[lo..hi]);
+    let w = rng.words_lanes(k, Stream::Growth, &ent, 0);
+    let mut out = Vec::new();
+    for (l, p) in prob.iter().enumerate() {
+        let Some(p) = *p else { continue };
+        let words = [w[0][l], w[1][l], w[2][l], w[3][l]];
+        debug_assert_eq!(words, rng.words(k, Stream::Growth, ent[l], 0));
+        if uniform(words[0]) < p {
+            out.push(proposer(view, params, rng, by_kind, lo + l, k, words));
+        }
+    }
+    out
+}
+
+/// The chance that row `r` proposes an edge at step `k`, or `None` when it draws nothing
+/// (a workspace node, or a dynamic node whose period does not divide `k`).
+#[inline]
+fn proposal_probability(nodes: &NodeTable, params: &Params, r: usize, k: u64) -> Option<f32> {
+    match nodes.kind_of(r) {
+        NodeKind::Workspace => None,
         NodeKind::Dynamic => {
             let class =
                 params.growth.classes[usize::from(nodes.growth_classes()[r]).min(params.growth.classes.len() - 1)];
-            if k % u64::from(class.every) != 0 {
-                return Outcome::Nothing;
-            }
-            let w = rng.words(k, Stream::Growth, id, 0);
-            if uniform(w[0]) >= class.p {
-                return Outcome::Nothing;
-            }
-            w
+            (k % u64::from(class.every) == 0).then_some(class.p)
         }
-        NodeKind::Sensory => {
-            let w = rng.words(k, Stream::Growth, id, 0);
-            if uniform(w[0]) >= params.growth.sensory_growth_p {
-                return Outcome::Nothing;
-            }
-            w
-        }
-    };
+        NodeKind::Sensory => Some(params.growth.sensory_growth_p),
+    }
+}
+
+/// The proposal of row `r`, whose probability test passed with the call-0 words `w`.
+fn proposer(
+    view: GraphView<'_>,
+    params: &Params,
+    rng: &Rng,
+    by_kind: &[Vec<u32>; 3],
+    r: usize,
+    k: u64,
+    w: [u32; 4],
+) -> Outcome {
+    let nodes = view.nodes;
+    let kind = nodes.kind_of(r);
+    let id = nodes.ids()[r];
     let target_kind = match kind {
         NodeKind::Dynamic => {
             [NodeKind::Dynamic, NodeKind::Workspace, NodeKind::Sensory][pick_weighted(w[1], &params.target_mix())]

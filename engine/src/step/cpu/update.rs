@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use super::{Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::ledger::Ledger;
-use crate::rng::Rng;
+use crate::rng::{noise_from_words, Rng, Stream, LANES};
 use crate::step::StepError;
 use crate::store::{NodeKind, Store};
 
@@ -35,8 +35,23 @@ pub(super) fn run(
         .map(|(ci, chunk)| {
             let mut l = Ledger::default();
             let mut bad = Vec::new();
+            // Noise for a block of LANES rows at once (vector Philox), where the block has a
+            // dynamic node; the same bits as one draw per node.
+            let mut noise = [0.0f32; LANES];
+            let mut ent = [0u64; LANES];
             for (k, out) in chunk.iter_mut().enumerate() {
                 let r = ci * CHUNK + k;
+                let lane = r % LANES;
+                if lane == 0 && e.noise_sigma > 0.0 {
+                    let block = r..(r + LANES).min(n);
+                    if kinds[block.clone()].contains(&dynk) {
+                        ent[..block.len()].copy_from_slice(&ids[block]);
+                        let w = rng.words_lanes(t, Stream::Noise, &ent, 0);
+                        for (l, z) in noise.iter_mut().enumerate() {
+                            *z = noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], e.noise_sigma);
+                        }
+                    }
+                }
                 let e0 = sc.e0[r];
                 let mut x = e0 + (sc.inc[r] - sc.out[r]);
                 let kind = kinds[r];
@@ -54,7 +69,8 @@ pub(super) fn run(
                         l.gain += f64::from(g);
                     }
                     if e.noise_sigma > 0.0 {
-                        let z = rng.noise(t, ids[r], e.noise_sigma);
+                        let z = noise[lane];
+                        debug_assert_eq!(z.to_bits(), rng.noise(t, ids[r], e.noise_sigma).to_bits());
                         x += z;
                         l.noise += f64::from(z);
                     }
