@@ -19,7 +19,7 @@ pub struct EditCounts {
     pub skipped: u64,
 }
 
-/// Apply `p` to `store` at step `step`. The store's topology is refreshed first and after.
+/// Apply `p` to `store` at step `step`. The store's out-edge view is refreshed first.
 pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64) -> EditCounts {
     let mut counts = EditCounts::default();
     store.refresh_out_edges();
@@ -111,6 +111,5 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     store.remove_edge_rows(&removed);
     let recs: Vec<EdgeRecord> = added.into_iter().map(|(_, _, r)| r).collect();
     store.add_edges(&recs).expect("admitted additions should have live, distinct endpoints");
-    store.refresh_topology();
     counts
 }

@@ -6,7 +6,7 @@
 
 mod cpu;
 
-pub use cpu::CpuStepper;
+pub use cpu::{CpuStepper, TransferPath};
 
 use crate::config::Params;
 use crate::growth::Proposals;

@@ -7,8 +7,8 @@
 //!   keep ascending id order; new edges have the largest ids) and computed only for new edges.
 //! - By in-slot (edges grouped by target row, ascending id within a group): the source row,
 //!   `q_e` and the flags, for the pull loop; and per target whether all its in-edges are
-//!   plain (conducting, non-negative, neither gated nor plastic). Rebuilt in one pass when
-//!   the topology changes.
+//!   plain (conducting, non-negative, neither gated nor plastic). Built in one pass, only
+//!   for the compressed-row path (a topology unchanged since the previous step).
 //! - Per source: the [`Sums`] over its out-edges, recomputed by the source pass when the
 //!   topology changed or when the source has gated (or, with plasticity, plastic) out-edges.
 
@@ -30,8 +30,12 @@ pub(super) struct Sums {
 /// See the module docs.
 #[derive(Default)]
 pub(super) struct HotCache {
-    /// Store version the in-slot data was built for.
+    /// Store version the per-edge entries were synced to.
     version: Option<u64>,
+    /// Store version the in-slot arrays were built for.
+    slots_version: Option<u64>,
+    /// Store version at the previous step's transfer.
+    pub last_transfer_version: Option<u64>,
     /// The store lineage the per-row entries belong to.
     instance: Option<u64>,
     /// Store version the per-source sums were computed for.
@@ -50,8 +54,9 @@ pub(super) struct HotCache {
     pub in_gate: Vec<f32>,
     /// Per target row: every in-edge is plain.
     pub plain: Vec<bool>,
-    /// Per source row: cached sums (valid for `sums_version`) and whether they must be
-    /// recomputed every step.
+    /// Per source row: cached sums (valid for `sums_version` in the compressed-row path,
+    /// written every step by the streaming path) and whether they must be recomputed every
+    /// step.
     pub sums: Vec<Sums>,
     pub per_step: Vec<bool>,
     /// Source and target scale by subtype code (dynamic nodes), from the parameters.
@@ -59,8 +64,8 @@ pub(super) struct HotCache {
 }
 
 impl HotCache {
-    /// Bring the cache up to date with the store's topology.
-    pub fn ensure(&mut self, store: &Store, params: &Params) {
+    /// Bring the per-edge entries up to date with the store's edge rows.
+    pub fn sync(&mut self, store: &Store, params: &Params) {
         if self.version == Some(store.version()) {
             return;
         }
@@ -72,8 +77,21 @@ impl HotCache {
             self.instance = Some(store.instance());
         }
         self.sync_edges(store, params);
-        self.rebuild_slots(store);
+        let kinds = store.nodes().kinds();
+        self.sensory_rows.clear();
+        self.sensory_rows.extend((0..kinds.len() as u32).filter(|&r| kinds[r as usize] == NodeKind::Sensory.code()));
         self.version = Some(store.version());
+    }
+
+    /// Bring the in-slot arrays up to date; the store's topology must be fresh and the
+    /// per-edge entries synced.
+    pub fn sync_slots(&mut self, store: &Store) {
+        debug_assert_eq!(self.version, Some(store.version()), "slots are built from synced per-edge entries");
+        if self.slots_version == Some(store.version()) {
+            return;
+        }
+        self.rebuild_slots(store);
+        self.slots_version = Some(store.version());
     }
 
     /// Target scale of node row `r`.
@@ -145,10 +163,7 @@ impl HotCache {
 
     /// Rebuild the in-slot arrays and the plain flags from the target-grouped view.
     fn rebuild_slots(&mut self, store: &Store) {
-        let nodes = store.nodes();
-        let n = nodes.len();
-        self.sensory_rows.clear();
-        self.sensory_rows.extend((0..n as u32).filter(|&r| nodes.kinds()[r as usize] == NodeKind::Sensory.code()));
+        let n = store.nodes().len();
         let inc = &store.topology().inc;
         let (off, items) = (inc.offsets(), inc.items());
         let src_rows = store.edges().src_rows();

@@ -5,6 +5,7 @@
 //! depends on how rayon splits the work.
 
 mod cache;
+mod stream;
 mod transfer;
 mod update;
 
@@ -28,6 +29,25 @@ struct Scratch {
     recv: Vec<f32>,
     /// Next energies (5.4).
     next: Vec<f32>,
+    /// Per node: out-degree.
+    deg: Vec<u32>,
+    /// Per target: received and inhibited (the streaming path's ledger terms).
+    rec: Vec<f32>,
+    inh: Vec<f32>,
+}
+
+/// How the CPU stepper computes the per-node sums of 5.2. Both paths give the same bits;
+/// only their speed differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TransferPath {
+    /// Stream the edge rows when the topology changed since the previous step, else use the
+    /// compressed-row views (built once per topology).
+    #[default]
+    Auto,
+    /// Always stream the edge rows.
+    Stream,
+    /// Always use the compressed-row views, rebuilt whenever the topology changed.
+    Rows,
 }
 
 /// The reference backend.
@@ -35,6 +55,7 @@ pub struct CpuStepper {
     pool: std::sync::Arc<rayon::ThreadPool>,
     cache: HotCache,
     scratch: Scratch,
+    path: TransferPath,
 }
 
 impl CpuStepper {
@@ -45,7 +66,18 @@ impl CpuStepper {
             .thread_name(|i| format!("neuroflux-cpu-{i}"))
             .build()
             .map_err(|e| format!("cannot start the CPU thread pool: {e}"))?;
-        Ok(Self { pool: std::sync::Arc::new(pool), cache: HotCache::default(), scratch: Scratch::default() })
+        Ok(Self {
+            pool: std::sync::Arc::new(pool),
+            cache: HotCache::default(),
+            scratch: Scratch::default(),
+            path: TransferPath::Auto,
+        })
+    }
+
+    /// The same stepper with the transfer computed by `path` (tests compare the paths).
+    pub fn with_path(mut self, path: TransferPath) -> Self {
+        self.path = path;
+        self
     }
 }
 
@@ -65,16 +97,16 @@ impl Stepper for CpuStepper {
         self.pool.current_num_threads()
     }
     fn step(&mut self, input: StepInput<'_>) -> Result<StepReport, StepError> {
-        let Self { pool, cache, scratch } = self;
+        let Self { pool, cache, scratch, path } = self;
         // Runs inline when the caller is already on this pool (the simulation's step is).
-        pool.install(|| step(cache, scratch, input))
+        pool.install(|| step(cache, scratch, *path, input))
     }
     fn pool(&self) -> std::sync::Arc<rayon::ThreadPool> {
         self.pool.clone()
     }
 }
 
-fn step(cache: &mut HotCache, sc: &mut Scratch, inp: StepInput<'_>) -> Result<StepReport, StepError> {
+fn step(cache: &mut HotCache, sc: &mut Scratch, path: TransferPath, inp: StepInput<'_>) -> Result<StepReport, StepError> {
     let StepInput { store, params, rng, step: t, frame, edits: due } = inp;
     let mut rep = StepReport { step: t, ..StepReport::default() };
     let mut ledger = Ledger::default();
@@ -82,13 +114,24 @@ fn step(cache: &mut HotCache, sc: &mut Scratch, inp: StepInput<'_>) -> Result<St
 
     // 5.1
     let t0 = Instant::now();
-    match due {
-        Some(p) => rep.edits = edits::apply_edits(store, params, p, t),
-        None => store.refresh_topology(),
+    if let Some(p) = due {
+        rep.edits = edits::apply_edits(store, params, p, t);
     }
     rep.times.edits_ns = ns(t0);
     let t0 = Instant::now();
-    cache.ensure(store, params);
+    cache.sync(store, params);
+    // A topology that changed since the previous step is streamed; one that did not uses
+    // the compressed-row views, built once for it.
+    let stream = match path {
+        TransferPath::Auto => cache.last_transfer_version != Some(store.version()),
+        TransferPath::Stream => true,
+        TransferPath::Rows => false,
+    };
+    cache.last_transfer_version = Some(store.version());
+    if !stream {
+        store.refresh_topology();
+        cache.sync_slots(store);
+    }
     rep.times.cache_ns = ns(t0);
 
     // 5.2 input
@@ -120,7 +163,7 @@ fn step(cache: &mut HotCache, sc: &mut Scratch, inp: StepInput<'_>) -> Result<St
     sc.e0.extend_from_slice(store.nodes().energy());
 
     // 5.2 transfer and 5.3 plasticity
-    rep.edges_conducting = transfer::run(cache, sc, store, params, &mut ledger);
+    rep.edges_conducting = transfer::run(cache, sc, store, params, &mut ledger, stream);
     rep.times.transfer_ns = ns(t0);
 
     // 5.4

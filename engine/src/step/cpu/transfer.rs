@@ -17,43 +17,69 @@ use crate::model::ledger::Ledger;
 use crate::model::rules::flag;
 use crate::store::{NodeKind, Store};
 
-/// Run 5.2 and 5.3; returns the number of conducting edges of active sources.
+/// Run 5.2 and 5.3; returns the number of conducting edges of active sources. With
+/// `stream` the per-node sums come from streaming the edge rows ([`super::stream`]), else
+/// from the compressed-row views and the in-slot arrays (which must be fresh). Both give the
+/// same bits.
 pub(super) fn run(
     cache: &mut HotCache,
     sc: &mut Scratch,
     store: &mut Store,
     params: &Params,
     ledger: &mut Ledger,
+    stream: bool,
 ) -> u64 {
     let n = store.nodes().len();
-    let fresh_sums = cache.sums_version != Some(store.version());
     sc.out.resize(n, 0.0);
     sc.inc.resize(n, 0.0);
     sc.recv.resize(n, 0.0);
-    cache.sums.resize(n, Default::default());
     cache.per_step.resize(n, false);
-    let (paid_burned, conducting) = source_pass(cache, sc, store, params, fresh_sums);
-    cache.sums_version = Some(store.version());
-    let (received_inhibited, updates) = pull_pass(cache, sc, store, params);
+    let (paid_burned, conducting, received_inhibited);
+    if stream {
+        super::stream::source_sums(cache, sc, store);
+        // The streamed sums hold this step's gates; the compressed-row path must not reuse them.
+        cache.sums_version = None;
+        (paid_burned, conducting) = source_pass(cache, sc, store, params, SumsFrom::Given);
+        received_inhibited = super::stream::targets(cache, sc, store, params);
+    } else {
+        let fresh = cache.sums_version != Some(store.version());
+        cache.sums.resize(n, Default::default());
+        (paid_burned, conducting) = source_pass(cache, sc, store, params, SumsFrom::Cache { fresh });
+        cache.sums_version = Some(store.version());
+        let updates;
+        (received_inhibited, updates) = pull_pass(cache, sc, store, params);
+        if !updates.is_empty() {
+            apply_plasticity(cache, store, &updates);
+        }
+        let out = &store.topology().out;
+        sc.deg.clear();
+        sc.deg.extend((0..n).map(|r| out.degree(r)));
+    }
     ledger.paid = paid_burned.0;
     ledger.burned = paid_burned.1;
     ledger.received = received_inhibited.0;
     ledger.inhibited = received_inhibited.1;
-    if !updates.is_empty() {
-        apply_plasticity(cache, store, &updates);
-    }
     conducting
 }
 
-/// Per source: factors and outgoing change; the per-source sums are recomputed where the
-/// topology changed (`fresh`) or they depend on this step. Returns `((paid, burned),
-/// conducting edges)`.
+/// Where the source pass takes the per-source sums from.
+#[derive(Clone, Copy)]
+enum SumsFrom {
+    /// Already computed for this step.
+    Given,
+    /// The cache, recomputed from the out-edge view where `fresh` (the topology changed) or
+    /// where they depend on this step.
+    Cache { fresh: bool },
+}
+
+/// Per source: factors and outgoing change, from the per-source sums (see [`SumsFrom`]).
+/// Returns `((paid, burned), conducting edges)`.
 fn source_pass(
     cache: &mut HotCache,
     sc: &mut Scratch,
     store: &Store,
     params: &Params,
-    fresh: bool,
+    from: SumsFrom,
 ) -> ((f64, f64), u64) {
     let tr = &params.transfer;
     let (tc, tl, mof, sb) = (tr.transfer_capacity, tr.transmission_loss, tr.max_outflow_fraction, tr.sensory_burn);
@@ -78,7 +104,11 @@ fn source_pass(
                 let active = kinds[i] != ws && e > 0.0;
                 // A source without gated or plastic out-edges has the same sums with open
                 // or closed gates, so one scan serves this step and the cache.
-                let s = if fresh || (per_step[k] && active) {
+                let recompute = match from {
+                    SumsFrom::Given => false,
+                    SumsFrom::Cache { fresh } => fresh || (per_step[k] && active),
+                };
+                let s = if recompute {
                     let (s, dynamic) = c.source_sums(store, i, active.then_some(e), plasticity);
                     per_step[k] = dynamic;
                     sums[k] = s;

@@ -22,7 +22,6 @@ pub(super) fn run(
     let n = nodes.len();
     let e = &params.energy;
     let (cap, floor) = (e.energy_cap, e.energy_floor);
-    let topo = store.topology();
     let (ids, kinds, gains) = (nodes.ids(), nodes.kinds(), nodes.gain_classes());
     let gain_values = &e.connection_gain_values;
     let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
@@ -59,7 +58,7 @@ pub(super) fn run(
                     l.input_hold += f64::from(e0 - x);
                     x = e0;
                 } else if kind == dynk {
-                    let deg = topo.out.degree(r) as f32;
+                    let deg = sc.deg[r] as f32;
                     let u = e.maintenance_per_node + e.maintenance_per_out_edge * deg;
                     x -= u;
                     l.upkeep += f64::from(u);
