@@ -60,7 +60,7 @@ pub(super) struct HotCache {
     pub sums: Vec<Sums>,
     pub per_step: Vec<bool>,
     /// Source and target scale by subtype code (dynamic nodes), from the parameters.
-    scale_table: [(f32, f32); 4],
+    pub scale_table: [(f32, f32); 4],
 }
 
 impl HotCache {

@@ -25,15 +25,15 @@ struct Scratch {
     out: Vec<f32>,
     /// Per target: incoming change (received minus drained).
     inc: Vec<f32>,
-    /// Per source: `transmission_loss * a_i`, zero for inactive sources (the pull loop's gather).
-    recv: Vec<f32>,
     /// Next energies (5.4).
     next: Vec<f32>,
     /// Per node: out-degree.
     deg: Vec<u32>,
-    /// Per target: received and inhibited (the streaming path's ledger terms).
-    rec: Vec<f32>,
-    inh: Vec<f32>,
+    /// Per source: `[E0_i, transmission_loss * a_i]`, the second zero for inactive sources
+    /// (what the target passes gather).
+    pair: Vec<[f32; 2]>,
+    /// Per target: incoming change, received, inhibited (the streamed target pass).
+    tgt: Vec<[f32; 4]>,
 }
 
 /// How the CPU stepper computes the per-node sums of 5.2. Both paths give the same bits;

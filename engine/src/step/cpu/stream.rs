@@ -11,9 +11,8 @@
 //! Pass A (edges): per source, the [`Sums`] and the out-degree. Pass B (nodes, shared with
 //! the compressed-row path): the factors and the outgoing change. Pass C (edges): per target,
 //! the incoming change, received and inhibited. Then the plasticity of 5.3 per plastic edge.
-//! Node rows are split into one range per thread; each thread streams every edge row and
-//! takes those whose source (pass A) or target (pass C) is in its range, so each node's
-//! sums still run on one thread in edge order.
+//! Passes A and C run on one thread: splitting the edge rows would split some node's sum,
+//! and splitting the nodes makes every thread read every edge row.
 
 use rayon::prelude::*;
 
@@ -23,58 +22,79 @@ use crate::config::Params;
 use crate::model::rules::flag;
 use crate::store::{NodeKind, Store};
 
-/// Node rows per parallel range of passes A and C (at least; fewer ranges on small graphs).
-const MIN_RANGE: usize = 8192;
-
-/// Node row ranges, one per task: `[lo, hi)` for each.
-fn ranges(n: usize) -> Vec<(usize, usize)> {
-    let tasks = rayon::current_num_threads().min(n.div_ceil(MIN_RANGE)).max(1);
-    let per = n.div_ceil(tasks).max(1);
-    (0..tasks).map(|t| ((t * per).min(n), ((t + 1) * per).min(n))).collect()
-}
-
 /// Pass A: the sums and out-degree of every source, by streaming the edge rows.
 pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store) {
     let n = store.nodes().len();
     let edges = store.edges();
     let (src, gates) = (edges.src_rows(), edges.gates());
-    let (q, meta) = (&cache.q, &cache.meta);
     let e0 = &sc.e0;
     cache.sums.clear();
     cache.sums.resize(n, Sums::default());
     sc.deg.clear();
     sc.deg.resize(n, 0);
-    let parts = ranges(n);
-    let mut sums_parts: Vec<&mut [Sums]> = Vec::with_capacity(parts.len());
-    let mut deg_parts: Vec<&mut [u32]> = Vec::with_capacity(parts.len());
-    let (mut s_rest, mut d_rest) = (&mut cache.sums[..], &mut sc.deg[..]);
-    for &(lo, hi) in &parts {
-        let (a, b) = std::mem::take(&mut s_rest).split_at_mut(hi - lo);
-        sums_parts.push(a);
-        s_rest = b;
-        let (a, b) = std::mem::take(&mut d_rest).split_at_mut(hi - lo);
-        deg_parts.push(a);
-        d_rest = b;
+    let (sums, deg): (&mut [Sums], &mut [u32]) = (&mut cache.sums, &mut sc.deg);
+    let (meta, q, e0) = (&cache.meta[..], &cache.q[..], &e0[..]);
+    let n_edges = meta.len().min(q.len()).min(src.len()).min(gates.len());
+    for e in 0..n_edges {
+        let (f, qe, s) = (meta[e], q[e], src[e] as usize);
+        // Gated edges of an inactive source count as closed, as in the compressed-row path;
+        // those sums are not used (an inactive source moves nothing). Bitwise, not
+        // short-circuit, tests: the flags are unpredictable.
+        let open = (f & flag::CONDUCTS != 0) & ((f & flag::GATED == 0) | (e0[s] >= gates[e]));
+        let x = &mut sums[s];
+        // Branch-free, as in `HotCache::source_sums`: adding +0 is exact.
+        x.b += if f & flag::INTO_SENSORY != 0 { qe } else { 0.0 };
+        x.c += if open { qe } else { 0.0 };
+        x.n += u32::from(open);
+        x.p += if open & (f & flag::NEGATIVE == 0) { qe } else { 0.0 };
+        deg[s] += 1;
     }
-    parts.par_iter().zip(sums_parts).zip(deg_parts).for_each(|((&(lo, hi), sums), deg)| {
-        for e in 0..src.len() {
-            let s = src[e] as usize;
-            if s < lo || s >= hi {
-                continue;
-            }
-            let (f, qe) = (meta[e], q[e]);
-            // Gated edges of an inactive source count as closed, as in the compressed-row
-            // path; those sums are not used (an inactive source moves nothing).
-            let open = f & flag::CONDUCTS != 0 && (f & flag::GATED == 0 || e0[s] >= gates[e]);
-            let x = &mut sums[s - lo];
-            // Branch-free, as in `HotCache::source_sums`: adding +0 is exact.
-            x.b += if f & flag::INTO_SENSORY != 0 { qe } else { 0.0 };
-            x.c += if open { qe } else { 0.0 };
-            x.n += u32::from(open);
-            x.p += if open && f & flag::NEGATIVE == 0 { qe } else { 0.0 };
-            deg[s - lo] += 1;
+}
+
+/// Pass B on one thread: per source the factors, the outgoing change (into `sc.out`) and
+/// `[E0_i, transmission_loss * a_i]` (into `sc.pair`), from the sums of pass A. The same
+/// arithmetic as the compressed-row source pass, and the same ledger sums (per fixed chunk of
+/// rows, chunks added in order). Returns `((paid, burned), conducting edges)`.
+pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params) -> ((f64, f64), u64) {
+    let tr = &params.transfer;
+    let (tc, tl, mof, sb) = (tr.transfer_capacity, tr.transmission_loss, tr.max_outflow_fraction, tr.sensory_burn);
+    let nodes = store.nodes();
+    let n = nodes.len();
+    let (ws, dynk) = (NodeKind::Workspace.code(), NodeKind::Dynamic.code());
+    let table = cache.scale_table;
+    let (kinds, subtypes, e0, sums) = (nodes.kinds(), nodes.subtypes(), &sc.e0[..n], &cache.sums[..n]);
+    sc.out.clear();
+    sc.out.resize(n, 0.0);
+    sc.pair.clear();
+    sc.pair.resize(n, [0.0; 2]);
+    let (out, pair) = (&mut sc.out[..n], &mut sc.pair[..n]);
+    let (mut paid_total, mut burned_total, mut conducting) = (0.0f64, 0.0f64, 0u64);
+    for lo in (0..n).step_by(CHUNK) {
+        let hi = (lo + CHUNK).min(n);
+        let (mut paid_sum, mut burned_sum) = (0.0f64, 0.0f64);
+        for i in lo..hi {
+            let (e, kind, s) = (e0[i], kinds[i], sums[i]);
+            let active = (kind != ws) & (e > 0.0);
+            let scale = if kind == dynk { table[usize::from(subtypes[i]).min(3)].0 } else { 1.0 };
+            let fi = (tc * e) * scale;
+            let cost = fi * s.c + sb * (fi * s.b);
+            let limit = mof * e;
+            // `1.0 * fi == fi` exactly; an inactive source moves nothing (and adding its +0
+            // terms to the ledger sums changes no bit).
+            let a = (if cost > limit { limit / cost } else { 1.0 }) * fi;
+            let a = if active { a } else { 0.0 };
+            let paid = a * s.p;
+            let burned = sb * (a * s.b);
+            out[i] = paid + burned;
+            pair[i] = [e, tl * a];
+            paid_sum += f64::from(paid);
+            burned_sum += f64::from(burned);
+            conducting += if a != 0.0 { u64::from(s.n) } else { 0 };
         }
-    });
+        paid_total += paid_sum;
+        burned_total += burned_sum;
+    }
+    ((paid_total, burned_total), conducting)
 }
 
 /// Pass C and plasticity: per target the incoming change (into `sc.inc`); returns the
@@ -82,59 +102,42 @@ pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store)
 /// compressed-row path does.
 pub(super) fn targets(cache: &mut HotCache, sc: &mut Scratch, store: &mut Store, params: &Params) -> (f64, f64) {
     let n = store.nodes().len();
-    sc.inc.clear();
-    sc.inc.resize(n, 0.0);
-    sc.rec.clear();
-    sc.rec.resize(n, 0.0);
-    sc.inh.clear();
-    sc.inh.resize(n, 0.0);
+    // Per target: incoming change, received, inhibited (one cache line per target).
+    sc.tgt.clear();
+    sc.tgt.resize(n, [0.0; 4]);
     {
         let edges = store.edges();
         let (src, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.gates());
-        let (q, meta) = (&cache.q, &cache.meta);
-        let (e0, recv) = (&sc.e0, &sc.recv);
-        let parts = ranges(n);
-        let mut acc_parts = Vec::with_capacity(parts.len());
-        let (mut a_rest, mut r_rest, mut i_rest) = (&mut sc.inc[..], &mut sc.rec[..], &mut sc.inh[..]);
-        for &(lo, hi) in &parts {
-            let (a, b) = std::mem::take(&mut a_rest).split_at_mut(hi - lo);
-            let (r, rb) = std::mem::take(&mut r_rest).split_at_mut(hi - lo);
-            let (i, ib) = std::mem::take(&mut i_rest).split_at_mut(hi - lo);
-            acc_parts.push((a, r, i));
-            (a_rest, r_rest, i_rest) = (b, rb, ib);
+        let (q, meta, pair, tgt): (&[f32], &[u8], &[[f32; 2]], &mut [[f32; 4]]) =
+            (&cache.q, &cache.meta, &sc.pair, &mut sc.tgt);
+        let n_edges = meta.len().min(q.len()).min(src.len()).min(dst.len()).min(gates.len());
+        for e in 0..n_edges {
+            let (m, s, d) = (meta[e], src[e] as usize, dst[e] as usize);
+            let [x0, recv] = pair[s];
+            let open = (m & flag::CONDUCTS != 0) & ((m & flag::GATED == 0) | (x0 >= gates[e]));
+            // `recv` is +0 for inactive sources; masked terms are +-0, which change no sum
+            // (the argument of the compressed-row pull loop).
+            let r = if open { recv * q[e] } else { 0.0 };
+            let neg = m & flag::NEGATIVE != 0;
+            let t = &mut tgt[d];
+            t[0] += if neg { -r } else { r };
+            t[1] += if neg { 0.0 } else { r };
+            t[2] += if neg { r } else { 0.0 };
         }
-        parts.par_iter().zip(acc_parts).for_each(|(&(lo, hi), (acc, rec, inh))| {
-            for e in 0..dst.len() {
-                let d = dst[e] as usize;
-                if d < lo || d >= hi {
-                    continue;
-                }
-                let s = src[e] as usize;
-                let m = meta[e];
-                let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || e0[s] >= gates[e]);
-                // `recv` is +0 for inactive sources; masked terms are +-0, which change no
-                // sum (the argument of the compressed-row pull loop).
-                let r = if open { recv[s] * q[e] } else { 0.0 };
-                let neg = m & flag::NEGATIVE != 0;
-                let k = d - lo;
-                acc[k] += if neg { -r } else { r };
-                rec[k] += if neg { 0.0 } else { r };
-                inh[k] += if neg { r } else { 0.0 };
-            }
-        });
     }
+    sc.inc.clear();
+    sc.inc.extend(sc.tgt.iter().map(|t| t[0]));
     if params.transfer.plasticity {
         plasticity(cache, sc, store, params);
     }
-    let (rec, inh) = (&sc.rec, &sc.inh);
-    let parts: Vec<(f64, f64)> = rec
+    let parts: Vec<(f64, f64)> = sc
+        .tgt
         .par_chunks(CHUNK)
-        .zip(inh.par_chunks(CHUNK))
-        .map(|(r, i)| {
+        .map(|c| {
             let (mut rs, mut is) = (0.0f64, 0.0f64);
-            for (&r, &i) in r.iter().zip(i) {
-                rs += f64::from(r);
-                is += f64::from(i);
+            for t in c {
+                rs += f64::from(t[1]);
+                is += f64::from(t[2]);
             }
             (rs, is)
         })

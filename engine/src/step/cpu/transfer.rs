@@ -32,19 +32,33 @@ pub(super) fn run(
     let n = store.nodes().len();
     sc.out.resize(n, 0.0);
     sc.inc.resize(n, 0.0);
-    sc.recv.resize(n, 0.0);
+    sc.pair.resize(n, [0.0; 2]);
     cache.per_step.resize(n, false);
     let (paid_burned, conducting, received_inhibited);
     if stream {
+        let ta = std::time::Instant::now();
         super::stream::source_sums(cache, sc, store);
+        let tb = std::time::Instant::now();
         // The streamed sums hold this step's gates; the compressed-row path must not reuse them.
         cache.sums_version = None;
-        (paid_burned, conducting) = source_pass(cache, sc, store, params, SumsFrom::Given);
+        (paid_burned, conducting) = super::stream::amounts(cache, sc, store, params);
+        let tc = std::time::Instant::now();
         received_inhibited = super::stream::targets(cache, sc, store, params);
+        let td = std::time::Instant::now();
+        {
+            use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+            static T: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
+            T[0].fetch_add((tb - ta).as_nanos() as u64, Relaxed);
+            T[1].fetch_add((tc - tb).as_nanos() as u64, Relaxed);
+            T[2].fetch_add((td - tc).as_nanos() as u64, Relaxed);
+            if T[3].fetch_add(1, Relaxed) % 1000 == 999 {
+                eprintln!("TPROF A {} B {} C {}", T[0].swap(0, Relaxed) / 1000_000, T[1].swap(0, Relaxed) / 1000_000, T[2].swap(0, Relaxed) / 1000_000);
+            }
+        }
     } else {
         let fresh = cache.sums_version != Some(store.version());
         cache.sums.resize(n, Default::default());
-        (paid_burned, conducting) = source_pass(cache, sc, store, params, SumsFrom::Cache { fresh });
+        (paid_burned, conducting) = source_pass(cache, sc, store, params, fresh);
         cache.sums_version = Some(store.version());
         let updates;
         (received_inhibited, updates) = pull_pass(cache, sc, store, params);
@@ -62,24 +76,15 @@ pub(super) fn run(
     conducting
 }
 
-/// Where the source pass takes the per-source sums from.
-#[derive(Clone, Copy)]
-enum SumsFrom {
-    /// Already computed for this step.
-    Given,
-    /// The cache, recomputed from the out-edge view where `fresh` (the topology changed) or
-    /// where they depend on this step.
-    Cache { fresh: bool },
-}
-
-/// Per source: factors and outgoing change, from the per-source sums (see [`SumsFrom`]).
-/// Returns `((paid, burned), conducting edges)`.
+/// Per source: factors and outgoing change; the per-source sums are recomputed where the
+/// topology changed (`fresh`) or they depend on this step. Returns `((paid, burned),
+/// conducting edges)`.
 fn source_pass(
     cache: &mut HotCache,
     sc: &mut Scratch,
     store: &Store,
     params: &Params,
-    from: SumsFrom,
+    fresh: bool,
 ) -> ((f64, f64), u64) {
     let tr = &params.transfer;
     let (tc, tl, mof, sb) = (tr.transfer_capacity, tr.transmission_loss, tr.max_outflow_fraction, tr.sensory_burn);
@@ -93,10 +98,10 @@ fn source_pass(
     let parts: Vec<(f64, f64, u64)> = sc
         .out
         .par_chunks_mut(CHUNK)
-        .zip(sc.recv.par_chunks_mut(CHUNK))
+        .zip(sc.pair.par_chunks_mut(CHUNK))
         .zip(sums.par_chunks_mut(CHUNK).zip(per_step.par_chunks_mut(CHUNK)))
         .enumerate()
-        .map(|(ci, ((out, recv), (sums, per_step)))| {
+        .map(|(ci, ((out, pair), (sums, per_step)))| {
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
             for k in 0..out.len() {
                 let i = ci * CHUNK + k;
@@ -104,11 +109,7 @@ fn source_pass(
                 let active = kinds[i] != ws && e > 0.0;
                 // A source without gated or plastic out-edges has the same sums with open
                 // or closed gates, so one scan serves this step and the cache.
-                let recompute = match from {
-                    SumsFrom::Given => false,
-                    SumsFrom::Cache { fresh } => fresh || (per_step[k] && active),
-                };
-                let s = if recompute {
+                let s = if fresh || (per_step[k] && active) {
                     let (s, dynamic) = c.source_sums(store, i, active.then_some(e), plasticity);
                     per_step[k] = dynamic;
                     sums[k] = s;
@@ -118,7 +119,7 @@ fn source_pass(
                 };
                 if !active {
                     out[k] = 0.0;
-                    recv[k] = 0.0;
+                    pair[k] = [e, 0.0];
                     continue;
                 }
                 let fi = (tc * e) * c.src_scale(store, i);
@@ -129,7 +130,7 @@ fn source_pass(
                 let paid = a * s.p;
                 let burned = sb * (a * s.b);
                 out[k] = paid + burned;
-                recv[k] = tl * a;
+                pair[k] = [e, tl * a];
                 paid_sum += f64::from(paid);
                 burned_sum += f64::from(burned);
                 if a != 0.0 {
@@ -161,7 +162,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     let weights = store.edges().weights();
     let lrs = store.edges().plastic_lrs();
     let kinds = store.nodes().kinds();
-    let (e0, recv) = (&sc.e0, &sc.recv);
+    let pair = &sc.pair;
     let (in_src, in_q, in_meta, plain) = (&cache.in_src, &cache.in_q, &cache.in_meta, &cache.plain);
     let in_gate = &cache.in_gate;
     let plasticity = params.transfer.plasticity;
@@ -183,7 +184,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     // changes no bit: the general loop below with its tests removed.
                     let mut acc = 0.0f32;
                     for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
-                        acc += recv[src as usize] * q;
+                        acc += pair[src as usize][1] * q;
                     }
                     *out = acc;
                     rec_sum += f64::from(acc);
@@ -196,9 +197,10 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                 for s in lo..hi {
                     let m = in_meta[s];
                     let src = in_src[s] as usize;
-                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || e0[src] >= in_gate[s]);
+                    let [x0, recv] = pair[src];
+                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= in_gate[s]);
                     has_plastic |= m & flag::PLASTIC != 0 && m & flag::CONDUCTS != 0;
-                    let r = if open { recv[src] * in_q[s] } else { 0.0 };
+                    let r = if open { recv * in_q[s] } else { 0.0 };
                     let neg = m & flag::NEGATIVE != 0;
                     acc += if neg { -r } else { r };
                     rec += if neg { 0.0 } else { r };
@@ -213,11 +215,12 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     for s in lo..hi {
                         let m = in_meta[s];
                         let src = in_src[s] as usize;
-                        if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 || kinds[src] == ws || !(e0[src] > 0.0) {
+                        let x0 = pair[src][0];
+                        if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 || kinds[src] == ws || !(x0 > 0.0) {
                             continue;
                         }
                         let p = pos[s] as usize;
-                        let w = (weights[p] + (lrs[p] * (e0[src] / cap)) * drive).clamp(wmin, wmax);
+                        let w = (weights[p] + (lrs[p] * (x0 / cap)) * drive).clamp(wmin, wmax);
                         updates.push((s as u32, j as u32, w));
                     }
                 }
