@@ -106,7 +106,12 @@ impl Stepper for CpuStepper {
     }
 }
 
-fn step(cache: &mut HotCache, sc: &mut Scratch, path: TransferPath, inp: StepInput<'_>) -> Result<StepReport, StepError> {
+fn step(
+    cache: &mut HotCache,
+    sc: &mut Scratch,
+    path: TransferPath,
+    inp: StepInput<'_>,
+) -> Result<StepReport, StepError> {
     let StepInput { store, params, rng, step: t, frame, edits: due } = inp;
     let mut rep = StepReport { step: t, ..StepReport::default() };
     let mut ledger = Ledger::default();

@@ -108,8 +108,8 @@ pub(super) fn targets(cache: &mut HotCache, sc: &mut Scratch, store: &mut Store,
     {
         let edges = store.edges();
         let (src, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.gates());
-        let (q, meta, pair, tgt): (&[f32], &[u8], &[[f32; 2]], &mut [[f32; 4]]) =
-            (&cache.q, &cache.meta, &sc.pair, &mut sc.tgt);
+        let (q, meta): (&[f32], &[u8]) = (&cache.q, &cache.meta);
+        let (pair, tgt): (&[[f32; 2]], &mut [[f32; 4]]) = (&sc.pair, &mut sc.tgt);
         let n_edges = meta.len().min(q.len()).min(src.len()).min(dst.len()).min(gates.len());
         for e in 0..n_edges {
             let (m, s, d) = (meta[e], src[e] as usize, dst[e] as usize);

@@ -36,25 +36,11 @@ pub(super) fn run(
     cache.per_step.resize(n, false);
     let (paid_burned, conducting, received_inhibited);
     if stream {
-        let ta = std::time::Instant::now();
         super::stream::source_sums(cache, sc, store);
-        let tb = std::time::Instant::now();
         // The streamed sums hold this step's gates; the compressed-row path must not reuse them.
         cache.sums_version = None;
         (paid_burned, conducting) = super::stream::amounts(cache, sc, store, params);
-        let tc = std::time::Instant::now();
         received_inhibited = super::stream::targets(cache, sc, store, params);
-        let td = std::time::Instant::now();
-        {
-            use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-            static T: [AtomicU64; 4] = [const { AtomicU64::new(0) }; 4];
-            T[0].fetch_add((tb - ta).as_nanos() as u64, Relaxed);
-            T[1].fetch_add((tc - tb).as_nanos() as u64, Relaxed);
-            T[2].fetch_add((td - tc).as_nanos() as u64, Relaxed);
-            if T[3].fetch_add(1, Relaxed) % 1000 == 999 {
-                eprintln!("TPROF A {} B {} C {}", T[0].swap(0, Relaxed) / 1000_000, T[1].swap(0, Relaxed) / 1000_000, T[2].swap(0, Relaxed) / 1000_000);
-            }
-        }
     } else {
         let fresh = cache.sums_version != Some(store.version());
         cache.sums.resize(n, Default::default());
