@@ -416,3 +416,67 @@ fn bad_frames_are_errors() {
     let e = s.step_with_frame(&[0.5, 1.5]).err().map(|e| e.to_string()).unwrap_or_default();
     assert_eq!(e, "input frame at step 0: value 1.5 at pixel 1 is outside [0, 1]");
 }
+
+/// The table form of the cull condition (used by the cull scan and the edit applier) agrees
+/// with the rule itself on every combination of edge kind, direction, endpoint kinds,
+/// lineage and weight, under both direction rules.
+#[test]
+fn cull_table_agrees_with_the_cull_condition() {
+    use neuroflux::model::rules::{cull_condition, CullRule};
+    use neuroflux::store::NodeRecord;
+    for rule in [DirectionRule::ByKind, DirectionRule::ByLineage] {
+        let p = quiet(|c| {
+            c.transfer.direction_rule = rule;
+            c.growth.min_abs_weight = 0.05;
+        });
+        // Node 0 of each kind is a parent; node 1 of each kind is its child.
+        let mut store = neuroflux::store::Store::new(true);
+        let mut nodes = Vec::new();
+        for &k in NodeKind::ALL {
+            nodes.push(NodeRecord { max_out_degree: 1000, ..node(k, 1.0) });
+        }
+        store.add_nodes(&nodes);
+        let children: Vec<_> = NodeKind::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| NodeRecord { parent: Some(NodeId(i as u64)), max_out_degree: 1000, ..node(k, 1.0) })
+            .collect();
+        store.add_nodes(&children);
+        let mut edges = Vec::new();
+        for s in 0..6u64 {
+            for d in 0..6u64 {
+                if s == d {
+                    continue;
+                }
+                for &kind in EdgeKind::ALL {
+                    for &dir in Direction::ALL {
+                        for w in [0.01f32, -0.01, 0.2, -0.2] {
+                            edges.push(edge(s, d, kind, w, dir));
+                        }
+                    }
+                }
+            }
+        }
+        store.add_edges(&edges).expect("edges join existing nodes");
+        let table = CullRule::new(&p);
+        let (n, e) = (store.nodes(), store.edges());
+        let mut culled = 0;
+        for r in 0..e.len() {
+            let (s, d) = (e.src_rows()[r] as usize, e.dst_rows()[r] as usize);
+            let want = cull_condition(
+                rule,
+                p.growth.min_abs_weight,
+                e.kind_of(r),
+                e.direction_of(r),
+                e.weights()[r],
+                n.kind_of(s),
+                n.kind_of(d),
+                n.ids()[s],
+                n.parents()[d],
+            );
+            assert_eq!(table.edge_row(n, e, r), want, "{rule:?}: edge {:?}", e.record(r));
+            culled += usize::from(want);
+        }
+        assert!(culled > 0 && culled < e.len(), "both outcomes occur ({culled} of {})", e.len());
+    }
+}

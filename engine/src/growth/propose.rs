@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::{EdgeProposal, Proposals};
 use crate::config::Params;
-use crate::model::rules::{admit, edge_row_meets_cull_condition, new_weight, possible_one_way, Admission};
+use crate::model::rules::{admit, new_weight, possible_one_way, Admission, CullRule};
 use crate::rng::{below, pick_weighted, uniform, uniform_range, Rng, Stream, LANES};
 use crate::store::{Csr, Direction, EdgeId, EdgeKind, EdgeTable, NodeId, NodeKind, NodeTable};
 
@@ -30,24 +30,20 @@ enum Outcome {
     Add(EdgeProposal),
 }
 
+/// Rows per parallel task of the proposal draws.
+const ROWS_PER_TASK: usize = 2048;
+
 /// Compute the proposals from the view of the state after step `k`.
 pub fn propose(view: GraphView<'_>, params: &Params, k: u64) -> Proposals {
     let rng = Rng::new(params.run.seed);
-    let nodes = view.nodes;
-    let kinds = nodes.kinds();
-    let mut by_kind: [Vec<u32>; 3] = [Vec::new(), Vec::new(), Vec::new()];
-    for (r, &kd) in kinds.iter().enumerate() {
-        by_kind[usize::from(kd).min(2)].push(r as u32);
-    }
-    // Blocks of LANES rows: the probability draws of a block are computed together (vector
-    // Philox, the same bits as one call per proposer); only proposers that drew something are
-    // kept, and collect keeps ascending row (= id) order.
-    let blocks = nodes.len().div_ceil(LANES);
-    let outcomes: Vec<Outcome> = (0..blocks)
-        .into_par_iter()
-        .with_min_len(128)
-        .flat_map_iter(|b| block(view, params, &rng, &by_kind, b, k))
-        .collect();
+    let index = KindIndex::new(view.nodes.kinds());
+    // Per growth class: its probability when its period divides `k`.
+    let due: Vec<Option<f32>> =
+        params.growth.classes.iter().map(|c| (k % u64::from(c.every) == 0).then_some(c.p)).collect();
+    // Only proposers that drew something are kept; collect keeps ascending row (= id) order.
+    let tasks = view.nodes.len().div_ceil(ROWS_PER_TASK);
+    let outcomes: Vec<Outcome> =
+        (0..tasks).into_par_iter().flat_map_iter(|t| rows_outcomes(view, params, &rng, &index, &due, t, k)).collect();
     let mut p = Proposals { from_step: k, ..Proposals::default() };
     for o in outcomes {
         match o {
@@ -61,50 +57,107 @@ pub fn propose(view: GraphView<'_>, params: &Params, k: u64) -> Proposals {
             }
         }
     }
-    p.culls = culls(view, params, k, by_kind[NodeKind::Dynamic.code() as usize].len());
+    p.culls = culls(view, params, k, index.count(NodeKind::Dynamic));
     p
 }
 
-/// The proposers of rows `b * LANES ..` and what each drew.
-fn block(view: GraphView<'_>, params: &Params, rng: &Rng, by_kind: &[Vec<u32>; 3], b: usize, k: u64) -> Vec<Outcome> {
+/// Live node rows by kind, for "the i-th live node of kind K" without a list per kind:
+/// counts per block of 64 rows, then a scan inside one block.
+struct KindIndex<'a> {
+    kinds: &'a [u8],
+    /// `prefix[b][kind]`: rows of that kind in `0..b * 64`; one entry more than blocks.
+    prefix: Vec<[u32; 3]>,
+}
+
+impl<'a> KindIndex<'a> {
+    const BLOCK: usize = 64;
+
+    fn new(kinds: &'a [u8]) -> Self {
+        let mut prefix = Vec::with_capacity(kinds.len() / Self::BLOCK + 2);
+        let mut acc = [0u32; 3];
+        prefix.push(acc);
+        for block in kinds.chunks(Self::BLOCK) {
+            for &c in block {
+                acc[usize::from(c).min(2)] += 1;
+            }
+            prefix.push(acc);
+        }
+        Self { kinds, prefix }
+    }
+
+    /// Live nodes of `kind`.
+    fn count(&self, kind: NodeKind) -> usize {
+        self.prefix.last().map_or(0, |p| p[usize::from(kind.code()).min(2)] as usize)
+    }
+
+    /// The row of the `i`-th (from 0) live node of `kind`, in row order; `i < count(kind)`.
+    fn nth(&self, kind: NodeKind, i: usize) -> usize {
+        let c = usize::from(kind.code()).min(2);
+        // The last block whose prefix count is <= i holds it.
+        let b = self.prefix.partition_point(|p| p[c] as usize <= i) - 1;
+        let mut seen = self.prefix[b][c] as usize;
+        for r in b * Self::BLOCK..self.kinds.len() {
+            if usize::from(self.kinds[r]).min(2) == c {
+                if seen == i {
+                    return r;
+                }
+                seen += 1;
+            }
+        }
+        debug_assert!(false, "nth called with i >= count");
+        self.kinds.len().saturating_sub(1)
+    }
+}
+
+/// The proposers among rows `t * ROWS_PER_TASK ..` and what each drew. The probability draws
+/// of the rows that draw are computed LANES at a time (vector Philox, the same bits as one
+/// call per proposer).
+#[allow(clippy::too_many_arguments)]
+fn rows_outcomes(
+    view: GraphView<'_>,
+    params: &Params,
+    rng: &Rng,
+    index: &KindIndex<'_>,
+    due: &[Option<f32>],
+    t: usize,
+    k: u64,
+) -> Vec<Outcome> {
     let nodes = view.nodes;
-    let lo = b * LANES;
-    let hi = (lo + LANES).min(nodes.len());
-    let mut ent = [0u64; LANES];
-    let mut prob = [None; LANES];
+    let lo = t * ROWS_PER_TASK;
+    let hi = (lo + ROWS_PER_TASK).min(nodes.len());
+    let (kinds, classes) = (nodes.kinds(), nodes.growth_classes());
+    let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
+    let sensory_p = params.growth.sensory_growth_p;
+    let last_class = due.len().saturating_sub(1);
+    let mut draws: Vec<(usize, f32)> = Vec::new();
     for r in lo..hi {
-        prob[r - lo] = proposal_probability(nodes, params, r, k);
+        let p = if kinds[r] == dynk {
+            due.get(usize::from(classes[r]).min(last_class)).copied().flatten()
+        } else if kinds[r] == sens {
+            Some(sensory_p)
+        } else {
+            None
+        };
+        if let Some(p) = p {
+            draws.push((r, p));
+        }
     }
-    if prob.iter().all(Option::is_none) {
-        return Vec::new();
-    }
-    ent[..hi - lo].copy_from_slice(&nodes.ids()[lo..hi]);
-    let w = rng.words_lanes(k, Stream::Growth, &ent, 0);
     let mut out = Vec::new();
-    for (l, p) in prob.iter().enumerate() {
-        let Some(p) = *p else { continue };
-        let words = [w[0][l], w[1][l], w[2][l], w[3][l]];
-        debug_assert_eq!(words, rng.words(k, Stream::Growth, ent[l], 0));
-        if uniform(words[0]) < p {
-            out.push(proposer(view, params, rng, by_kind, lo + l, k, words));
+    let mut ent = [0u64; LANES];
+    for pack in draws.chunks(LANES) {
+        for (l, &(r, _)) in pack.iter().enumerate() {
+            ent[l] = nodes.ids()[r];
+        }
+        let w = rng.words_lanes(k, Stream::Growth, &ent, 0);
+        for (l, &(r, p)) in pack.iter().enumerate() {
+            let words = [w[0][l], w[1][l], w[2][l], w[3][l]];
+            debug_assert_eq!(words, rng.words(k, Stream::Growth, ent[l], 0));
+            if uniform(words[0]) < p {
+                out.push(proposer(view, params, rng, index, r, k, words));
+            }
         }
     }
     out
-}
-
-/// The chance that row `r` proposes an edge at step `k`, or `None` when it draws nothing
-/// (a workspace node, or a dynamic node whose period does not divide `k`).
-#[inline]
-fn proposal_probability(nodes: &NodeTable, params: &Params, r: usize, k: u64) -> Option<f32> {
-    match nodes.kind_of(r) {
-        NodeKind::Workspace => None,
-        NodeKind::Dynamic => {
-            let class =
-                params.growth.classes[usize::from(nodes.growth_classes()[r]).min(params.growth.classes.len() - 1)];
-            (k % u64::from(class.every) == 0).then_some(class.p)
-        }
-        NodeKind::Sensory => Some(params.growth.sensory_growth_p),
-    }
 }
 
 /// The proposal of row `r`, whose probability test passed with the call-0 words `w`.
@@ -112,7 +165,7 @@ fn proposer(
     view: GraphView<'_>,
     params: &Params,
     rng: &Rng,
-    by_kind: &[Vec<u32>; 3],
+    index: &KindIndex<'_>,
     r: usize,
     k: u64,
     w: [u32; 4],
@@ -126,11 +179,11 @@ fn proposer(
         }
         _ => NodeKind::Dynamic,
     };
-    let pool = &by_kind[target_kind.code() as usize];
-    if pool.is_empty() {
+    let pool = index.count(target_kind);
+    if pool == 0 {
         return Outcome::Dropped;
     }
-    let d = pool[below(w[2], pool.len() as u32) as usize] as usize;
+    let d = index.nth(target_kind, below(w[2], pool as u32) as usize);
     let mut a = Admission {
         src_kind: kind,
         dst_kind: target_kind,
@@ -198,9 +251,10 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
         return Vec::new();
     }
     let nodes = view.nodes;
+    let rule = CullRule::new(params);
     let mut out = Vec::new();
     for e in 0..edges.len() {
-        if edge_row_meets_cull_condition(nodes, edges, e, params) {
+        if rule.edge_row(nodes, edges, e) {
             out.push(EdgeId(edges.ids()[e]));
             if out.len() == max {
                 break;
@@ -208,4 +262,26 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KindIndex;
+    use crate::store::NodeKind;
+
+    #[test]
+    fn kind_index_finds_the_nth_row_of_each_kind() {
+        // Runs of kinds across block boundaries, and a kind that never occurs.
+        let mut kinds = vec![0u8; 70];
+        kinds.extend(std::iter::repeat_n(1u8, 130));
+        kinds.extend((0..300).map(|i| (i * 7 % 3) as u8 % 2));
+        for (c, kind) in [(0u8, NodeKind::Sensory), (1, NodeKind::Dynamic), (2, NodeKind::Workspace)] {
+            let rows: Vec<usize> = (0..kinds.len()).filter(|&r| kinds[r] == c).collect();
+            let index = KindIndex::new(&kinds);
+            assert_eq!(index.count(kind), rows.len(), "{kind:?}");
+            for (i, &r) in rows.iter().enumerate() {
+                assert_eq!(index.nth(kind, i), r, "{kind:?} #{i}");
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@ use crate::config::Params;
 use crate::growth::Proposals;
 use crate::store::{EdgeRecord, NodeKind, Store};
 
-use super::rules::{admit, edge_row_meets_cull_condition, Admission};
+use super::rules::{admit, Admission, CullRule};
 
 /// What phase 5.1 did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -27,6 +27,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     {
         let nodes = store.nodes();
         let edges = store.edges();
+        let rule = CullRule::new(params);
         let mut culls = p.culls.clone();
         culls.sort_unstable();
         culls.dedup();
@@ -35,7 +36,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 counts.skipped += 1;
                 continue;
             };
-            if edge_row_meets_cull_condition(nodes, edges, e, params) {
+            if rule.edge_row(nodes, edges, e) {
                 removed.push(e);
             } else {
                 counts.skipped += 1;

@@ -101,29 +101,48 @@ pub fn cull_condition(
         || (kind == EdgeKind::Plastic && weight.abs() < min_abs_weight)
 }
 
-/// [`cull_condition`] for the edge at row `e` of the tables, as they are now.
-#[inline]
-pub fn edge_row_meets_cull_condition(nodes: &NodeTable, edges: &EdgeTable, e: usize, params: &Params) -> bool {
-    let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
-    // Fast path on the raw codes: a FreeFlow, non-plastic edge from a dynamic node breaks no
-    // kind rule, always satisfies the direction rule and has no weight condition.
-    if edges.directions()[e] == Direction::FreeFlow.code()
-        && edges.kinds()[e] != EdgeKind::Plastic.code()
-        && nodes.kinds()[s] == NodeKind::Dynamic.code()
-    {
-        return false;
+/// [`cull_condition`] as a table over the codes it depends on, for scanning many edges.
+///
+/// Apart from the weight test of Plastic edges, the condition depends only on the direction,
+/// the endpoint kinds, and whether the source is the target's parent; the table holds it for
+/// every combination, computed by [`cull_condition`] itself.
+#[derive(Debug, Clone)]
+pub struct CullRule {
+    /// `[direction][source kind][target kind][source is the target's parent]`.
+    table: [[[[bool; 2]; 3]; 3]; 3],
+    min_abs_weight: f32,
+}
+
+impl CullRule {
+    /// The rule under `params`.
+    pub fn new(params: &Params) -> Self {
+        let mut table = [[[[false; 2]; 3]; 3]; 3];
+        let rule = params.transfer.direction_rule;
+        for &dir in Direction::ALL {
+            for &sk in NodeKind::ALL {
+                for &dk in NodeKind::ALL {
+                    for lineage in [false, true] {
+                        let dst_parent = if lineage { 1 } else { 2 };
+                        table[usize::from(dir.code())][usize::from(sk.code())][usize::from(dk.code())]
+                            [usize::from(lineage)] =
+                            cull_condition(rule, 0.0, EdgeKind::Excitatory, dir, 1.0, sk, dk, 1, dst_parent);
+                    }
+                }
+            }
+        }
+        Self { table, min_abs_weight: params.growth.min_abs_weight }
     }
-    cull_condition(
-        params.transfer.direction_rule,
-        params.growth.min_abs_weight,
-        edges.kind_of(e),
-        edges.direction_of(e),
-        edges.weights()[e],
-        nodes.kind_of(s),
-        nodes.kind_of(d),
-        nodes.ids()[s],
-        nodes.parents()[d],
-    )
+
+    /// Whether the edge at row `e` of the tables meets the cull condition now.
+    #[inline]
+    pub fn edge_row(&self, nodes: &NodeTable, edges: &EdgeTable, e: usize) -> bool {
+        let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+        let lineage = nodes.parents()[d] == nodes.ids()[s];
+        let dir = usize::from(edges.directions()[e]).min(2);
+        let (sk, dk) = (usize::from(nodes.kinds()[s]).min(2), usize::from(nodes.kinds()[d]).min(2));
+        self.table[dir][sk][dk][usize::from(lineage)]
+            | ((edges.kinds()[e] == EdgeKind::Plastic.code()) & (edges.weights()[e].abs() < self.min_abs_weight))
+    }
 }
 
 /// What an admission check knows about a proposed edge `src -> dst` (MODEL.md 6.1).
