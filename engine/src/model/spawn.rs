@@ -35,37 +35,53 @@ pub fn spawn(store: &mut Store, params: &Params, rng: &Rng, step: u64, out_degre
     }
     let nodes = store.nodes();
     let energy = nodes.energy();
-    let mut cands: Vec<(usize, u32)> = Vec::new();
-    for r in 0..nodes.len() {
-        let kind = nodes.kinds()[r];
-        if sp.spawn_from == SpawnFrom::Dynamic && kind != NodeKind::Dynamic.code() {
-            continue;
-        }
-        let e = energy[r];
-        if !(e > sp.spawn_threshold) || nodes.fertility()[r] == Fertility::Sterile.code() {
-            continue;
-        }
-        if sp.spawn_requires_free_slot && out_degree[r] >= u32::from(nodes.max_out_degree()[r]) {
-            continue;
-        }
-        let f = if nodes.fertility()[r] == Fertility::Fertile.code() { 2 } else { 1 };
-        let want = f.min((e / sp.spawn_cost).floor() as u32);
-        if want > 0 {
-            cands.push((r, want));
-        }
-    }
+    let ids = nodes.ids();
     // Service order: descending energy, ties by ascending id (a total order: ids are unique).
-    // Each served candidate gets at least one child, so at most `budget` are served: select
-    // those, then sort only them.
-    let order = |a: &(usize, u32), b: &(usize, u32)| {
-        energy[b.0].total_cmp(&energy[a.0]).then(nodes.ids()[a.0].cmp(&nodes.ids()[b.0]))
-    };
-    let served = (budget as usize).min(cands.len());
-    if served < cands.len() {
-        cands.select_nth_unstable_by(served, order);
-        cands.truncate(served);
+    // Each served candidate gets at least one child, so at most `budget` are served: keep the
+    // best `budget` in service order while scanning. Rows ascend by id, so a later candidate
+    // with the same energy as the last kept one comes after it and is not kept.
+    let served = usize::try_from(budget).unwrap_or(usize::MAX);
+    let before = |a: &(usize, u32), b: &(usize, u32)| energy[b.0].total_cmp(&energy[a.0]).then(ids[a.0].cmp(&ids[b.0]));
+    let mut cands: Vec<(usize, u32)> = Vec::with_capacity(served.min(nodes.len()) + 1);
+    let (kinds, fertility, max_out) = (nodes.kinds(), nodes.fertility(), nodes.max_out_degree());
+    let dynamic_only = sp.spawn_from == SpawnFrom::Dynamic;
+    let sterile = Fertility::Sterile.code();
+    // Once `budget` candidates are kept, `bar` is the energy of the last one.
+    let mut bar = sp.spawn_threshold;
+    let n = nodes.len().min(kinds.len()).min(fertility.len()).min(max_out.len()).min(out_degree.len());
+    // Each test alone is unpredictable and few nodes pass them all: compute them without
+    // branches for a block of rows (a loop the compiler vectorises), then visit the few that
+    // passed, testing the energy again against `bar` (which only rises).
+    const BLOCK: usize = 256;
+    let mut pass = [false; BLOCK];
+    for lo in (0..n).step_by(BLOCK) {
+        let hi = (lo + BLOCK).min(n);
+        for (k, p) in pass[..hi - lo].iter_mut().enumerate() {
+            let r = lo + k;
+            *p = (!dynamic_only | (kinds[r] == NodeKind::Dynamic.code()))
+                & (energy[r] > bar)
+                & (fertility[r] != sterile)
+                & (!sp.spawn_requires_free_slot | (out_degree[r] < u32::from(max_out[r])));
+        }
+        for r in lo..hi {
+            if !pass[r - lo] || !(energy[r] > bar) {
+                continue;
+            }
+            let e = energy[r];
+            let f = if fertility[r] == Fertility::Fertile.code() { 2 } else { 1 };
+            let want = f.min((e / sp.spawn_cost).floor() as u32);
+            if want == 0 {
+                continue;
+            }
+            let c = (r, want);
+            let at = cands.partition_point(|x| before(x, &c).is_lt());
+            cands.insert(at, c);
+            cands.truncate(served);
+            if cands.len() == served {
+                bar = bar.max(energy[cands[served - 1].0]);
+            }
+        }
     }
-    cands.sort_unstable_by(order);
 
     let g = &params.graph;
     let n_growth = params.growth.classes.len() as u32;
