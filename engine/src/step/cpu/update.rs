@@ -32,7 +32,9 @@ pub(super) fn run(
         .par_chunks_mut(CHUNK)
         .enumerate()
         .map(|(ci, chunk)| {
-            let mut l = Ledger::default();
+            // Accumulators in locals, not the fields of a struct: they stay in registers.
+            let (mut input_hold, mut upkeep, mut gain, mut noise_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+            let (mut ws_relax, mut clamp_cap, mut clamp_floor) = (0.0f64, 0.0f64, 0.0f64);
             let mut bad = Vec::new();
             // Noise for a block of LANES rows at once (vector Philox), where the block has a
             // dynamic node; the same bits as one draw per node.
@@ -55,34 +57,34 @@ pub(super) fn run(
                 let mut x = e0 + (sc.inc[r] - sc.out[r]);
                 let kind = kinds[r];
                 if kind == sens {
-                    l.input_hold += f64::from(e0 - x);
+                    input_hold += f64::from(e0 - x);
                     x = e0;
                 } else if kind == dynk {
                     let deg = sc.deg[r] as f32;
                     let u = e.maintenance_per_node + e.maintenance_per_out_edge * deg;
                     x -= u;
-                    l.upkeep += f64::from(u);
+                    upkeep += f64::from(u);
                     if e.connection_gain {
                         let g = deg * gain_values[usize::from(gains[r]).min(gain_values.len() - 1)];
                         x += g;
-                        l.gain += f64::from(g);
+                        gain += f64::from(g);
                     }
                     if e.noise_sigma > 0.0 {
                         let z = noise[lane];
                         debug_assert_eq!(z.to_bits(), rng.noise(t, ids[r], e.noise_sigma).to_bits());
                         x += z;
-                        l.noise += f64::from(z);
+                        noise_sum += f64::from(z);
                     }
                 } else if x > e.workspace_min_active {
                     let d = e.workspace_rate * (e.workspace_target - x);
                     x += d;
-                    l.ws_relax += f64::from(d);
+                    ws_relax += f64::from(d);
                 }
                 if x > cap {
-                    l.clamp_cap += f64::from(x - cap);
+                    clamp_cap += f64::from(x - cap);
                     x = cap;
                 } else if x < floor {
-                    l.clamp_floor += f64::from(floor - x);
+                    clamp_floor += f64::from(floor - x);
                     x = floor;
                 }
                 if !x.is_finite() && bad.len() < 10 {
@@ -90,6 +92,16 @@ pub(super) fn run(
                 }
                 *out = x;
             }
+            let l = Ledger {
+                input_hold,
+                upkeep,
+                gain,
+                noise: noise_sum,
+                ws_relax,
+                clamp_cap,
+                clamp_floor,
+                ..Ledger::default()
+            };
             (l, bad)
         })
         .collect();
