@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use super::{StepError, StepInput, StepReport, Stepper};
 use crate::model::{edits, ledger::Ledger, rules::input_value, spawn};
-use crate::store::NodeKind;
+use crate::store::{NodeKind, Store};
 
 use cache::HotCache;
 
@@ -29,6 +29,8 @@ struct Scratch {
     next: Vec<f32>,
     /// Per node: out-degree.
     deg: Vec<u32>,
+    /// Per node: the noise of 5.4 (dynamic nodes; 0 for others).
+    noise: Vec<f32>,
     /// Per source: `[E0_i, transmission_loss * a_i]`, the second zero for inactive sources
     /// (what the target passes gather).
     pair: Vec<[f32; 2]>,
@@ -168,7 +170,19 @@ fn step(
     sc.e0.extend_from_slice(store.nodes().energy());
 
     // 5.2 transfer and 5.3 plasticity
-    rep.edges_conducting = transfer::run(cache, sc, store, params, &mut ledger, stream);
+    // The transfer only reads the store until its plastic weights are written; the noise of
+    // 5.4 (node ids and kinds only) is drawn beside it.
+    let mut noise = std::mem::take(&mut sc.noise);
+    let ((conducting, weights), ()) = {
+        let st: &Store = store;
+        rayon::join(
+            || transfer::compute(cache, sc, st, params, &mut ledger, stream),
+            || update::fill_noise(st, params, rng, t, &mut noise),
+        )
+    };
+    sc.noise = noise;
+    transfer::apply(cache, store, weights);
+    rep.edges_conducting = conducting;
     rep.times.transfer_ns = ns(t0);
 
     // 5.4

@@ -97,10 +97,18 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
     ((paid_total, burned_total), conducting)
 }
 
-/// Pass C and plasticity: per target the incoming change (into `sc.inc`); returns the
-/// ledger's `(received, inhibited)`, summed per fixed chunk of target rows as the
-/// compressed-row path does.
-pub(super) fn targets(cache: &mut HotCache, sc: &mut Scratch, store: &mut Store, params: &Params) -> (f64, f64) {
+/// The new weight of a plastic edge: edge row, weight, target scale.
+pub(super) type WeightUpdate = (usize, f32, f32);
+
+/// Pass C and the plasticity of 5.3: per target the incoming change (into `sc.inc`); returns
+/// the ledger's `(received, inhibited)`, summed per fixed chunk of target rows as the
+/// compressed-row path does, and the new plastic weights (applied by [`apply_weights`]).
+pub(super) fn targets(
+    cache: &mut HotCache,
+    sc: &mut Scratch,
+    store: &Store,
+    params: &Params,
+) -> ((f64, f64), Vec<WeightUpdate>) {
     let n = store.nodes().len();
     // Per target: incoming change, received, inhibited (one cache line per target).
     sc.tgt.clear();
@@ -127,9 +135,7 @@ pub(super) fn targets(cache: &mut HotCache, sc: &mut Scratch, store: &mut Store,
     }
     sc.inc.clear();
     sc.inc.extend(sc.tgt.iter().map(|t| t[0]));
-    if params.transfer.plasticity {
-        plasticity(cache, sc, store, params);
-    }
+    let updates = if params.transfer.plasticity { plastic_updates(cache, sc, store, params) } else { Vec::new() };
     let parts: Vec<(f64, f64)> = sc
         .tgt
         .par_chunks(CHUNK)
@@ -142,35 +148,38 @@ pub(super) fn targets(cache: &mut HotCache, sc: &mut Scratch, store: &mut Store,
             (rs, is)
         })
         .collect();
-    parts.iter().fold((0.0, 0.0), |(a, b), &(r, i)| (a + r, b + i))
+    (parts.iter().fold((0.0, 0.0), |(a, b), &(r, i)| (a + r, b + i)), updates)
 }
 
 /// 5.3 on every conducting plastic edge of an active source, from the incoming changes.
-fn plasticity(cache: &mut HotCache, sc: &Scratch, store: &mut Store, params: &Params) {
+fn plastic_updates(cache: &HotCache, sc: &Scratch, store: &Store, params: &Params) -> Vec<WeightUpdate> {
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
     let ws = NodeKind::Workspace.code();
-    let mut updates: Vec<(usize, f32, f32)> = Vec::new();
-    {
-        let (edges, nodes) = (store.edges(), store.nodes());
-        let (src, dst, weights, lrs) = (edges.src_rows(), edges.dst_rows(), edges.weights(), edges.plastic_lrs());
-        let kinds = nodes.kinds();
-        for (e, &m) in cache.meta.iter().enumerate() {
-            if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 {
-                continue;
-            }
-            let (s, d) = (src[e] as usize, dst[e] as usize);
-            let x = sc.e0[s];
-            if kinds[s] == ws || !(x > 0.0) {
-                continue;
-            }
-            let drive = (sc.inc[d] / cap).clamp(-1.0, 1.0);
-            let w = (weights[e] + (lrs[e] * (x / cap)) * drive).clamp(wmin, wmax);
-            updates.push((e, w, cache.dst_scale(store, d)));
+    let mut updates = Vec::new();
+    let (edges, nodes) = (store.edges(), store.nodes());
+    let (src, dst, weights, lrs) = (edges.src_rows(), edges.dst_rows(), edges.weights(), edges.plastic_lrs());
+    let kinds = nodes.kinds();
+    for (e, &m) in cache.meta.iter().enumerate() {
+        if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 {
+            continue;
         }
+        let (s, d) = (src[e] as usize, dst[e] as usize);
+        let x = sc.e0[s];
+        if kinds[s] == ws || !(x > 0.0) {
+            continue;
+        }
+        let drive = (sc.inc[d] / cap).clamp(-1.0, 1.0);
+        let w = (weights[e] + (lrs[e] * (x / cap)) * drive).clamp(wmin, wmax);
+        updates.push((e, w, cache.dst_scale(store, d)));
     }
+    updates
+}
+
+/// Write new plastic weights into the store and the per-edge cache entries.
+pub(super) fn apply_weights(cache: &mut HotCache, store: &mut Store, updates: &[WeightUpdate]) {
     let weights = store.edge_weights_mut();
-    for (e, w, ds) in updates {
+    for &(e, w, ds) in updates {
         weights[e] = w;
         cache.q[e] = w.abs() * ds;
         cache.meta[e] = (cache.meta[e] & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 };

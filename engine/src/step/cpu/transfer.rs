@@ -17,30 +17,41 @@ use crate::model::ledger::Ledger;
 use crate::model::rules::flag;
 use crate::store::{NodeKind, Store};
 
-/// Run 5.2 and 5.3; returns the number of conducting edges of active sources. With
-/// `stream` the per-node sums come from streaming the edge rows ([`super::stream`]), else
-/// from the compressed-row views and the in-slot arrays (which must be fresh). Both give the
-/// same bits.
-pub(super) fn run(
+/// The plastic weights 5.3 computed, to be written once the store is free again.
+pub(super) enum NewWeights {
+    /// From the streamed path.
+    Stream(Vec<super::stream::WeightUpdate>),
+    /// From the compressed-row path.
+    Rows(Vec<Update>),
+}
+
+/// Compute 5.2 and 5.3 from a store that is only read (so other work can read it too);
+/// returns the number of conducting edges of active sources and the new plastic weights,
+/// which [`apply`] writes. With `stream` the per-node sums come from streaming the edge rows
+/// ([`super::stream`]), else from the compressed-row views and the in-slot arrays (which
+/// must be fresh). Both give the same bits.
+pub(super) fn compute(
     cache: &mut HotCache,
     sc: &mut Scratch,
-    store: &mut Store,
+    store: &Store,
     params: &Params,
     ledger: &mut Ledger,
     stream: bool,
-) -> u64 {
+) -> (u64, NewWeights) {
     let n = store.nodes().len();
     sc.out.resize(n, 0.0);
     sc.inc.resize(n, 0.0);
     sc.pair.resize(n, [0.0; 2]);
     cache.per_step.resize(n, false);
-    let (paid_burned, conducting, received_inhibited);
+    let (paid_burned, conducting, received_inhibited, weights);
     if stream {
         super::stream::source_sums(cache, sc, store);
         // The streamed sums hold this step's gates; the compressed-row path must not reuse them.
         cache.sums_version = None;
         (paid_burned, conducting) = super::stream::amounts(cache, sc, store, params);
-        received_inhibited = super::stream::targets(cache, sc, store, params);
+        let updates;
+        (received_inhibited, updates) = super::stream::targets(cache, sc, store, params);
+        weights = NewWeights::Stream(updates);
     } else {
         let fresh = cache.sums_version != Some(store.version());
         cache.sums.resize(n, Default::default());
@@ -48,9 +59,7 @@ pub(super) fn run(
         cache.sums_version = Some(store.version());
         let updates;
         (received_inhibited, updates) = pull_pass(cache, sc, store, params);
-        if !updates.is_empty() {
-            apply_plasticity(cache, store, &updates);
-        }
+        weights = NewWeights::Rows(updates);
         let out = &store.topology().out;
         sc.deg.clear();
         sc.deg.extend((0..n).map(|r| out.degree(r)));
@@ -59,7 +68,16 @@ pub(super) fn run(
     ledger.burned = paid_burned.1;
     ledger.received = received_inhibited.0;
     ledger.inhibited = received_inhibited.1;
-    conducting
+    (conducting, weights)
+}
+
+/// Write the plastic weights of [`compute`] (5.3: they take effect next step).
+pub(super) fn apply(cache: &mut HotCache, store: &mut Store, weights: NewWeights) {
+    match weights {
+        NewWeights::Stream(u) => super::stream::apply_weights(cache, store, &u),
+        NewWeights::Rows(u) if !u.is_empty() => apply_plasticity(cache, store, &u),
+        NewWeights::Rows(_) => {}
+    }
 }
 
 /// Per source: factors and outgoing change; the per-source sums are recomputed where the
@@ -138,7 +156,7 @@ fn source_pass(
 }
 
 /// One plasticity update: in-slot, target row, new weight.
-type Update = (u32, u32, f32);
+pub(super) type Update = (u32, u32, f32);
 
 /// Per target: incoming change, received, inhibited; and the plastic weight updates.
 fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params) -> ((f64, f64), Vec<Update>) {

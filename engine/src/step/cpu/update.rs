@@ -9,7 +9,41 @@ use crate::rng::{noise_from_words, Rng, Stream, LANES};
 use crate::step::StepError;
 use crate::store::{NodeKind, Store};
 
-/// Run 5.4: new energies into the store, terms into `ledger`.
+/// The noise of 5.4 for every dynamic row (others get 0), into `out`: LANES rows at once
+/// (vector Philox) where a block of rows has a dynamic node; the same bits as one draw per
+/// node. Reads only node ids and kinds, which 5.2 and 5.3 do not change, so it runs beside
+/// the transfer.
+pub(super) fn fill_noise(store: &Store, params: &Params, rng: &Rng, t: u64, out: &mut Vec<f32>) {
+    let nodes = store.nodes();
+    let (ids, kinds) = (nodes.ids(), nodes.kinds());
+    let n = ids.len().min(kinds.len());
+    let sigma = params.energy.noise_sigma;
+    out.clear();
+    out.resize(n, 0.0);
+    if sigma <= 0.0 {
+        return;
+    }
+    let dynk = NodeKind::Dynamic.code();
+    let mut ent = [0u64; LANES];
+    for lo in (0..n).step_by(LANES) {
+        let hi = (lo + LANES).min(n);
+        if !kinds[lo..hi].contains(&dynk) {
+            continue;
+        }
+        ent[..hi - lo].copy_from_slice(&ids[lo..hi]);
+        let w = rng.words_lanes(t, Stream::Noise, &ent, 0);
+        for (l, z) in out[lo..hi].iter_mut().enumerate() {
+            *z = if kinds[lo + l] == dynk {
+                noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], sigma)
+            } else {
+                0.0
+            };
+        }
+    }
+}
+
+/// Run 5.4 with the noise of [`fill_noise`] in `sc.noise`: new energies into the store, terms
+/// into `ledger`.
 pub(super) fn run(
     sc: &mut Scratch,
     store: &mut Store,
@@ -36,23 +70,8 @@ pub(super) fn run(
             let (mut input_hold, mut upkeep, mut gain, mut noise_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
             let (mut ws_relax, mut clamp_cap, mut clamp_floor) = (0.0f64, 0.0f64, 0.0f64);
             let mut bad = Vec::new();
-            // Noise for a block of LANES rows at once (vector Philox), where the block has a
-            // dynamic node; the same bits as one draw per node.
-            let mut noise = [0.0f32; LANES];
-            let mut ent = [0u64; LANES];
             for (k, out) in chunk.iter_mut().enumerate() {
                 let r = ci * CHUNK + k;
-                let lane = r % LANES;
-                if lane == 0 && e.noise_sigma > 0.0 {
-                    let block = r..(r + LANES).min(n);
-                    if kinds[block.clone()].contains(&dynk) {
-                        ent[..block.len()].copy_from_slice(&ids[block]);
-                        let w = rng.words_lanes(t, Stream::Noise, &ent, 0);
-                        for (l, z) in noise.iter_mut().enumerate() {
-                            *z = noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], e.noise_sigma);
-                        }
-                    }
-                }
                 let e0 = sc.e0[r];
                 let mut x = e0 + (sc.inc[r] - sc.out[r]);
                 let kind = kinds[r];
@@ -70,7 +89,7 @@ pub(super) fn run(
                         gain += f64::from(g);
                     }
                     if e.noise_sigma > 0.0 {
-                        let z = noise[lane];
+                        let z = sc.noise[r];
                         debug_assert_eq!(z.to_bits(), rng.noise(t, ids[r], e.noise_sigma).to_bits());
                         x += z;
                         noise_sum += f64::from(z);
