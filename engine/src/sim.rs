@@ -140,14 +140,24 @@ impl Simulation {
             edits: due.as_ref(),
         })?;
         self.step = t + 1;
-        let g0 = Instant::now();
-        let p = self.proposals_after(t);
+        // The proposals and the energy statistics only read the state: one beside the other.
+        let (p, growth_ns, energy) = {
+            let (store, params) = (&self.store, &self.params);
+            let ((p, growth_ns), energy) = rayon::join(
+                || {
+                    let g0 = Instant::now();
+                    let p = proposals_after(store, params, t);
+                    (p, g0.elapsed().as_nanos() as u64)
+                },
+                || energy_by_kind(store.nodes()),
+            );
+            (p, growth_ns, energy)
+        };
         let (made, dropped) = (p.made, p.dropped);
         self.pending.push(t + 1 + u64::from(self.params.growth.worker_lag_steps), p);
-        let growth_ns = g0.elapsed().as_nanos() as u64;
         let m = StepMetrics {
             step: t,
-            energy: energy_by_kind(self.store.nodes()),
+            energy,
             edges: self.store.edges().len() as u64,
             births: rep.births,
             deaths: rep.deaths,
@@ -170,16 +180,6 @@ impl Simulation {
         self.totals.add(&m);
         self.last_totals = (rep.total_before, rep.total_after);
         Ok(m)
-    }
-
-    /// The proposals computed from the current state, which is the state after step `k`.
-    fn proposals_after(&self, k: u64) -> Proposals {
-        let gr = &self.params.growth;
-        if gr.classes.iter().all(|c| c.p <= 0.0) && gr.sensory_growth_p <= 0.0 && gr.max_culled_edges_per_step == 0 {
-            return Proposals { from_step: k, ..Proposals::default() };
-        }
-        let view = GraphView { nodes: self.store.nodes(), edges: self.store.edges(), out: self.store.out_edges() };
-        propose(view, &self.params, k)
     }
 
     /// The state hash (see [`crate::hash`]).
@@ -279,4 +279,14 @@ impl Simulation {
     pub fn threads(&self) -> usize {
         self.stepper.threads()
     }
+}
+
+/// The proposals computed from `store`, which is the state after step `k`.
+fn proposals_after(store: &Store, params: &Params, k: u64) -> Proposals {
+    let gr = &params.growth;
+    if gr.classes.iter().all(|c| c.p <= 0.0) && gr.sensory_growth_p <= 0.0 && gr.max_culled_edges_per_step == 0 {
+        return Proposals { from_step: k, ..Proposals::default() };
+    }
+    let view = GraphView { nodes: store.nodes(), edges: store.edges(), out: store.out_edges() };
+    propose(view, params, k)
 }
