@@ -18,13 +18,15 @@ use crate::store::{NodeKind, Store};
 
 /// A source's sums over its out-edges in ascending edge id order: `c` of `q_e` over
 /// conducting edges, `p` over conducting edges with non-negative weight, `b` over edges into
-/// sensory nodes, and `n` the number of conducting edges.
+/// sensory nodes, `n` the number of conducting edges, and `deg` the out-degree.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Sums {
     pub c: f32,
     pub p: f32,
     pub b: f32,
     pub n: u32,
+    /// Out-degree (every out-edge).
+    pub deg: u32,
 }
 
 /// See the module docs.
@@ -204,6 +206,6 @@ impl HotCache {
             n += u32::from(open);
             p += if open && f & flag::NEGATIVE == 0 { q } else { 0.0 };
         }
-        (Sums { c, p, b, n }, per_step)
+        (Sums { c, p, b, n, deg: store.topology().out.degree(s) }, per_step)
     }
 }

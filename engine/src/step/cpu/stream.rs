@@ -30,9 +30,7 @@ pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store)
     let e0 = &sc.e0;
     cache.sums.clear();
     cache.sums.resize(n, Sums::default());
-    sc.deg.clear();
-    sc.deg.resize(n, 0);
-    let (sums, deg): (&mut [Sums], &mut [u32]) = (&mut cache.sums, &mut sc.deg);
+    let sums: &mut [Sums] = &mut cache.sums;
     let (meta, q, e0) = (&cache.meta[..], &cache.q[..], &e0[..]);
     let n_edges = meta.len().min(q.len()).min(src.len()).min(gates.len());
     for e in 0..n_edges {
@@ -47,7 +45,7 @@ pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store)
         x.c += if open { qe } else { 0.0 };
         x.n += u32::from(open);
         x.p += if open & (f & flag::NEGATIVE == 0) { qe } else { 0.0 };
-        deg[s] += 1;
+        x.deg += 1;
     }
 }
 
@@ -67,6 +65,8 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
     sc.out.resize(n, 0.0);
     sc.pair.clear();
     sc.pair.resize(n, [0.0; 2]);
+    sc.deg.clear();
+    sc.deg.extend(sums.iter().map(|s| s.deg));
     let (out, pair) = (&mut sc.out[..n], &mut sc.pair[..n]);
     let (mut paid_total, mut burned_total, mut conducting) = (0.0f64, 0.0f64, 0u64);
     for lo in (0..n).step_by(CHUNK) {
