@@ -123,20 +123,39 @@ impl HotCache {
         let edges = store.edges();
         let nodes = store.nodes();
         let new_ids = edges.ids();
-        // Keep, in order, the entries whose ids survive (a merge: both lists ascend).
-        let mut w = 0;
-        let mut i = 0;
-        for r in 0..self.ids.len() {
-            let id = self.ids[r];
-            while i < new_ids.len() && new_ids[i] < id {
-                i += 1;
-            }
-            if i < new_ids.len() && new_ids[i] == id {
-                self.ids[w] = id;
-                self.q[w] = self.q[r];
-                self.meta[w] = self.meta[r];
-                w += 1;
-                i += 1;
+        // Keep, in order, the entries whose ids survive: both lists ascend, and ids that are
+        // new (larger than every old one) come after the survivors, so the survivors are a
+        // prefix of the new ids. Runs of survivors are found by comparing blocks and moved
+        // with one copy each.
+        let old_len = self.ids.len();
+        let (mut w, mut r, mut i) = (0usize, 0usize, 0usize);
+        while r < old_len {
+            if i < new_ids.len() && self.ids[r] == new_ids[i] {
+                let mut l = 1;
+                while r + l < old_len && i + l < new_ids.len() {
+                    let m = 32.min(old_len - r - l).min(new_ids.len() - i - l);
+                    if self.ids[r + l..r + l + m] == new_ids[i + l..i + l + m] {
+                        l += m;
+                    } else {
+                        while self.ids[r + l] == new_ids[i + l] {
+                            l += 1;
+                        }
+                        break;
+                    }
+                }
+                if w != r {
+                    self.ids.copy_within(r..r + l, w);
+                    self.q.copy_within(r..r + l, w);
+                    self.meta.copy_within(r..r + l, w);
+                }
+                (w, r, i) = (w + l, r + l, i + l);
+            } else if i < new_ids.len() && new_ids[i] < self.ids[r] {
+                // A new id below a surviving one: not a sequence of removals and appends.
+                // Recompute every entry (never expected from the store's operations).
+                w = 0;
+                break;
+            } else {
+                r += 1;
             }
         }
         self.ids.truncate(w);
