@@ -49,7 +49,7 @@ pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store)
     }
 }
 
-/// Pass B on one thread: per source the factors, the outgoing change (into `sc.out`) and
+/// Pass B (in parallel over fixed chunks of rows): per source the factors, the outgoing change (into `sc.out`) and
 /// `[E0_i, transmission_loss * a_i]` (into `sc.pair`), from the sums of pass A. The same
 /// arithmetic as the compressed-row source pass, and the same ledger sums (per fixed chunk of
 /// rows, chunks added in order). Returns `((paid, burned), conducting edges)`.
@@ -67,32 +67,41 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
     sc.pair.resize(n, [0.0; 2]);
     sc.deg.clear();
     sc.deg.extend(sums.iter().map(|s| s.deg));
-    let (out, pair) = (&mut sc.out[..n], &mut sc.pair[..n]);
+    let parts: Vec<(f64, f64, u64)> = sc.out[..n]
+        .par_chunks_mut(CHUNK)
+        .zip(sc.pair[..n].par_chunks_mut(CHUNK))
+        .enumerate()
+        .map(|(ci, (out, pair))| {
+            let lo = ci * CHUNK;
+            let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
+            for (k, (o, pr)) in out.iter_mut().zip(pair.iter_mut()).enumerate() {
+                let i = lo + k;
+                let (e, kind, s) = (e0[i], kinds[i], sums[i]);
+                let active = (kind != ws) & (e > 0.0);
+                let scale = if kind == dynk { table[usize::from(subtypes[i]).min(3)].0 } else { 1.0 };
+                let fi = (tc * e) * scale;
+                let cost = fi * s.c + sb * (fi * s.b);
+                let limit = mof * e;
+                // `1.0 * fi == fi` exactly; an inactive source moves nothing (and adding its
+                // +0 terms to the ledger sums changes no bit).
+                let a = (if cost > limit { limit / cost } else { 1.0 }) * fi;
+                let a = if active { a } else { 0.0 };
+                let paid = a * s.p;
+                let burned = sb * (a * s.b);
+                *o = paid + burned;
+                *pr = [e, tl * a];
+                paid_sum += f64::from(paid);
+                burned_sum += f64::from(burned);
+                conducting += if a != 0.0 { u64::from(s.n) } else { 0 };
+            }
+            (paid_sum, burned_sum, conducting)
+        })
+        .collect();
     let (mut paid_total, mut burned_total, mut conducting) = (0.0f64, 0.0f64, 0u64);
-    for lo in (0..n).step_by(CHUNK) {
-        let hi = (lo + CHUNK).min(n);
-        let (mut paid_sum, mut burned_sum) = (0.0f64, 0.0f64);
-        for i in lo..hi {
-            let (e, kind, s) = (e0[i], kinds[i], sums[i]);
-            let active = (kind != ws) & (e > 0.0);
-            let scale = if kind == dynk { table[usize::from(subtypes[i]).min(3)].0 } else { 1.0 };
-            let fi = (tc * e) * scale;
-            let cost = fi * s.c + sb * (fi * s.b);
-            let limit = mof * e;
-            // `1.0 * fi == fi` exactly; an inactive source moves nothing (and adding its +0
-            // terms to the ledger sums changes no bit).
-            let a = (if cost > limit { limit / cost } else { 1.0 }) * fi;
-            let a = if active { a } else { 0.0 };
-            let paid = a * s.p;
-            let burned = sb * (a * s.b);
-            out[i] = paid + burned;
-            pair[i] = [e, tl * a];
-            paid_sum += f64::from(paid);
-            burned_sum += f64::from(burned);
-            conducting += if a != 0.0 { u64::from(s.n) } else { 0 };
-        }
-        paid_total += paid_sum;
-        burned_total += burned_sum;
+    for (p, b, c) in parts {
+        paid_total += p;
+        burned_total += b;
+        conducting += c;
     }
     ((paid_total, burned_total), conducting)
 }
