@@ -33,11 +33,8 @@ pub(super) fn fill_noise(store: &Store, params: &Params, rng: &Rng, t: u64, out:
         ent[..hi - lo].copy_from_slice(&ids[lo..hi]);
         let w = rng.words_lanes(t, Stream::Noise, &ent, 0);
         for (l, z) in out[lo..hi].iter_mut().enumerate() {
-            *z = if kinds[lo + l] == dynk {
-                noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], sigma)
-            } else {
-                0.0
-            };
+            *z =
+                if kinds[lo + l] == dynk { noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], sigma) } else { 0.0 };
         }
     }
 }
