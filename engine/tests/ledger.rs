@@ -63,3 +63,24 @@ fn perturbing_any_single_term_breaks_the_check() {
         assert!(l.check(before, after).is_err(), "perturbing {} should break the ledger", Ledger::NAMES[i]);
     }
 }
+
+/// The stepper reuses the previous step's total as the next step's `total(before)` only
+/// while the node values are unchanged: energies written between steps are counted.
+#[test]
+fn energies_changed_between_steps_are_in_the_next_total_before() {
+    let mut s = default_sim();
+    for _ in 0..5 {
+        s.step().expect("step");
+    }
+    let (_, after) = s.last_totals();
+    let energy = s.store_mut().node_values_mut().energy;
+    let old = energy[0];
+    energy[0] = old + 100.0;
+    s.step().expect("step");
+    let (before, _) = s.last_totals();
+    let added = f64::from(old + 100.0) - f64::from(old);
+    assert!(
+        (before - (after + added)).abs() <= 1e-9 * after.abs(),
+        "total(before) {before} should be the previous total(after) {after} plus {added} (node 0 was {old})"
+    );
+}

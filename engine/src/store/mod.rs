@@ -63,6 +63,7 @@ pub struct Store {
     in_valid: bool,
     version: u64,
     instance: u64,
+    values_version: u64,
 }
 
 impl Clone for Store {
@@ -78,6 +79,7 @@ impl Clone for Store {
             in_valid: self.in_valid,
             version: fresh_version(),
             instance: fresh_version(),
+            values_version: fresh_version(),
         }
     }
 }
@@ -106,6 +108,7 @@ impl Store {
             in_valid: false,
             version: fresh_version(),
             instance: fresh_version(),
+            values_version: fresh_version(),
         }
     }
     /// An identity of this store's lineage: new for every store and every clone, so caches
@@ -123,7 +126,14 @@ impl Store {
     }
     /// Mutable node values (energies, parents); lengths stay fixed.
     pub fn node_values_mut(&mut self) -> NodeColumnsMut<'_> {
+        self.values_version = fresh_version();
         self.nodes.columns_mut()
+    }
+    /// A number that changes (to one never used before, by any store) whenever the node
+    /// table may have changed: values handed out for writing, nodes added or removed. Edge
+    /// edits leave it alone. Lets a reader reuse a sum over the node values.
+    pub fn node_values_version(&self) -> u64 {
+        self.values_version
     }
     /// Mutable edge weights; lengths stay fixed.
     pub fn edge_weights_mut(&mut self) -> &mut [f32] {
@@ -163,6 +173,7 @@ impl Store {
         self.next_node_id += 1;
         self.nodes.push(&rec);
         self.touched();
+        self.values_version = fresh_version();
         self.debug_check();
         rec.id
     }
@@ -180,6 +191,7 @@ impl Store {
         }
         if !recs.is_empty() {
             self.touched();
+            self.values_version = fresh_version();
             self.debug_check();
         }
         first
@@ -298,6 +310,7 @@ impl Store {
             },
         );
         self.touched();
+        self.values_version = fresh_version();
         self.debug_check();
         dead_edges.len()
     }
@@ -353,6 +366,8 @@ impl Store {
     /// Test hooks to overwrite single values (state-hash tests).
     #[doc(hidden)]
     pub fn tables_mut_for_tests(&mut self) -> (&mut NodeTable, &mut EdgeTable) {
+        self.touched();
+        self.values_version = fresh_version();
         (&mut self.nodes, &mut self.edges)
     }
 

@@ -31,6 +31,8 @@ struct Scratch {
     deg: Vec<u32>,
     /// Per node: the noise of 5.4 (dynamic nodes; 0 for others).
     noise: Vec<f32>,
+    /// The store's node-values version after the previous step, and the energy total then.
+    last_total: Option<(u64, f64)>,
     /// Per source: `[E0_i, transmission_loss * a_i]`, the second zero for inactive sources
     /// (what the target passes gather).
     pair: Vec<[f32; 2]>,
@@ -117,7 +119,11 @@ fn step(
     let StepInput { store, params, rng, step: t, frame, edits: due } = inp;
     let mut rep = StepReport { step: t, ..StepReport::default() };
     let mut ledger = Ledger::default();
-    rep.total_before = total_energy(store.nodes().energy());
+    // Unchanged node values since the previous step: the same sum as its total after.
+    rep.total_before = match sc.last_total {
+        Some((v, total)) if v == store.node_values_version() => total,
+        _ => total_energy(store.nodes().energy()),
+    };
 
     // 5.1
     let t0 = Instant::now();
@@ -222,6 +228,7 @@ fn step(
     rep.times.spawn_ns = ns(t0);
 
     rep.total_after = total_energy(store.nodes().energy());
+    sc.last_total = Some((store.node_values_version(), rep.total_after));
     rep.ledger = ledger;
     Ok(rep)
 }
