@@ -61,7 +61,9 @@ impl Simulation {
     /// `progress` is told each build phase as it starts.
     pub fn new(params: Params, threads: Option<usize>, progress: &(dyn Fn(&str) + Sync)) -> Result<Self, SimError> {
         let stepper = step::create(&params, threads)?;
-        let store = build_initial(&params, progress)?;
+        // On the stepper's pool: a second pool (rayon's global one) would keep its threads
+        // spinning into the first steps and compete with the stepper's for the cores.
+        let store = stepper.pool().install(|| build_initial(&params, progress))?;
         Ok(Self::from_parts(params, store, 0, Pending::default(), stepper))
     }
 
