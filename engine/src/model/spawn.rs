@@ -25,13 +25,17 @@ pub struct SpawnCounts {
 /// Run phase 5.6 on `store` at `step`, after deaths. `out_degree[r]` is node row `r`'s
 /// current out-degree.
 pub fn spawn(store: &mut Store, params: &Params, rng: &Rng, step: u64, out_degree: &[u32]) -> SpawnCounts {
+    let served = candidates(store, params, out_degree);
+    births(store, params, rng, step, out_degree, &served)
+}
+
+/// The candidates of 5.6 that will be served, in service order, with the children each
+/// wants: the first part of [`spawn`], which only reads the store.
+pub fn candidates(store: &Store, params: &Params, out_degree: &[u32]) -> Vec<(usize, u32)> {
     let sp = &params.spawn;
-    let mut c = SpawnCounts::default();
-    let max_births = u64::from(sp.max_births_per_step);
-    let room = params.graph.max_nodes.saturating_sub(store.nodes().len() as u64);
-    let budget = max_births.min(room);
+    let budget = birth_budget(store, params);
     if budget == 0 {
-        return c;
+        return Vec::new();
     }
     let nodes = store.nodes();
     let energy = nodes.energy();
@@ -83,6 +87,29 @@ pub fn spawn(store: &mut Store, params: &Params, rng: &Rng, step: u64, out_degre
         }
     }
 
+    cands
+}
+
+/// Births for a node table of the store's size: `max_births_per_step`, less where
+/// `max_nodes` leaves less room.
+fn birth_budget(store: &Store, params: &Params) -> u64 {
+    let room = params.graph.max_nodes.saturating_sub(store.nodes().len() as u64);
+    u64::from(params.spawn.max_births_per_step).min(room)
+}
+
+/// The second part of [`spawn`]: serve `served` (from [`candidates`] on this store) in order.
+pub fn births(
+    store: &mut Store,
+    params: &Params,
+    rng: &Rng,
+    step: u64,
+    out_degree: &[u32],
+    served: &[(usize, u32)],
+) -> SpawnCounts {
+    let sp = &params.spawn;
+    let mut c = SpawnCounts::default();
+    let budget = birth_budget(store, params);
+    let nodes = store.nodes();
     let g = &params.graph;
     let n_growth = params.growth.classes.len() as u32;
     let n_gain = params.energy.connection_gain_values.len() as u32;
@@ -92,7 +119,7 @@ pub fn spawn(store: &mut Store, params: &Params, rng: &Rng, step: u64, out_degre
     let mut edges: Vec<EdgeRecord> = Vec::new();
     let mut pay: Vec<(usize, f32)> = Vec::new();
     let mut edge_count = store.edges().len() as u64;
-    for (r, want) in cands {
+    for &(r, want) in served {
         if c.births >= budget {
             break;
         }

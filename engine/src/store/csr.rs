@@ -43,6 +43,40 @@ impl Csr {
         }
         offsets[0] = 0;
     }
+    /// Bring the view up to date after nodes and edges were only appended since it was
+    /// built: the node rows grow to `n_nodes` (new rows have no edges yet, unless `key` says
+    /// so) and the edge rows `items().len()..key.len()` join their groups. Appended edges
+    /// have the largest rows, so each goes at the end of its group: the same result as
+    /// [`Csr::rebuild`], moving each run of unchanged groups once.
+    pub fn append(&mut self, n_nodes: usize, key: &[u32]) {
+        let old_edges = self.items.len();
+        let old_nodes = self.n_nodes();
+        debug_assert!(n_nodes >= old_nodes && key.len() >= old_edges, "append only grows the view");
+        let total = old_edges as u32;
+        self.offsets.resize(n_nodes + 1, total);
+        // The appended edges by group (a stable sort keeps edge row order within a group).
+        let mut adds: Vec<(u32, u32)> = (old_edges..key.len()).map(|e| (key[e], e as u32)).collect();
+        adds.sort_by_key(|&(k, _)| k);
+        self.items.resize(key.len(), 0);
+        // From the last insertion to the first: the items after group `k`'s end move up by
+        // the number of appended edges in groups up to `k`.
+        let mut end = old_edges;
+        for (j, &(k, e)) in adds.iter().enumerate().rev() {
+            let pos = self.offsets[k as usize + 1] as usize;
+            self.items.copy_within(pos..end, pos + j + 1);
+            self.items[pos + j] = e;
+            end = pos;
+        }
+        // Offsets: group `n` starts after the appended edges of the groups before it.
+        let mut j = 0;
+        for (n, o) in self.offsets.iter_mut().enumerate() {
+            while j < adds.len() && (adds[j].0 as usize) < n {
+                j += 1;
+            }
+            *o += j as u32;
+        }
+    }
+
     /// The edge rows of node row `n`.
     #[inline]
     pub fn row(&self, n: usize) -> &[u32] {
@@ -79,6 +113,29 @@ pub struct Topology {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn appending_matches_a_rebuild() {
+        // Pseudo-random keys; append in several batches, with new node rows on the way.
+        let mut x = 12345u32;
+        let mut next = |m: u32| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 8) % m
+        };
+        let mut key: Vec<u32> = (0..200).map(|_| next(50)).collect();
+        let mut c = Csr::build(50, &key);
+        let mut n = 50;
+        for batch in [0usize, 1, 7, 30] {
+            n += batch / 3;
+            for _ in 0..batch {
+                key.push(next(n as u32));
+            }
+            c.append(n, &key);
+            let want = Csr::build(n, &key);
+            assert_eq!(c.offsets(), want.offsets(), "offsets after a batch of {batch}");
+            assert_eq!(c.items(), want.items(), "items after a batch of {batch}");
+        }
+    }
 
     #[test]
     fn groups_are_stable_and_complete() {

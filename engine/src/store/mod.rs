@@ -61,6 +61,9 @@ pub struct Store {
     topology: Topology,
     out_valid: bool,
     in_valid: bool,
+    /// Nodes and edges when the out-edge view was last complete, while only appends have
+    /// followed (so [`Csr::append`] brings it up to date).
+    out_base: Option<(usize, usize)>,
     version: u64,
     instance: u64,
     values_version: u64,
@@ -77,6 +80,7 @@ impl Clone for Store {
             topology: self.topology.clone(),
             out_valid: self.out_valid,
             in_valid: self.in_valid,
+            out_base: self.out_base,
             version: fresh_version(),
             instance: fresh_version(),
             values_version: fresh_version(),
@@ -106,6 +110,7 @@ impl Store {
             topology: Topology::default(),
             out_valid: false,
             in_valid: false,
+            out_base: None,
             version: fresh_version(),
             instance: fresh_version(),
             values_version: fresh_version(),
@@ -233,6 +238,7 @@ impl Store {
         debug_assert_eq!(self.next_node_id, self.nodes.len() as u64, "ids are rows only in a fresh build");
         self.edges = EdgeTable::from_build_columns(cols);
         self.next_edge_id = self.edges.len() as u64;
+        self.out_base = None;
         self.touched();
         self.debug_check();
     }
@@ -246,6 +252,7 @@ impl Store {
         rows.sort_unstable();
         rows.dedup();
         self.edges.remove_sorted(&rows);
+        self.out_base = None;
         self.touched();
         self.debug_check();
     }
@@ -309,6 +316,7 @@ impl Store {
                 edges.remap_rows(&new_row);
             },
         );
+        self.out_base = None;
         self.touched();
         self.values_version = fresh_version();
         self.debug_check();
@@ -318,14 +326,14 @@ impl Store {
     /// Rebuild both compressed-row views if the topology changed since their last rebuild
     /// (the two in parallel).
     pub fn refresh_topology(&mut self) {
-        let n = self.nodes.len();
-        let (out_valid, in_valid) = (self.out_valid, self.in_valid);
+        let (n, e) = (self.nodes.len(), self.edges.len());
+        let (out_valid, in_valid, out_base) = (self.out_valid, self.in_valid, self.out_base);
         let Topology { out, inc } = &mut self.topology;
         let (src, dst) = (self.edges.src_rows(), self.edges.dst_rows());
         rayon::join(
             || {
                 if !out_valid {
-                    out.rebuild(n, src);
+                    refresh_out(out, out_base, n, src);
                 }
             },
             || {
@@ -336,14 +344,33 @@ impl Store {
         );
         self.out_valid = true;
         self.in_valid = true;
+        self.out_base = Some((n, e));
     }
 
-    /// Rebuild only the out-edge view (enough for growth and edit admission).
+    /// Bring the out-edge view up to date (the in-edge view may stay stale): by appending
+    /// where only nodes and edges were added since it was complete, else by a rebuild.
     pub fn refresh_out_edges(&mut self) {
         if !self.out_valid {
-            self.topology.out.rebuild(self.nodes.len(), self.edges.src_rows());
+            refresh_out(&mut self.topology.out, self.out_base, self.nodes.len(), self.edges.src_rows());
             self.out_valid = true;
+            self.out_base = Some((self.nodes.len(), self.edges.len()));
         }
+    }
+
+    /// Take `out` as the out-edge view of the current tables (built elsewhere, for example
+    /// beside other work that reads the store); it must equal what
+    /// [`Store::refresh_out_edges`] would build (checked in debug builds).
+    pub(crate) fn install_out_edges(&mut self, out: Csr) {
+        debug_assert!(
+            {
+                let want = Csr::build(self.nodes.len(), self.edges.src_rows());
+                want.offsets() == out.offsets() && want.items() == out.items()
+            },
+            "an installed out-edge view should match a rebuild"
+        );
+        self.topology.out = out;
+        self.out_valid = true;
+        self.out_base = Some((self.nodes.len(), self.edges.len()));
     }
 
     /// The compressed-row views; call [`Store::refresh_topology`] after mutations first.
@@ -366,6 +393,7 @@ impl Store {
     /// Test hooks to overwrite single values (state-hash tests).
     #[doc(hidden)]
     pub fn tables_mut_for_tests(&mut self) -> (&mut NodeTable, &mut EdgeTable) {
+        self.out_base = None;
         self.touched();
         self.values_version = fresh_version();
         (&mut self.nodes, &mut self.edges)
@@ -437,5 +465,17 @@ mod id_set_tests {
         }
         assert!(!set.contains(NO_PARENT));
         assert!(!IdSet::new(std::iter::empty()).contains(5));
+    }
+}
+
+/// Bring `out` up to date for `n` nodes and the edges' source rows `src`: [`Csr::append`]
+/// from `base` (nodes and edges when it was last complete, only appends since), else a
+/// rebuild.
+fn refresh_out(out: &mut Csr, base: Option<(usize, usize)>, n: usize, src: &[u32]) {
+    match base {
+        Some((n0, e0)) if n0 <= n && e0 <= src.len() && out.n_nodes() == n0 && out.items().len() == e0 => {
+            out.append(n, src)
+        }
+        _ => out.rebuild(n, src),
     }
 }

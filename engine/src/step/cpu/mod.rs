@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use super::{StepError, StepInput, StepReport, Stepper};
 use crate::model::{edits, ledger::Ledger, rules::input_value, spawn};
-use crate::store::{NodeKind, Store};
+use crate::store::{Csr, NodeKind, Store};
 
 use cache::HotCache;
 
@@ -215,11 +215,21 @@ fn step(
     let t0 = Instant::now();
     if params.spawn.max_births_per_step > 0 {
         let n = store.nodes().len();
-        let mut deg = vec![0u32; n];
+        let mut deg = std::mem::take(&mut sc.deg);
+        deg.clear();
+        deg.resize(n, 0);
         for &s in store.edges().src_rows() {
             deg[s as usize] += 1;
         }
-        let c = spawn::spawn(store, params, rng, t, &deg);
+        // The out-edge view the growth rules read after this step is built beside the choice
+        // of candidates (both only read the store); the children's edges are appended to it.
+        let (out, served) = {
+            let st: &Store = store;
+            rayon::join(|| Csr::build(n, st.edges().src_rows()), || spawn::candidates(st, params, &deg))
+        };
+        store.install_out_edges(out);
+        let c = spawn::births(store, params, rng, t, &deg, &served);
+        sc.deg = deg;
         rep.births = c.births;
         ledger.spawn_paid = c.paid;
         ledger.spawn_created = c.created;
