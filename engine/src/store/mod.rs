@@ -407,6 +407,18 @@ impl Store {
     }
 }
 
+/// Bring `out` up to date for `n` nodes and the edges' source rows `src`: [`Csr::append`]
+/// from `base` (nodes and edges when it was last complete, only appends since), else a
+/// rebuild.
+fn refresh_out(out: &mut Csr, base: Option<(usize, usize)>, n: usize, src: &[u32]) {
+    match base {
+        Some((n0, e0)) if n0 <= n && e0 <= src.len() && out.n_nodes() == n0 && out.items().len() == e0 => {
+            out.append(n, src)
+        }
+        _ => out.rebuild(n, src),
+    }
+}
+
 /// A set of node ids (never [`NO_PARENT`]) for one pass of membership tests: open
 /// addressing at a load of at most one quarter, so that most lookups of an absent id stop
 /// at the first slot.
@@ -465,17 +477,5 @@ mod id_set_tests {
         }
         assert!(!set.contains(NO_PARENT));
         assert!(!IdSet::new(std::iter::empty()).contains(5));
-    }
-}
-
-/// Bring `out` up to date for `n` nodes and the edges' source rows `src`: [`Csr::append`]
-/// from `base` (nodes and edges when it was last complete, only appends since), else a
-/// rebuild.
-fn refresh_out(out: &mut Csr, base: Option<(usize, usize)>, n: usize, src: &[u32]) {
-    match base {
-        Some((n0, e0)) if n0 <= n && e0 <= src.len() && out.n_nodes() == n0 && out.items().len() == e0 => {
-            out.append(n, src)
-        }
-        _ => out.rebuild(n, src),
     }
 }
