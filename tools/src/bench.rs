@@ -71,9 +71,11 @@ fn seed_medium(a: &BenchArgs) -> Result<serde_json::Value> {
         let t0 = Instant::now();
         let mut sim = Simulation::new(params.clone(), Some(a.threads), &|_| {})?;
         let t1 = Instant::now();
-        for _ in 0..steps {
-            black_box(sim.step()?);
-        }
+        // The run loop users get (`neuroflux run`), with its helper thread.
+        sim.run_until(steps, &mut |_, m| {
+            black_box(m);
+            Ok::<(), neuroflux::SimError>(())
+        })?;
         stepping.push(steps as f64 / t1.elapsed().as_secs_f64());
         whole.push(steps as f64 / t0.elapsed().as_secs_f64());
         last = Some(sim);
