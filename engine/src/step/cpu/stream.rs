@@ -61,9 +61,8 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
     let (ws, dynk) = (NodeKind::Workspace.code(), NodeKind::Dynamic.code());
     let table = cache.scale_table;
     let (kinds, subtypes, e0, sums) = (nodes.kinds(), nodes.subtypes(), &sc.e0[..n], &cache.sums[..n]);
-    sc.out.clear();
+    // Every row of `out` and `pair` is written below (the caller sized them).
     sc.out.resize(n, 0.0);
-    sc.pair.clear();
     sc.pair.resize(n, [0.0; 2]);
     sc.deg.clear();
     sc.deg.extend(sums.iter().map(|s| s.deg));
