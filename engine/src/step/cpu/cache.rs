@@ -44,8 +44,6 @@ pub(super) struct HotCache {
     pub sums_version: Option<u64>,
     /// Edge ids the per-row entries belong to (ascending).
     ids: Vec<u64>,
-    /// Rows of sensory nodes.
-    pub sensory_rows: Vec<u32>,
     /// Per edge row.
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
@@ -79,9 +77,6 @@ impl HotCache {
             self.instance = Some(store.instance());
         }
         self.sync_edges(store, params);
-        let kinds = store.nodes().kinds();
-        self.sensory_rows.clear();
-        self.sensory_rows.extend((0..kinds.len() as u32).filter(|&r| kinds[r as usize] == NodeKind::Sensory.code()));
         self.version = Some(store.version());
     }
 

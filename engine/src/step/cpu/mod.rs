@@ -12,6 +12,7 @@ mod update;
 use std::time::Instant;
 
 use super::{StepError, StepInput, StepReport, Stepper};
+use crate::config::Params;
 use crate::model::{edits, ledger::Ledger, rules::input_value, spawn};
 use crate::store::{Csr, NodeKind, Store};
 
@@ -132,7 +133,15 @@ fn step(
     }
     rep.times.edits_ns = ns(t0);
     let t0 = Instant::now();
-    cache.sync(store, params);
+    // 5.2 input: the frame is checked and this step's `E0` (sensory nodes at their input
+    // value) built beside the cache sync; both only read the store. The store's sensory
+    // energies are written by 5.4 (which holds them at the input value).
+    let (input, ()) = {
+        let st: &Store = store;
+        let e0 = &mut sc.e0;
+        rayon::join(|| input_energies(st, params, frame, t, e0), || cache.sync(st, params))
+    };
+    ledger.input_set = input?;
     // A topology that changed since the previous step is streamed; one that did not uses
     // the compressed-row views, built once for it.
     let stream = match path {
@@ -146,34 +155,7 @@ fn step(
         cache.sync_slots(store);
     }
     rep.times.cache_ns = ns(t0);
-
-    // 5.2 input
     let t0 = Instant::now();
-    let expected = params.n_sensory();
-    if frame.len() != expected {
-        return Err(StepError::FrameSize {
-            step: t,
-            got: frame.len(),
-            expected,
-            width: params.graph.sensory_width,
-            height: params.graph.sensory_height,
-        });
-    }
-    if let Some((index, &value)) = frame.iter().enumerate().find(|(_, v)| !(**v >= 0.0 && **v <= 1.0)) {
-        return Err(StepError::FrameValue { step: t, index, value });
-    }
-    {
-        let cols = store.node_values_mut();
-        let (energy, bindings) = (cols.energy, cols.bindings);
-        for &r in &cache.sensory_rows {
-            let r = r as usize;
-            let v = input_value(frame[bindings[r] as usize], t, params);
-            ledger.input_set += f64::from(v - energy[r]);
-            energy[r] = v;
-        }
-    }
-    sc.e0.clear();
-    sc.e0.extend_from_slice(store.nodes().energy());
 
     // 5.2 transfer and 5.3 plasticity
     // The transfer only reads the store until its plastic weights are written; the noise of
@@ -193,17 +175,14 @@ fn step(
 
     // 5.4
     let t0 = Instant::now();
-    sc.next = update::run(sc, store, params, rng, t, &mut ledger)?;
+    let updated = update::run(sc, store, params, rng, t, &mut ledger)?;
+    sc.next = updated.next;
     rep.times.update_ns = ns(t0);
 
     // 5.5
     let t0 = Instant::now();
-    let floor = params.energy.energy_floor;
-    let dead: Vec<usize> = {
-        let n = store.nodes();
-        let dyn_code = NodeKind::Dynamic.code();
-        (0..n.len()).filter(|&r| n.kinds()[r] == dyn_code && n.energy()[r] <= floor).collect()
-    };
+    // Every dynamic node at the floor dies; 5.4 listed them.
+    let dead = updated.dead;
     for &r in &dead {
         ledger.dead += f64::from(store.nodes().energy()[r]);
     }
@@ -241,6 +220,38 @@ fn step(
     sc.last_total = Some((store.node_values_version(), rep.total_after));
     rep.ledger = ledger;
     Ok(rep)
+}
+
+/// Check `frame` and fill `e0` with the store's energies, sensory nodes set to their input
+/// value (5.2); returns the ledger's `input_set`.
+fn input_energies(store: &Store, params: &Params, frame: &[f32], t: u64, e0: &mut Vec<f32>) -> Result<f64, StepError> {
+    let expected = params.n_sensory();
+    if frame.len() != expected {
+        return Err(StepError::FrameSize {
+            step: t,
+            got: frame.len(),
+            expected,
+            width: params.graph.sensory_width,
+            height: params.graph.sensory_height,
+        });
+    }
+    if let Some((index, &value)) = frame.iter().enumerate().find(|(_, v)| !(**v >= 0.0 && **v <= 1.0)) {
+        return Err(StepError::FrameValue { step: t, index, value });
+    }
+    let nodes = store.nodes();
+    let (kinds, bindings) = (nodes.kinds(), nodes.bindings());
+    e0.clear();
+    e0.extend_from_slice(nodes.energy());
+    let sens = NodeKind::Sensory.code();
+    let mut input_set = 0.0f64;
+    for (r, x) in e0.iter_mut().enumerate() {
+        if kinds[r] == sens {
+            let v = input_value(frame[bindings[r] as usize], t, params);
+            input_set += f64::from(v - *x);
+            *x = v;
+        }
+    }
+    Ok(input_set)
 }
 
 /// Rows per chunk of the ledger reductions (fixed, so sums do not depend on threads).

@@ -48,7 +48,7 @@ pub(super) fn run(
     rng: &Rng,
     t: u64,
     ledger: &mut Ledger,
-) -> Result<Vec<f32>, StepError> {
+) -> Result<Updated, StepError> {
     let nodes = store.nodes();
     let n = nodes.len();
     let e = &params.energy;
@@ -59,7 +59,7 @@ pub(super) fn run(
     let mut next = std::mem::take(&mut sc.next);
     next.resize(n, 0.0);
     let sc: &Scratch = sc;
-    let parts: Vec<(Ledger, Vec<u64>)> = next
+    let parts: Vec<(Ledger, Vec<u64>, Vec<usize>)> = next
         .par_chunks_mut(CHUNK)
         .enumerate()
         .map(|(ci, chunk)| {
@@ -67,6 +67,7 @@ pub(super) fn run(
             let (mut input_hold, mut upkeep, mut gain, mut noise_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
             let (mut ws_relax, mut clamp_cap, mut clamp_floor) = (0.0f64, 0.0f64, 0.0f64);
             let mut bad = Vec::new();
+            let mut dead = Vec::new();
             for (k, out) in chunk.iter_mut().enumerate() {
                 let r = ci * CHUNK + k;
                 let e0 = sc.e0[r];
@@ -106,6 +107,10 @@ pub(super) fn run(
                 if !x.is_finite() && bad.len() < 10 {
                     bad.push(ids[r]);
                 }
+                // 5.5's test, on the value just computed (rarely true).
+                if kind == dynk && x <= floor {
+                    dead.push(r);
+                }
                 *out = x;
             }
             let l = Ledger {
@@ -118,14 +123,16 @@ pub(super) fn run(
                 clamp_floor,
                 ..Ledger::default()
             };
-            (l, bad)
+            (l, bad, dead)
         })
         .collect();
     let mut bad = Vec::new();
+    let mut dead = Vec::new();
     let mut terms = Vec::with_capacity(parts.len());
-    for (l, b) in parts {
+    for (l, b, d) in parts {
         terms.push(l);
         bad.extend(b);
+        dead.extend(d);
     }
     if !bad.is_empty() {
         bad.truncate(10);
@@ -143,5 +150,13 @@ pub(super) fn run(
     ledger.clamp_cap = s.clamp_cap;
     ledger.clamp_floor = s.clamp_floor;
     store.node_values_mut().energy.copy_from_slice(&next);
-    Ok(next)
+    Ok(Updated { next, dead })
+}
+
+/// What 5.4 leaves for the next phases.
+pub(super) struct Updated {
+    /// The new energies (also written to the store).
+    pub next: Vec<f32>,
+    /// Rows of the dynamic nodes at the floor, ascending: the deaths of 5.5.
+    pub dead: Vec<usize>,
 }
