@@ -253,11 +253,21 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     let nodes = view.nodes;
     let rule = CullRule::new(params);
     let mut out = Vec::new();
-    for e in 0..edges.len() {
-        if rule.edge_row(nodes, edges, e) {
-            out.push(EdgeId(edges.ids()[e]));
-            if out.len() == max {
-                break;
+    // The condition for a block of rows without branches (its parts are unpredictable),
+    // then the few rows that meet it, in order.
+    const BLOCK: usize = 256;
+    let mut hit = [false; BLOCK];
+    for lo in (0..edges.len()).step_by(BLOCK) {
+        let hi = (lo + BLOCK).min(edges.len());
+        for (k, h) in hit[..hi - lo].iter_mut().enumerate() {
+            *h = rule.edge_row(nodes, edges, lo + k);
+        }
+        for (k, &h) in hit[..hi - lo].iter().enumerate() {
+            if h {
+                out.push(EdgeId(edges.ids()[lo + k]));
+                if out.len() == max {
+                    return out;
+                }
             }
         }
     }
