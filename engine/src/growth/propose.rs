@@ -128,20 +128,28 @@ fn rows_outcomes(
     let (kinds, classes) = (nodes.kinds(), nodes.growth_classes());
     let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
     let sensory_p = params.growth.sensory_growth_p;
-    let last_class = due.len().saturating_sub(1);
-    let mut draws: Vec<(usize, f32)> = Vec::new();
+    // Per class its probability this step, 0 when its period does not divide `k` (a draw
+    // with probability 0 proposes nothing, so those rows need no draw).
+    let class_p: Vec<f32> = due.iter().map(|d| d.unwrap_or(0.0)).collect();
+    let last_class = class_p.len().saturating_sub(1);
+    // The rows that draw, listed without branches (whether a row draws depends on its random
+    // class): every row is written, and the cursor moves past those with a chance to propose.
+    let mut draws: Vec<(usize, f32)> = vec![(0, 0.0); hi - lo];
+    let mut m = 0;
     for r in lo..hi {
-        let p = if kinds[r] == dynk {
-            due.get(usize::from(classes[r]).min(last_class)).copied().flatten()
-        } else if kinds[r] == sens {
-            Some(sensory_p)
+        let dyn_p = class_p.get(usize::from(classes[r]).min(last_class)).copied().unwrap_or(0.0);
+        let kind = kinds[r];
+        let p = if kind == dynk {
+            dyn_p
+        } else if kind == sens {
+            sensory_p
         } else {
-            None
+            0.0
         };
-        if let Some(p) = p {
-            draws.push((r, p));
-        }
+        draws[m] = (r, p);
+        m += usize::from(p > 0.0);
     }
+    draws.truncate(m);
     let mut out = Vec::new();
     let mut ent = [0u64; LANES];
     for pack in draws.chunks(LANES) {
