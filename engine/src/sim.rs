@@ -28,6 +28,9 @@ pub enum SimError {
     /// An invariant does not hold.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A checkpoint's configuration is not valid.
+    #[error("cannot resume: {0}")]
+    Resume(String),
     /// An energy is outside its bounds.
     #[error("node {node} has energy {energy}, outside [{floor}, {cap}]")]
     EnergyBounds {
@@ -205,6 +208,28 @@ impl Simulation {
         self.totals.add(&m);
         self.last_totals = (rep.total_before, rep.total_after);
         Ok(m)
+    }
+
+    /// A checkpoint of the current state: a copy, so that it can be written while the run
+    /// goes on.
+    pub fn checkpoint(&self) -> crate::checkpoint::Checkpoint {
+        crate::checkpoint::Checkpoint {
+            config: self.params.config().clone(),
+            step: self.step,
+            store: self.store.clone(),
+            pending: self.pending.clone(),
+            totals: self.totals,
+        }
+    }
+
+    /// A simulation that continues from `c` exactly (the stepper's caches are rebuilt;
+    /// draws come from counters). `threads` as for [`Simulation::new`].
+    pub fn from_checkpoint(c: crate::checkpoint::Checkpoint, threads: Option<usize>) -> Result<Self, SimError> {
+        let params = c.config.validate().map_err(|e| SimError::Resume(e.to_string()))?;
+        let stepper = step::create(&params, threads)?;
+        let mut sim = Self::from_parts(params, c.store, c.step, c.pending, stepper);
+        sim.totals = c.totals;
+        Ok(sim)
     }
 
     /// The state hash (see [`crate::hash`]).

@@ -406,9 +406,15 @@ impl Default for InputSection {
 pub struct OutputSection {
     /// One metrics row every this many steps, >= 1.
     pub metrics_every: u32,
+    /// A checkpoint every this many steps (steps; 0: none), in `checkpoints/` of the run
+    /// directory (docs/CHECKPOINTS.md).
+    pub checkpoint_every: u64,
+    /// Checkpoints kept per run: older ones are removed once a newer one is complete; 1 to
+    /// 1,000,000.
+    pub keep_last: u32,
 }
 impl Default for OutputSection {
     fn default() -> Self {
-        Self { metrics_every: 1 }
+        Self { metrics_every: 1, checkpoint_every: 0, keep_last: 3 }
     }
 }

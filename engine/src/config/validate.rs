@@ -206,6 +206,7 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     k.range_f("input.sensory_bias", i.sensory_bias, -1e9, 1e9, "energy");
     k.range_u("input.warmup_steps", u64::from(i.warmup_steps), 1, u64::from(u32::MAX), "steps");
     k.range_u("output.metrics_every", u64::from(c.output.metrics_every), 1, u64::from(u32::MAX), "steps");
+    k.range_u("output.keep_last", u64::from(c.output.keep_last), 1, 1_000_000, "checkpoints");
     k.issues
 }
 

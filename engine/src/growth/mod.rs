@@ -19,7 +19,7 @@ pub use propose::{propose, GraphView};
 use crate::store::{Direction, EdgeId, EdgeKind, NodeId};
 
 /// One proposed edge addition with its attributes already drawn.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct EdgeProposal {
     /// Source.
     pub src: NodeId,
@@ -38,7 +38,7 @@ pub struct EdgeProposal {
 }
 
 /// The proposals computed from one snapshot.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Proposals {
     /// The step of the snapshot they were computed from.
     pub from_step: u64,

@@ -215,7 +215,7 @@ pub struct EnergyTotals {
 }
 
 /// Run totals.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct RunTotals {
     /// Children born.
     pub births: u64,
