@@ -260,7 +260,7 @@ pub fn read_header(path: &Path) -> Result<Header, CheckpointError> {
             }
             let off: Vec<u64> =
                 t.get("data_offsets").and_then(|s| serde_json::from_value(s.clone()).ok()).unwrap_or_default();
-            let size = count.checked_mul(dtype.size() as u64).unwrap_or(u64::MAX);
+            let size = count.saturating_mul(dtype.size() as u64);
             if off.len() != 2 || off[1] < off[0] || off[1] - off[0] != size || off[1] > data_len {
                 return Err(CheckpointError::Invalid(format!(
                     "the tensor `{key}` has offsets {off:?}: it should hold {size} bytes within the file's {data_len} bytes of data"
