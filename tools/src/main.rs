@@ -1,6 +1,8 @@
 //! The `neuroflux` command-line tool.
 
 mod bench;
+mod checkpoints;
+mod inspect;
 mod run;
 mod util;
 
@@ -22,9 +24,14 @@ struct Cli {
 enum Cmd {
     /// Run a simulation from a configuration file.
     #[command(
-        after_help = "Examples:\n  neuroflux run sim-configs/default.toml\n  neuroflux run sim-configs/small.toml --steps 500 --out runs/try1 --threads 2"
+        after_help = "Examples:\n  neuroflux run sim-configs/default.toml\n  neuroflux run sim-configs/small.toml --steps 500 --out runs/try1 --threads 2\n  neuroflux run sim-configs/default.toml --out runs/long --checkpoint-every 100 --keep-last 2\n  neuroflux run --resume runs/long --steps 5000"
     )]
     Run(run::RunArgs),
+    /// Print a checkpoint's header, counts and energy summary; --verify checks it all.
+    #[command(
+        after_help = "Examples:\n  neuroflux inspect runs/long\n  neuroflux inspect runs/long/checkpoints/step-000000000400.safetensors --verify"
+    )]
+    Inspect(inspect::InspectArgs),
     /// Check a configuration and report every problem at once.
     #[command(after_help = "Example:\n  neuroflux validate sim-configs/default.toml")]
     Validate {
@@ -45,6 +52,7 @@ fn main() {
         Cmd::Run(a) => run::run(a),
         Cmd::Validate { config } => run::validate(&config),
         Cmd::Bench(a) => bench::bench(a),
+        Cmd::Inspect(a) => inspect::inspect(a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");
