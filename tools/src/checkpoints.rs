@@ -12,7 +12,7 @@ use neuroflux::checkpoint::{self, Checkpoint, RealFs};
 /// stepper only waits for the copy of its state; at most one checkpoint waits behind the one
 /// being written.
 pub struct Writer {
-    tx: Option<SyncSender<Checkpoint>>,
+    tx: Option<SyncSender<(Checkpoint, f64)>>,
     thread: Option<JoinHandle<()>>,
     error: Arc<Mutex<Option<String>>>,
 }
@@ -21,13 +21,13 @@ impl Writer {
     /// A writer into `dir` that keeps the newest `keep` checkpoints.
     pub fn start(dir: PathBuf, keep: usize) -> Result<Self> {
         std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let (tx, rx) = sync_channel::<Checkpoint>(1);
+        let (tx, rx) = sync_channel::<(Checkpoint, f64)>(1);
         let error = Arc::new(Mutex::new(None));
         let err = error.clone();
         let thread = std::thread::Builder::new()
             .name("neuroflux-checkpoint".into())
             .spawn(move || {
-                for c in rx {
+                for (c, stall) in rx {
                     let path = dir.join(checkpoint::file_name(c.step));
                     let t = std::time::Instant::now();
                     let r = c.write(&path, &RealFs).map_err(|e| e.to_string()).and_then(|()| {
@@ -36,7 +36,8 @@ impl Writer {
                     match r {
                         Ok(removed) => tracing::info!(
                             step = c.step,
-                            seconds = t.elapsed().as_secs_f64(),
+                            stall_ms = stall * 1e3,
+                            write_seconds = t.elapsed().as_secs_f64(),
                             removed = removed.len(),
                             "wrote checkpoint {}",
                             path.display()
@@ -59,13 +60,15 @@ impl Writer {
         self.error.lock().ok().and_then(|e| e.clone())
     }
 
-    /// Queue `c`; fails if an earlier checkpoint failed (the run should stop).
-    pub fn send(&self, c: Checkpoint) -> Result<()> {
+    /// Queue `c`, taken with a stall of `stall` seconds for the stepper (reported with the
+    /// write); fails if an earlier checkpoint failed (the run should stop).
+    pub fn send(&self, c: Checkpoint, stall: f64) -> Result<()> {
         if let Some(e) = self.failed() {
             bail!("a checkpoint failed: {e}");
         }
         let tx = self.tx.as_ref().ok_or_else(|| anyhow!("the checkpoint writer has stopped"))?;
-        tx.send(c).map_err(|_| anyhow!("the checkpoint writer has stopped: {}", self.failed().unwrap_or_default()))
+        tx.send((c, stall))
+            .map_err(|_| anyhow!("the checkpoint writer has stopped: {}", self.failed().unwrap_or_default()))
     }
 
     /// Wait until every queued checkpoint is written; the first error, if any.

@@ -217,9 +217,11 @@ pub fn run(args: RunArgs) -> Result<()> {
             if (m.step + 1) % checkpoint_every == 0 {
                 // Everything written so far belongs with the checkpoint: flush the metrics.
                 csv.flush().context("cannot write metrics.csv")?;
+                // The stepper's stall: the copy of the state (and a wait while the previous
+                // checkpoint is still being written).
                 let t = Instant::now();
-                w.send(sim.checkpoint())?;
-                tracing::debug!(step = m.step + 1, stall_ms = t.elapsed().as_secs_f64() * 1e3, "checkpoint queued");
+                let c = sim.checkpoint();
+                w.send(c, t.elapsed().as_secs_f64())?;
             }
         }
         if let Some(b) = &bar {
