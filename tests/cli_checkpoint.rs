@@ -152,3 +152,38 @@ fn sigkill_at_random_moments_always_leaves_a_checkpoint_that_verifies_and_resume
     assert!(o.status.success(), "resume after the last kill: {}", String::from_utf8_lossy(&o.stderr));
     println!("{kills} kills; the newest checkpoint verified after each; the last one (step {last_step}) resumed");
 }
+
+#[test]
+fn sigterm_stops_after_the_step_and_saves_metrics_summary_and_a_checkpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = dir.path().join("run");
+    let s = |p: &Path| p.to_str().expect("utf-8").to_string();
+    // No checkpoints configured: the interrupt still saves one.
+    let child = Command::new(env!("CARGO_BIN_EXE_neuroflux"))
+        .args(["run", "sim-configs/default.toml", "--steps", "1000000", "--out", &s(&run)])
+        .current_dir(root())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let start = Instant::now();
+    while std::fs::read_to_string(run.join("metrics.csv")).map(|t| t.lines().count()).unwrap_or(0) < 50 {
+        assert!(start.elapsed() < Duration::from_secs(60), "the run should write metrics");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(term.success());
+    let out = child.wait_with_output().expect("exits");
+    assert_eq!(out.status.code(), Some(130), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).expect("summary")).expect("json");
+    let step = summary["step"].as_u64().expect("step");
+    let metrics = std::fs::read_to_string(run.join("metrics.csv")).expect("metrics");
+    let last_row: u64 = metrics.lines().last().and_then(|l| l.split(',').next()?.parse().ok()).expect("a row");
+    assert_eq!(last_row + 1, step, "the metrics end with the last step run");
+    let o = neuroflux(&["inspect", &s(&run), "--verify"]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success() && text.contains(&format!("step {step} ")), "{text}");
+    let o = neuroflux(&["run", "--resume", &s(&run), "--steps", &(step + 5).to_string()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}

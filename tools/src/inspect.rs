@@ -1,5 +1,6 @@
 //! `neuroflux inspect CHECKPOINT_OR_RUN_DIR [--verify]`.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
@@ -21,24 +22,31 @@ pub struct InspectArgs {
 pub fn inspect(args: InspectArgs) -> Result<()> {
     let (path, _) = crate::checkpoints::locate(&args.path)?;
     let h = read_header(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    println!("checkpoint {}", path.display());
-    println!("  format version {}, {} bytes", h.format_version, h.file_bytes);
-    println!("  step {} (steps run)", h.step);
-    println!("  nodes {}, edges {}", h.nodes, h.edges);
-    println!("  next node id {}, next edge id {}", h.next_node_id, h.next_edge_id);
-    let c = Checkpoint::read(&path, None).with_context(|| format!("{} does not pass its checks", path.display()))?;
-    println!("  pending proposal batches {}", c.pending.len());
-    let kinds = ["sensory", "dynamic", "workspace"];
-    for (name, s) in kinds.iter().zip(energy_by_kind(c.store.nodes())) {
-        println!(
-            "  {name:9} {:8} nodes, energy total {:.3}, mean {:.3}, min {:.3}, max {:.3}",
-            s.count, s.total, s.mean, s.min, s.max
-        );
+    let mut text = format!("checkpoint {}\n", path.display());
+    text += &format!("  format version {}, {} bytes\n", h.format_version, h.file_bytes);
+    text += &format!("  step {} (steps run)\n", h.step);
+    text += &format!("  nodes {}, edges {}\n", h.nodes, h.edges);
+    text += &format!("  next node id {}, next edge id {}\n", h.next_node_id, h.next_edge_id);
+    // The header is shown even when the rest does not pass its checks.
+    let full = Checkpoint::read(&path, None);
+    if let Ok(c) = &full {
+        text += &format!("  pending proposal batches {}\n", c.pending.len());
+        let kinds = ["sensory", "dynamic", "workspace"];
+        for (name, s) in kinds.iter().zip(energy_by_kind(c.store.nodes())) {
+            text += &format!(
+                "  {name:9} {:8} nodes, energy total {:.3}, mean {:.3}, min {:.3}, max {:.3}\n",
+                s.count, s.total, s.mean, s.min, s.max
+            );
+        }
+        if args.verify {
+            text += "  verified: header, sizes, every section checksum, codes, id order, store invariants and energy bounds\n";
+        }
     }
-    if args.verify {
-        println!(
-            "  verified: header, sizes, every section checksum, codes, id order, store invariants and energy bounds"
-        );
+    // A closed pipe (`| head`) is not an error of the inspection.
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => return Err(e.into()),
+        _ => {}
     }
+    full.with_context(|| format!("{} does not pass its checks", path.display()))?;
     Ok(())
 }

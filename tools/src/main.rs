@@ -55,6 +55,10 @@ fn main() {
         Cmd::Inspect(a) => inspect::inspect(a),
     };
     if let Err(e) = r {
+        if e.is::<run::Interrupted>() {
+            // 128 + SIGINT, the shell's convention for a run stopped by Ctrl-C.
+            std::process::exit(130);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -77,6 +77,18 @@ fn run_dir(args: &RunArgs, config: &Path) -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// The run stopped on Ctrl-C or SIGTERM after saving (the binary exits with status 130).
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("interrupted by a signal (state saved)")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
 /// The command line's checkpoint settings become part of the resolved configuration, so that
 /// checkpoints carry them and a resumed run keeps them.
 fn override_output(c: &mut Config, args: &RunArgs) {
@@ -105,6 +117,11 @@ fn truncate_metrics(path: &Path, step: u64) -> Result<()> {
 
 /// `neuroflux run CONFIG` and `neuroflux run --resume CHECKPOINT_OR_RUN_DIR`.
 pub fn run(args: RunArgs) -> Result<()> {
+    // Ctrl-C and SIGTERM set a flag; the run stops after the step in progress and saves.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("cannot install the signal handlers")?;
+    }
     let terminal = std::io::stderr().is_terminal();
     let started = Instant::now();
     let (mut sim, dir, resumed) = if let Some(from) = &args.resume {
@@ -210,8 +227,12 @@ pub fn run(args: RunArgs) -> Result<()> {
     let loop_start = Instant::now();
     let mut last_log = Instant::now();
     let mut each = |sim: &Simulation, m: &neuroflux::io::metrics::StepMetrics| -> Result<()> {
-        if m.step % every == 0 || m.step + 1 == end {
+        let interrupted = stop.load(std::sync::atomic::Ordering::Relaxed);
+        if m.step % every == 0 || m.step + 1 == end || interrupted {
             m.write_csv_row(&mut csv)?;
+        }
+        if interrupted {
+            return Err(Interrupted.into());
         }
         if let Some(w) = &writer {
             if (m.step + 1) % checkpoint_every == 0 {
@@ -242,9 +263,22 @@ pub fn run(args: RunArgs) -> Result<()> {
     };
     let outcome = sim.run_until(end, &mut each);
     let wall = loop_start.elapsed().as_secs_f64();
-    let written = writer.map_or(Ok(()), crate::checkpoints::Writer::finish);
-    outcome?;
-    written?;
+    let interrupted = matches!(&outcome, Err(e) if e.is::<Interrupted>());
+    if interrupted {
+        // Keep everything computed: a final checkpoint of the state after the last step.
+        let t = Instant::now();
+        let c = sim.checkpoint();
+        let final_writer = match writer {
+            Some(w) => w,
+            None => crate::checkpoints::Writer::start(dir.join("checkpoints"), keep_last)?,
+        };
+        final_writer.send(c, t.elapsed().as_secs_f64())?;
+        final_writer.finish()?;
+    } else {
+        let written = writer.map_or(Ok(()), crate::checkpoints::Writer::finish);
+        outcome?;
+        written?;
+    }
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -252,6 +286,15 @@ pub fn run(args: RunArgs) -> Result<()> {
     let summary = sim.summary(wall, sim.current_step() - first);
     let text = serde_json::to_string_pretty(&summary)?;
     std::fs::write(dir.join("summary.json"), format!("{text}\n")).context("cannot write summary.json")?;
+    if interrupted {
+        tracing::warn!(
+            "interrupted after step {}: wrote the metrics, the summary and a checkpoint to {}; continue with `neuroflux run --resume {}`",
+            summary.step,
+            dir.display(),
+            dir.display()
+        );
+        return Err(Interrupted.into());
+    }
     tracing::info!(
         "finished at step {}: {} nodes, {} edges, {:.0} steps/s, state_hash {}; wrote {}",
         summary.step,
