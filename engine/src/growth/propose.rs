@@ -260,27 +260,41 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     }
     let nodes = view.nodes;
     let rule = CullRule::new(params);
-    let mut out = Vec::new();
-    // The condition for a block of rows without branches (its parts are unpredictable),
-    // then the few rows that meet it, in order.
-    const BLOCK: usize = 256;
-    let mut hit = [false; BLOCK];
-    for lo in (0..edges.len()).step_by(BLOCK) {
-        let hi = (lo + BLOCK).min(edges.len());
-        for (k, h) in hit[..hi - lo].iter_mut().enumerate() {
-            *h = rule.edge_row(nodes, edges, lo + k);
-        }
-        for (k, &h) in hit[..hi - lo].iter().enumerate() {
-            if h {
-                out.push(EdgeId(edges.ids()[lo + k]));
-                if out.len() == max {
-                    return out;
+    // The first `max` edge rows that meet the condition, in ascending order: each fixed
+    // chunk of rows (in parallel) lists its hits, the lists are joined in chunk order.
+    let chunks: Vec<Vec<EdgeId>> = (0..edges.len().div_ceil(CULL_CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let (lo, hi) = (c * CULL_CHUNK, ((c + 1) * CULL_CHUNK).min(edges.len()));
+            let mut out = Vec::new();
+            // The condition for a block of rows without branches (its parts are
+            // unpredictable), then the few rows that meet it, in order.
+            const BLOCK: usize = 256;
+            let mut hit = [false; BLOCK];
+            for b in (lo..hi).step_by(BLOCK) {
+                let bhi = (b + BLOCK).min(hi);
+                for (k, h) in hit[..bhi - b].iter_mut().enumerate() {
+                    *h = rule.edge_row(nodes, edges, b + k);
+                }
+                for (k, &h) in hit[..bhi - b].iter().enumerate() {
+                    if h {
+                        out.push(EdgeId(edges.ids()[b + k]));
+                        if out.len() == max {
+                            return out;
+                        }
+                    }
                 }
             }
-        }
-    }
+            out
+        })
+        .collect();
+    let mut out: Vec<EdgeId> = chunks.into_iter().flatten().take(max).collect();
+    out.shrink_to_fit();
     out
 }
+
+/// Edge rows per parallel task of the cull scan.
+const CULL_CHUNK: usize = 4096;
 
 #[cfg(test)]
 mod tests {
