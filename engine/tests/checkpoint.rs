@@ -70,28 +70,27 @@ fn each_failing_file_operation_reaches_the_caller_and_the_previous_checkpoint_st
     let dir = tempfile::tempdir().expect("temp dir");
     let mut sim = Simulation::new(small_params(), Some(1), &|_| {}).expect("builds");
     run_to(&mut sim, 10);
-    let path: PathBuf = dir.path().join("latest.safetensors");
-    sim.checkpoint().write(&path, &RealFs).expect("the first write succeeds");
+    // The previous checkpoint of a run (its own file), and the next one being written.
+    let previous: PathBuf = dir.path().join(neuroflux::checkpoint::file_name(10));
+    sim.checkpoint().write(&previous, &RealFs).expect("the first write succeeds");
     let first = sim.state_hash();
     run_to(&mut sim, 20);
+    let next: PathBuf = dir.path().join(neuroflux::checkpoint::file_name(20));
     for op in FileOp::ALL {
-        let err = sim.checkpoint().write(&path, &FailAt(op)).expect_err("the injected failure is an error");
+        let _ = std::fs::remove_file(&next);
+        let err = sim.checkpoint().write(&next, &FailAt(op)).expect_err("the injected failure is an error");
         let msg = err.to_string();
         assert!(msg.contains(&format!("injected failure at {op}")), "{op}: {msg}");
         assert!(msg.contains(&format!("cannot {op}")), "{op}: {msg}");
-        // The target holds a complete checkpoint: the previous one, or (when only the
-        // directory fsync failed) the new one.
-        let c = Checkpoint::read(&path, None).expect("the target still loads");
-        let resumed = Simulation::from_checkpoint(c, Some(1)).expect("resumes").state_hash();
+        // The previous checkpoint is untouched and loads.
+        let c = Checkpoint::read(&previous, None).expect("the previous checkpoint still loads");
+        assert_eq!(Simulation::from_checkpoint(c, Some(1)).expect("resumes").state_hash(), first, "{op}");
+        // The new one is absent, or (only the directory fsync failed) complete.
         if op == FileOp::SyncDir {
-            assert_eq!(resumed, sim.state_hash(), "{op}: the renamed file is the new one");
-            sim.checkpoint().write(&path, &RealFs).expect("rewrite");
-            // Put the first state back for the next operations.
-            let mut back = Simulation::new(small_params(), Some(1), &|_| {}).expect("builds");
-            run_to(&mut back, 10);
-            back.checkpoint().write(&path, &RealFs).expect("restore");
+            let c = Checkpoint::read(&next, None).expect("renamed before the failure: complete");
+            assert_eq!(c.step, 20);
         } else {
-            assert_eq!(resumed, first, "{op}: the previous checkpoint is intact");
+            assert!(!next.exists(), "{op}: no new checkpoint at the target");
         }
         let leftovers: Vec<_> = std::fs::read_dir(dir.path())
             .expect("lists")
