@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use crate::config::Params;
+use crate::growth::worker::Worker;
 use crate::growth::{propose, GraphView, Pending, Proposals};
 use crate::hash::state_hash;
 use crate::io::input::Input;
@@ -28,6 +29,9 @@ pub enum SimError {
     /// An invariant does not hold.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The connection worker thread failed.
+    #[error(transparent)]
+    Worker(#[from] crate::growth::worker::WorkerError),
     /// A checkpoint's configuration is not valid.
     #[error("cannot resume: {0}")]
     Resume(String),
@@ -57,6 +61,8 @@ pub struct Simulation {
     frame: Vec<f32>,
     totals: RunTotals,
     last_totals: (f64, f64),
+    /// The connection worker thread (`run.worker = "thread"`), started at the first step.
+    worker: Option<Worker>,
 }
 
 impl Simulation {
@@ -83,6 +89,7 @@ impl Simulation {
             frame: Vec::new(),
             totals: RunTotals::default(),
             last_totals: (0.0, 0.0),
+            worker: None,
         }
     }
 
@@ -147,6 +154,19 @@ impl Simulation {
             }
         }
         self.frame = frame;
+        // The worker's last proposals join the queue (and the totals), as inline growth's do.
+        if let Some(w) = &mut self.worker {
+            let lag = u64::from(self.params.growth.worker_lag_steps);
+            let (pending, totals) = (&mut self.pending, &mut self.totals);
+            let drained = w.collect_all(&mut |k, p| {
+                totals.proposals_made += p.made;
+                totals.proposals_dropped += p.dropped;
+                pending.push(k + 1 + lag, p);
+            });
+            if let (Ok(()), Err(e)) = (&r, drained) {
+                r = Err(E::from(SimError::from(e)));
+            }
+        }
         r
     }
 
@@ -158,6 +178,24 @@ impl Simulation {
 
     fn step_on_pool(&mut self, frame: &[f32]) -> Result<StepMetrics, SimError> {
         let t = self.step;
+        let lag = u64::from(self.params.growth.worker_lag_steps);
+        let threaded = self.params.run.worker == "thread";
+        if threaded && self.worker.is_none() {
+            self.worker = Some(Worker::start(self.params.clone())?);
+        }
+        // Proposals received from the worker this step (counted in this step's metrics).
+        let (mut made, mut dropped) = (0, 0);
+        if let Some(w) = &mut self.worker {
+            // Everything due at this step: the snapshots up to step t - 1 - lag.
+            if let Some(upto) = t.checked_sub(1 + lag) {
+                let pending = &mut self.pending;
+                w.collect_until(upto, &mut |k, p| {
+                    made += p.made;
+                    dropped += p.dropped;
+                    pending.push(k + 1 + lag, p);
+                })?;
+            }
+        }
         let due = self.pending.take_due(t);
         let rep = self.stepper.step(StepInput {
             store: &mut self.store,
@@ -168,10 +206,17 @@ impl Simulation {
             edits: due.as_ref(),
         })?;
         self.step = t + 1;
-        // The proposals and the energy statistics only read the state: one beside the other.
-        let (p, growth_ns, energy) = {
+        let (growth_ns, energy);
+        if let Some(w) = &mut self.worker {
+            // The worker gets a copy of the state after step t (out-edge view complete).
+            let g0 = Instant::now();
+            w.submit(t, std::sync::Arc::new(self.store.clone()))?;
+            growth_ns = g0.elapsed().as_nanos() as u64;
+            energy = energy_by_kind(self.store.nodes());
+        } else {
+            // The proposals and the energy statistics only read the state: one beside the other.
             let (store, params) = (&self.store, &self.params);
-            let ((p, growth_ns), energy) = rayon::join(
+            let ((p, ns), e) = rayon::join(
                 || {
                     let g0 = Instant::now();
                     let p = proposals_after(store, params, t);
@@ -179,10 +224,10 @@ impl Simulation {
                 },
                 || energy_by_kind(store.nodes()),
             );
-            (p, growth_ns, energy)
-        };
-        let (made, dropped) = (p.made, p.dropped);
-        self.pending.push(t + 1 + u64::from(self.params.growth.worker_lag_steps), p);
+            (growth_ns, energy) = (ns, e);
+            (made, dropped) = (p.made, p.dropped);
+            self.pending.push(t + 1 + lag, p);
+        }
         let m = StepMetrics {
             step: t,
             energy,
@@ -197,7 +242,7 @@ impl Simulation {
             edges_conducting: rep.edges_conducting,
             ledger: rep.ledger,
             worker: WorkerState {
-                running: false,
+                running: self.worker.is_some(),
                 restarts: 0,
                 lag_steps: u64::from(self.params.growth.worker_lag_steps),
                 last_error: String::new(),
@@ -213,12 +258,13 @@ impl Simulation {
     /// A checkpoint of the current state: a copy, so that it can be written while the run
     /// goes on.
     pub fn checkpoint(&self) -> crate::checkpoint::Checkpoint {
+        let (pending, totals) = self.complete_pending_and_totals();
         crate::checkpoint::Checkpoint {
             config: self.params.config().clone(),
             step: self.step,
             store: self.store.clone(),
-            pending: self.pending.clone(),
-            totals: self.totals,
+            pending,
+            totals,
         }
     }
 
@@ -234,7 +280,27 @@ impl Simulation {
 
     /// The state hash (see [`crate::hash`]).
     pub fn state_hash(&self) -> String {
-        state_hash(&self.store, self.step, &self.pending)
+        state_hash(&self.store, self.step, &self.complete_pending())
+    }
+
+    /// The pending proposals, including those the worker thread has not delivered yet
+    /// (computed here from the snapshots it holds): the inline mode's queue.
+    fn complete_pending(&self) -> Pending {
+        self.complete_pending_and_totals().0
+    }
+
+    /// [`Simulation::complete_pending`], and the run totals counting its proposals.
+    fn complete_pending_and_totals(&self) -> (Pending, RunTotals) {
+        let (mut p, mut totals) = (self.pending.clone(), self.totals);
+        if let Some(w) = &self.worker {
+            let lag = u64::from(self.params.growth.worker_lag_steps);
+            for (k, props) in w.in_flight_proposals(&self.params) {
+                totals.proposals_made += props.made;
+                totals.proposals_dropped += props.dropped;
+                p.push(k + 1 + lag, props);
+            }
+        }
+        (p, totals)
     }
 
     /// Check every invariant of MODEL.md section 8 that the state can show: the store's

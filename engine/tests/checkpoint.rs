@@ -41,14 +41,17 @@ fn resumed_hash(params: Params, at: u64, end: u64, dir: &Path) -> String {
 #[test]
 fn resuming_at_400_gives_the_uninterrupted_runs_hash() {
     let dir = tempfile::tempdir().expect("temp dir");
-    for lag in [1u32, 2] {
-        let params = default_params(|c| c.growth.worker_lag_steps = lag);
+    for (worker, lag) in [("inline", 1u32), ("inline", 2), ("thread", 2)] {
+        let params = default_params(|c| {
+            c.growth.worker_lag_steps = lag;
+            c.run.worker = worker.into();
+        });
         let mut whole = Simulation::new(params.clone(), Some(2), &|_| {}).expect("builds");
         run_to(&mut whole, 1000);
         let want = whole.state_hash();
         let got = resumed_hash(params, 400, 1000, dir.path());
-        println!("default.toml, worker_lag_steps = {lag}: uninterrupted {want}, resumed at 400 {got}");
-        assert_eq!(got, want, "lag {lag}");
+        println!("default.toml, {worker} worker, worker_lag_steps = {lag}: uninterrupted {want}, resumed at 400 {got}");
+        assert_eq!(got, want, "{worker} worker, lag {lag}");
     }
 }
 

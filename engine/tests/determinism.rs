@@ -101,3 +101,29 @@ fn streamed_and_compressed_row_transfer_give_the_same_bits() {
         }
     }
 }
+
+#[test]
+fn the_worker_thread_gives_the_inline_runs_bits() {
+    // 300 steps stepped one by one, and 300 through the run loop (which drains the worker).
+    for lag in [0u32, 1, 3] {
+        let with = |worker: &str| {
+            let mut c = params().config().clone();
+            c.run.worker = worker.into();
+            c.growth.worker_lag_steps = lag;
+            c.validate().expect("valid")
+        };
+        let mut inline = Simulation::new(with("inline"), Some(2), &|_| {}).expect("builds");
+        let mut thread = Simulation::new(with("thread"), Some(2), &|_| {}).expect("builds");
+        for _ in 0..150 {
+            inline.step().expect("step");
+            thread.step().expect("step");
+        }
+        assert_eq!(thread.state_hash(), inline.state_hash(), "lag {lag}, after 150 single steps");
+        let ok = |_: &Simulation, _: &neuroflux::io::metrics::StepMetrics| Ok::<(), neuroflux::SimError>(());
+        inline.run_until(300, &mut ok.clone()).expect("runs");
+        thread.run_until(300, &mut ok.clone()).expect("runs");
+        assert_eq!(thread.state_hash(), inline.state_hash(), "lag {lag}, after 300 steps");
+        assert_eq!(thread.totals(), inline.totals(), "lag {lag}: run totals");
+        println!("lag {lag}: inline and worker thread agree: {}", inline.state_hash());
+    }
+}

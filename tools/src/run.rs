@@ -31,6 +31,10 @@ pub struct RunArgs {
     /// Keep the newest K checkpoints (default: the configuration's `output.keep_last`).
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u32).range(1..))]
     keep_last: Option<u32>,
+    /// Where growth proposals are computed: `inline` or `thread` (the connection worker
+    /// thread); both give the same results (default: the configuration's `run.worker`).
+    #[arg(long, value_parser = ["inline", "thread"])]
+    worker: Option<String>,
     /// Continue a run from a checkpoint file or a run directory (its newest checkpoint),
     /// in that run's directory, appending to its metrics.
     #[arg(long, value_name = "CHECKPOINT_OR_RUN_DIR")]
@@ -89,14 +93,17 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
-/// The command line's checkpoint settings become part of the resolved configuration, so that
-/// checkpoints carry them and a resumed run keeps them.
+/// The command line's checkpoint and worker settings become part of the resolved
+/// configuration, so that checkpoints carry them and a resumed run keeps them.
 fn override_output(c: &mut Config, args: &RunArgs) {
     if let Some(n) = args.checkpoint_every {
         c.output.checkpoint_every = n;
     }
     if let Some(k) = args.keep_last {
         c.output.keep_last = k;
+    }
+    if let Some(w) = &args.worker {
+        c.run.worker = w.clone();
     }
 }
 

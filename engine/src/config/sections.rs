@@ -15,10 +15,14 @@ pub struct RunSection {
     pub threads: u32,
     /// `cpu` (the only backend compiled in by default), `wgpu`, `hip` or `auto`.
     pub backend: String,
+    /// Where the growth proposals of MODEL.md section 6 are computed: `inline` (on the
+    /// stepper's threads, after each step) or `thread` (a connection worker thread, from a
+    /// copy of the state); both give the same results.
+    pub worker: String,
 }
 impl Default for RunSection {
     fn default() -> Self {
-        Self { steps: 1000, seed: 0, threads: 0, backend: "cpu".into() }
+        Self { steps: 1000, seed: 0, threads: 0, backend: "cpu".into(), worker: "inline".into() }
     }
 }
 

@@ -49,6 +49,9 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     let r = &c.run;
     k.range_u("run.steps", r.steps, 0, u64::from(u32::MAX), "steps");
     k.range_u("run.threads", u64::from(r.threads), 0, 1024, "threads");
+    if !["inline", "thread"].contains(&r.worker.as_str()) {
+        k.push("run.worker", &r.worker, "one of inline, thread", "");
+    }
     if !["cpu", "wgpu", "hip", "auto"].contains(&r.backend.as_str()) {
         k.push("run.backend", &r.backend, "one of cpu, wgpu, hip, auto", "");
     }

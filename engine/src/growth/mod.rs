@@ -12,6 +12,7 @@
 
 mod pending;
 mod propose;
+pub mod worker;
 
 pub use pending::Pending;
 pub use propose::{propose, GraphView};
