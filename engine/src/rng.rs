@@ -43,6 +43,8 @@ pub enum Stream {
     Growth = 5,
     /// Weight of the parent->child edge (phase 5.6).
     ChildWiring = 6,
+    /// Injected worker faults (`[faults]`, a testing aid; never part of the model).
+    Faults = 7,
 }
 
 /// Philox4x32 with `rounds` rounds on one counter and key.

@@ -8,7 +8,9 @@ use crate::growth::worker::Worker;
 use crate::growth::{propose, GraphView, Pending, Proposals};
 use crate::hash::state_hash;
 use crate::io::input::Input;
-use crate::io::metrics::{energy_by_kind, EnergyTotals, KindCounts, RunTotals, StepMetrics, Summary, WorkerState};
+use crate::io::metrics::{
+    energy_by_kind, EnergyTotals, KindCounts, RunTotals, StepMetrics, Summary, WorkerState, WorkerSummary,
+};
 use crate::model::build::{build_initial, BuildError};
 use crate::rng::Rng;
 use crate::step::{self, BackendError, StepError, StepInput, Stepper};
@@ -157,8 +159,8 @@ impl Simulation {
         // The worker's last proposals join the queue (and the totals), as inline growth's do.
         if let Some(w) = &mut self.worker {
             let lag = u64::from(self.params.growth.worker_lag_steps);
-            let (pending, totals) = (&mut self.pending, &mut self.totals);
-            let drained = w.collect_all(&mut |k, p| {
+            let (pending, totals, step) = (&mut self.pending, &mut self.totals, self.step);
+            let drained = w.collect_all(step, &mut |k, p| {
                 totals.proposals_made += p.made;
                 totals.proposals_dropped += p.dropped;
                 pending.push(k + 1 + lag, p);
@@ -189,7 +191,7 @@ impl Simulation {
             // Everything due at this step: the snapshots up to step t - 1 - lag.
             if let Some(upto) = t.checked_sub(1 + lag) {
                 let pending = &mut self.pending;
-                w.collect_until(upto, &mut |k, p| {
+                w.collect_until(upto, t, &mut |k, p| {
                     made += p.made;
                     dropped += p.dropped;
                     pending.push(k + 1 + lag, p);
@@ -206,6 +208,15 @@ impl Simulation {
             edits: due.as_ref(),
         })?;
         self.step = t + 1;
+        if let Some(w) = &self.worker {
+            if w.health().growth_stopped && t % u64::from(self.params.output.metrics_every) == 0 {
+                tracing::warn!(
+                    step = t,
+                    "growth is stopped: the connection worker's restart budget is spent (last error: {})",
+                    w.health().last_error
+                );
+            }
+        }
         let (growth_ns, energy);
         if let Some(w) = &mut self.worker {
             // The worker gets a copy of the state after step t (out-edge view complete).
@@ -241,11 +252,14 @@ impl Simulation {
             edits_skipped: rep.edits.skipped,
             edges_conducting: rep.edges_conducting,
             ledger: rep.ledger,
-            worker: WorkerState {
-                running: self.worker.is_some(),
-                restarts: 0,
-                lag_steps: u64::from(self.params.growth.worker_lag_steps),
-                last_error: String::new(),
+            worker: match &self.worker {
+                Some(w) => WorkerState {
+                    running: w.health().running,
+                    restarts: w.health().restarts,
+                    lag_steps: lag,
+                    last_error: w.health().last_error.clone(),
+                },
+                None => WorkerState { running: false, restarts: 0, lag_steps: lag, last_error: String::new() },
             },
             times: rep.times,
             growth_ns,
@@ -356,6 +370,12 @@ impl Simulation {
             steps_per_second: if wall_seconds > 0.0 { steps_run as f64 / wall_seconds } else { 0.0 },
             backend: self.stepper.name().into(),
             threads: self.stepper.threads(),
+            worker: WorkerSummary {
+                mode: self.params.run.worker.clone(),
+                restarts: self.worker.as_ref().map_or(0, |w| w.health().restarts),
+                growth_stopped: self.worker.as_ref().is_some_and(|w| w.health().growth_stopped),
+                last_error: self.worker.as_ref().map(|w| w.health().last_error.clone()).unwrap_or_default(),
+            },
         }
     }
 

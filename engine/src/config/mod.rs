@@ -84,6 +84,10 @@ pub struct Config {
     pub input: InputSection,
     /// `[output]`.
     pub output: OutputSection,
+    /// `[worker]`.
+    pub worker: WorkerSection,
+    /// `[faults]` (a testing aid).
+    pub faults: FaultsSection,
 }
 
 impl Default for Config {
@@ -98,6 +102,8 @@ impl Default for Config {
             growth: GrowthSection::default(),
             input: InputSection::default(),
             output: OutputSection::default(),
+            worker: WorkerSection::default(),
+            faults: FaultsSection::default(),
         }
     }
 }

@@ -422,3 +422,55 @@ impl Default for OutputSection {
         Self { metrics_every: 1, checkpoint_every: 0, keep_last: 3 }
     }
 }
+
+/// `[worker]`: the connection worker thread's supervision (used with `run.worker = "thread"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkerSection {
+    /// How long the stepper waits for one round of proposals before it counts the worker as
+    /// hung and restarts it (milliseconds); 1 to 3,600,000.
+    pub deadline_ms: u64,
+    /// At most this many restarts within `restart_window_steps` steps; 0 to 1,000,000.
+    pub max_restarts: u32,
+    /// The window of the restart budget (steps, so that it does not depend on how loaded the
+    /// machine is); >= 1.
+    pub restart_window_steps: u64,
+    /// Past the budget: `continue` (the run goes on without growth, reported in the metrics
+    /// and the log) or `stop` (the run ends with an error; the summary is still written).
+    pub when_exhausted: String,
+    /// The first restart's delay (milliseconds); it doubles with each consecutive restart up
+    /// to `backoff_max_ms`, with up to 50% random jitter added; 0 to 60,000.
+    pub backoff_ms: u64,
+    /// The longest restart delay (milliseconds); >= `backoff_ms`, at most 600,000.
+    pub backoff_max_ms: u64,
+}
+impl Default for WorkerSection {
+    fn default() -> Self {
+        Self {
+            deadline_ms: 30_000,
+            max_restarts: 10,
+            restart_window_steps: 1000,
+            when_exhausted: "continue".into(),
+            backoff_ms: 10,
+            backoff_max_ms: 2000,
+        }
+    }
+}
+
+/// `[faults]`: a testing aid that makes the connection worker fail on purpose, to see the
+/// supervisor at work. Each fault fires on the first attempt of a round only (a restarted
+/// worker recomputes the round normally). Empty by default.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultsSection {
+    /// Panic in the rounds of steps that are positive multiples of this (0: never).
+    pub panic_every: u64,
+    /// Panic in the rounds of these steps.
+    pub panic_at: Vec<u64>,
+    /// Return an error in the rounds of these steps.
+    pub error_at: Vec<u64>,
+    /// Hang (sleep three deadlines) in the rounds of these steps.
+    pub hang_at: Vec<u64>,
+    /// Panic with this probability per round (a draw from the step and the seed); in [0, 1].
+    pub panic_probability: f64,
+}

@@ -210,6 +210,19 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     k.range_u("input.warmup_steps", u64::from(i.warmup_steps), 1, u64::from(u32::MAX), "steps");
     k.range_u("output.metrics_every", u64::from(c.output.metrics_every), 1, u64::from(u32::MAX), "steps");
     k.range_u("output.keep_last", u64::from(c.output.keep_last), 1, 1_000_000, "checkpoints");
+    let w = &c.worker;
+    k.range_u("worker.deadline_ms", w.deadline_ms, 1, 3_600_000, "ms");
+    k.range_u("worker.max_restarts", u64::from(w.max_restarts), 0, 1_000_000, "restarts");
+    k.range_u("worker.restart_window_steps", w.restart_window_steps, 1, u64::from(u32::MAX), "steps");
+    if !["continue", "stop"].contains(&w.when_exhausted.as_str()) {
+        k.push("worker.when_exhausted", &w.when_exhausted, "one of continue, stop", "");
+    }
+    k.range_u("worker.backoff_ms", w.backoff_ms, 0, 60_000, "ms");
+    k.range_u("worker.backoff_max_ms", w.backoff_max_ms, w.backoff_ms, 600_000, "ms");
+    let p = c.faults.panic_probability;
+    if !(0.0..=1.0).contains(&p) {
+        k.push("faults.panic_probability", p, "in [0, 1]", "");
+    }
     k.issues
 }
 

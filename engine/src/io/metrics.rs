@@ -272,4 +272,19 @@ pub struct Summary {
     pub backend: String,
     /// Threads.
     pub threads: usize,
+    /// The connection worker: `inline` or `thread`, and how it fared.
+    pub worker: WorkerSummary,
+}
+
+/// The connection worker in the summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkerSummary {
+    /// `inline` or `thread`.
+    pub mode: String,
+    /// Restarts of the worker thread.
+    pub restarts: u64,
+    /// Growth stopped because the restart budget was spent.
+    pub growth_stopped: bool,
+    /// The last failure, empty if none.
+    pub last_error: String,
 }

@@ -1,0 +1,79 @@
+//! Contract (issue [worker]): the connection worker thread gives the inline run's bits,
+//! also when it panics, returns errors or hangs and is restarted; past its restart budget
+//! the configuration decides between going on without growth and stopping with an error.
+
+use std::path::Path;
+
+use neuroflux::{Config, Simulation};
+
+fn default_config() -> Config {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../sim-configs/default.toml");
+    Config::load(Path::new(path)).expect("loads")
+}
+
+/// Runs `steps` through the run loop; the state hash and the worker's restarts.
+fn run(c: Config, steps: u64) -> Result<(String, u64, neuroflux::io::metrics::Summary), neuroflux::SimError> {
+    let mut sim = Simulation::new(c.validate().expect("valid"), Some(2), &|_| {}).expect("builds");
+    sim.run_until(steps, &mut |_, _| Ok::<(), neuroflux::SimError>(()))?;
+    let s = sim.summary(0.0, 0);
+    Ok((sim.state_hash(), s.worker.restarts, s))
+}
+
+#[test]
+fn faults_and_restarts_change_no_result() {
+    let steps = 2000;
+    let (inline, _, _) = run(default_config(), steps).expect("inline runs");
+    let threaded = |f: &dyn Fn(&mut Config)| {
+        let mut c = default_config();
+        c.run.worker = "thread".into();
+        c.worker.deadline_ms = 200;
+        c.worker.backoff_ms = 1;
+        c.worker.backoff_max_ms = 20;
+        c.worker.max_restarts = 1000;
+        f(&mut c);
+        run(c, steps).expect("threaded runs")
+    };
+    let cases: [(&str, &dyn Fn(&mut Config)); 5] = [
+        ("no faults", &|_| {}),
+        ("a panic every 50 steps", &|c| c.faults.panic_every = 50),
+        ("a hang past the deadline at 10 steps", &|c| c.faults.hang_at = (1..=10).map(|i| i * 97).collect()),
+        ("random panics, p = 0.05 per round", &|c| c.faults.panic_probability = 0.05),
+        ("errors at 5 steps", &|c| c.faults.error_at = vec![3, 400, 401, 1200, 1999]),
+    ];
+    println!("default.toml, {steps} steps, inline: {inline}");
+    for (name, f) in cases {
+        let (hash, restarts, _) = threaded(f);
+        println!("worker thread, {name}: {hash}, {restarts} restarts");
+        assert_eq!(hash, inline, "{name}");
+        if name != "no faults" {
+            assert!(restarts > 0, "{name}: the supervisor should have restarted the worker");
+        }
+    }
+}
+
+fn exhausting(when: &str) -> Config {
+    let mut c = default_config();
+    c.run.worker = "thread".into();
+    c.worker.max_restarts = 2;
+    c.worker.restart_window_steps = 100;
+    c.worker.when_exhausted = when.into();
+    c.worker.backoff_ms = 0;
+    c.faults.panic_every = 10;
+    c
+}
+
+#[test]
+fn past_the_budget_the_run_goes_on_without_growth_or_stops() {
+    let (_, restarts, s) = run(exhausting("continue"), 200).expect("continue: the run completes");
+    assert_eq!(restarts, 2);
+    assert!(s.worker.growth_stopped, "the summary says growth stopped");
+    assert!(s.worker.last_error.contains("injected fault: panic"), "{}", s.worker.last_error);
+    assert_eq!(s.step, 200);
+
+    let err = run(exhausting("stop"), 200).expect_err("stop: the run ends with an error");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("failed 2 times within 100 steps") && msg.contains("injected fault: panic"),
+        "the error names the cause: {msg}"
+    );
+}
