@@ -19,6 +19,9 @@ fn run(c: Config, steps: u64) -> Result<(String, u64, neuroflux::io::metrics::Su
     Ok((sim.state_hash(), s.worker.restarts, s))
 }
 
+/// A named change to the configuration.
+type Case<'a> = (&'a str, &'a dyn Fn(&mut Config));
+
 #[test]
 fn faults_and_restarts_change_no_result() {
     let steps = 2000;
@@ -33,7 +36,7 @@ fn faults_and_restarts_change_no_result() {
         f(&mut c);
         run(c, steps).expect("threaded runs")
     };
-    let cases: [(&str, &dyn Fn(&mut Config)); 5] = [
+    let cases: [Case<'_>; 5] = [
         ("no faults", &|_| {}),
         ("a panic every 50 steps", &|c| c.faults.panic_every = 50),
         ("a hang past the deadline at 10 steps", &|c| c.faults.hang_at = (1..=10).map(|i| i * 97).collect()),
