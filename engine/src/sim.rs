@@ -157,7 +157,7 @@ impl Simulation {
         }
         self.frame = frame;
         // The worker's last proposals join the queue (and the totals), as inline growth's do.
-        if let Some(w) = &mut self.worker {
+        if let (Some(w), true) = (&mut self.worker, r.is_ok()) {
             let lag = u64::from(self.params.growth.worker_lag_steps);
             let (pending, totals, step) = (&mut self.pending, &mut self.totals, self.step);
             let drained = w.collect_all(step, &mut |k, p| {

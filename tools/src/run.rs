@@ -271,6 +271,8 @@ pub fn run(args: RunArgs) -> Result<()> {
     let outcome = sim.run_until(end, &mut each);
     let wall = loop_start.elapsed().as_secs_f64();
     let interrupted = matches!(&outcome, Err(e) if e.is::<Interrupted>());
+    // A failed run still leaves its metrics and summary (then reports the failure).
+    let mut failure: Option<anyhow::Error> = None;
     if interrupted {
         // Keep everything computed: a final checkpoint of the state after the last step.
         let t = Instant::now();
@@ -283,8 +285,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         final_writer.finish()?;
     } else {
         let written = writer.map_or(Ok(()), crate::checkpoints::Writer::finish);
-        outcome?;
-        written?;
+        failure = outcome.err().or(written.err());
     }
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -293,6 +294,14 @@ pub fn run(args: RunArgs) -> Result<()> {
     let summary = sim.summary(wall, sim.current_step() - first);
     let text = serde_json::to_string_pretty(&summary)?;
     std::fs::write(dir.join("summary.json"), format!("{text}\n")).context("cannot write summary.json")?;
+    if let Some(e) = failure {
+        tracing::error!(
+            "the run stopped after step {}; wrote the metrics and the summary to {}",
+            summary.step,
+            dir.display()
+        );
+        return Err(e);
+    }
     if interrupted {
         tracing::warn!(
             "interrupted after step {}: wrote the metrics, the summary and a checkpoint to {}; continue with `neuroflux run --resume {}`",

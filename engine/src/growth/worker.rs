@@ -152,7 +152,8 @@ impl Worker {
     /// Hand the worker the state after step `k` (its out-edge view must be complete).
     /// Does nothing once growth stopped.
     pub fn submit(&mut self, k: u64, snapshot: Arc<Store>) -> Result<(), WorkerError> {
-        if self.health.growth_stopped {
+        // After growth stopped or the run was told to stop, nothing more is sent.
+        if !self.health.running {
             return Ok(());
         }
         self.in_flight.push_back((k, snapshot.clone(), Instant::now()));
@@ -177,7 +178,7 @@ impl Worker {
     ) -> Result<(), WorkerError> {
         let deadline = Duration::from_millis(self.params.worker.deadline_ms);
         while let Some(&(want, _, sent)) = self.in_flight.front() {
-            if want > upto || self.health.growth_stopped {
+            if want > upto || !self.health.running {
                 break;
             }
             let Some(g) = &self.current else {
