@@ -73,6 +73,9 @@ pub struct WorkerState {
     pub lag_steps: u64,
     /// The last error, empty if none.
     pub last_error: String,
+    /// Wall time of the last proposal round received, from sending the snapshot to
+    /// receiving the proposals (microseconds; 0 inline).
+    pub round_us: f64,
 }
 
 /// Everything recorded for one step.
@@ -144,7 +147,7 @@ impl StepMetrics {
         }
         h.extend(Ledger::NAMES.iter().map(|s| s.to_string()));
         h.push("dissipated".into());
-        for n in ["worker_running", "worker_restarts", "worker_lag_steps", "worker_last_error"] {
+        for n in ["worker_running", "worker_restarts", "worker_lag_steps", "worker_round_us", "worker_last_error"] {
             h.push(n.into());
         }
         for n in ["edits", "cache", "transfer", "update", "death", "spawn", "growth"] {
@@ -181,7 +184,8 @@ impl StepMetrics {
         }
         write!(w, ",{}", self.ledger.dissipated())?;
         let err = self.worker.last_error.replace([',', '\n', '"'], " ");
-        write!(w, ",{},{},{},{}", u8::from(self.worker.running), self.worker.restarts, self.worker.lag_steps, err)?;
+        let wk = &self.worker;
+        write!(w, ",{},{},{},{:.1},{}", u8::from(wk.running), wk.restarts, wk.lag_steps, wk.round_us, err)?;
         let t = &self.times;
         for ns in [t.edits_ns, t.cache_ns, t.transfer_ns, t.update_ns, t.death_ns, t.spawn_ns, self.growth_ns] {
             write!(w, ",{:.1}", ns as f64 / 1000.0)?;
