@@ -1,7 +1,10 @@
 //! A running simulation: the state, the stepper, the pending proposals, the input, and the
 //! growth rules computed inline at the point MODEL.md section 6 defines.
 
+use std::sync::Arc;
 use std::time::Instant;
+
+use arc_swap::ArcSwap;
 
 use crate::config::Params;
 use crate::growth::worker::Worker;
@@ -65,6 +68,19 @@ pub struct Simulation {
     last_totals: (f64, f64),
     /// The connection worker thread (`run.worker = "thread"`), started at the first step.
     worker: Option<Worker>,
+    /// Where snapshots are published, once asked for ([`Simulation::snapshots`]).
+    published: Option<Arc<ArcSwap<Snapshot>>>,
+}
+
+/// An immutable copy of the state after a step, as published to readers.
+#[derive(Debug)]
+pub struct Snapshot {
+    /// Steps run when it was taken.
+    pub step: u64,
+    /// Every node and edge column (and the out-edge view).
+    pub store: Arc<Store>,
+    /// The metrics of the step that produced it (none for the first snapshot).
+    pub metrics: Option<StepMetrics>,
 }
 
 impl Simulation {
@@ -92,6 +108,7 @@ impl Simulation {
             totals: RunTotals::default(),
             last_totals: (0.0, 0.0),
             worker: None,
+            published: None,
         }
     }
 
@@ -217,11 +234,13 @@ impl Simulation {
                 );
             }
         }
+        // One copy of the state after step t (out-edge view complete) serves the worker and
+        // the published snapshot.
+        let copy = (self.worker.is_some() || self.published.is_some()).then(|| Arc::new(self.store.clone()));
         let (growth_ns, energy);
-        if let Some(w) = &mut self.worker {
-            // The worker gets a copy of the state after step t (out-edge view complete).
+        if let (Some(w), Some(copy)) = (&mut self.worker, &copy) {
             let g0 = Instant::now();
-            w.submit(t, std::sync::Arc::new(self.store.clone()))?;
+            w.submit(t, copy.clone())?;
             growth_ns = g0.elapsed().as_nanos() as u64;
             energy = energy_by_kind(self.store.nodes());
         } else {
@@ -273,7 +292,26 @@ impl Simulation {
         };
         self.totals.add(&m);
         self.last_totals = (rep.total_before, rep.total_after);
+        if let (Some(p), Some(store)) = (&self.published, copy) {
+            p.store(Arc::new(Snapshot { step: self.step, store, metrics: Some(m.clone()) }));
+        }
         Ok(m)
+    }
+
+    /// The published snapshots: after every step from now on, the simulation stores an
+    /// immutable [`Snapshot`] of the state there, which any number of reader threads may
+    /// load at any time without ever blocking the stepper (a reader holding an old one keeps
+    /// it alive; the next store replaces it for new loads). Publishing costs one copy of the
+    /// state per step, so it starts only when asked for.
+    pub fn snapshots(&mut self) -> Arc<ArcSwap<Snapshot>> {
+        let p = self.published.get_or_insert_with(|| {
+            Arc::new(ArcSwap::from_pointee(Snapshot {
+                step: self.step,
+                store: Arc::new(self.store.clone()),
+                metrics: None,
+            }))
+        });
+        p.clone()
     }
 
     /// A checkpoint of the current state: a copy, so that it can be written while the run

@@ -471,6 +471,9 @@ pub struct FaultsSection {
     pub error_at: Vec<u64>,
     /// Hang (sleep three deadlines) in the rounds of these steps.
     pub hang_at: Vec<u64>,
+    /// End the worker thread without answering (as if it were killed) in the rounds of
+    /// these steps.
+    pub exit_at: Vec<u64>,
     /// Panic with this probability per round (a draw from the step and the seed); in [0, 1].
     pub panic_probability: f64,
 }

@@ -130,6 +130,7 @@ impl Worker {
                     let fault = if first { injected_fault(&params, &rng, k) } else { None };
                     let answer = match fault {
                         Some(Fault::Panic) => panic!("injected fault: panic in the round of step {k}"),
+                        Some(Fault::Exit) => return,
                         Some(Fault::Error) => Err(format!("injected fault: error in the round of step {k}")),
                         Some(Fault::Hang) => {
                             std::thread::sleep(Duration::from_millis(params.worker.deadline_ms.saturating_mul(3)));
@@ -333,6 +334,7 @@ impl Drop for Worker {
 /// A fault the configuration injects.
 enum Fault {
     Panic,
+    Exit,
     Error,
     Hang,
 }
@@ -342,6 +344,9 @@ fn injected_fault(params: &Params, rng: &Rng, k: u64) -> Option<Fault> {
     let f = &params.faults;
     if f.hang_at.contains(&k) {
         return Some(Fault::Hang);
+    }
+    if f.exit_at.contains(&k) {
+        return Some(Fault::Exit);
     }
     if f.error_at.contains(&k) {
         return Some(Fault::Error);
