@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use super::{EdgeProposal, Proposals};
 use crate::config::Params;
-use crate::model::rules::{admit, new_weight, possible_one_way, Admission, CullRule};
+use crate::model::rules::{admit, new_weight, possible_one_way, Admission, CullColumns, CullRule};
 use crate::rng::{below, pick_weighted, uniform, uniform_range, Rng, Stream, LANES};
 use crate::store::{Csr, Direction, EdgeId, EdgeKind, EdgeTable, NodeId, NodeKind, NodeTable};
 
@@ -260,6 +260,7 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     }
     let nodes = view.nodes;
     let rule = CullRule::new(params);
+    let cols = CullColumns::new(nodes, edges);
     // The first `max` edge rows that meet the condition, in ascending order: each fixed
     // chunk of rows (in parallel) lists its hits, the lists are joined in chunk order.
     let chunks: Vec<Vec<EdgeId>> = (0..edges.len().div_ceil(CULL_CHUNK))
@@ -274,7 +275,7 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
             for b in (lo..hi).step_by(BLOCK) {
                 let bhi = (b + BLOCK).min(hi);
                 for (k, h) in hit[..bhi - b].iter_mut().enumerate() {
-                    *h = rule.edge_row(nodes, edges, b + k);
+                    *h = rule.row(&cols, b + k);
                 }
                 for (k, &h) in hit[..bhi - b].iter().enumerate() {
                     if h {

@@ -136,12 +136,47 @@ impl CullRule {
     /// Whether the edge at row `e` of the tables meets the cull condition now.
     #[inline]
     pub fn edge_row(&self, nodes: &NodeTable, edges: &EdgeTable, e: usize) -> bool {
-        let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
-        let lineage = nodes.parents()[d] == nodes.ids()[s];
-        let dir = usize::from(edges.directions()[e]).min(2);
-        let (sk, dk) = (usize::from(nodes.kinds()[s]).min(2), usize::from(nodes.kinds()[d]).min(2));
+        self.row(&CullColumns::new(nodes, edges), e)
+    }
+
+    /// [`CullRule::edge_row`] on columns fetched once (for scans over many rows).
+    #[inline]
+    pub fn row(&self, c: &CullColumns<'_>, e: usize) -> bool {
+        let (s, d) = (c.src[e] as usize, c.dst[e] as usize);
+        let lineage = c.parents[d] == c.ids[s];
+        let dir = usize::from(c.directions[e]).min(2);
+        let (sk, dk) = (usize::from(c.node_kinds[s]).min(2), usize::from(c.node_kinds[d]).min(2));
         self.table[dir][sk][dk][usize::from(lineage)]
-            | ((edges.kinds()[e] == EdgeKind::Plastic.code()) & (edges.weights()[e].abs() < self.min_abs_weight))
+            | ((c.edge_kinds[e] == EdgeKind::Plastic.code()) & (c.weights[e].abs() < self.min_abs_weight))
+    }
+}
+
+/// The columns [`CullRule`] reads.
+#[derive(Debug, Clone, Copy)]
+pub struct CullColumns<'a> {
+    src: &'a [u32],
+    dst: &'a [u32],
+    parents: &'a [u64],
+    ids: &'a [u64],
+    node_kinds: &'a [u8],
+    directions: &'a [u8],
+    edge_kinds: &'a [u8],
+    weights: &'a [f32],
+}
+
+impl<'a> CullColumns<'a> {
+    /// The columns of `nodes` and `edges`.
+    pub fn new(nodes: &'a NodeTable, edges: &'a EdgeTable) -> Self {
+        Self {
+            src: edges.src_rows(),
+            dst: edges.dst_rows(),
+            parents: nodes.parents(),
+            ids: nodes.ids(),
+            node_kinds: nodes.kinds(),
+            directions: edges.directions(),
+            edge_kinds: edges.kinds(),
+            weights: edges.weights(),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! change lengths, each touching
 //! every column in one place.
 
+use super::col::Col;
 use super::csr::compact;
 use super::ids::{Direction, EdgeId, EdgeKind, NodeId};
 
@@ -136,17 +137,17 @@ impl<'a> BuildColumnsMut<'a> {
 /// Structure-of-arrays edge storage.
 #[derive(Debug, Clone, Default)]
 pub struct EdgeTable {
-    id: Vec<u64>,
-    src: Vec<u64>,
-    dst: Vec<u64>,
-    src_row: Vec<u32>,
-    dst_row: Vec<u32>,
-    kind: Vec<u8>,
-    weight: Vec<f32>,
-    direction: Vec<u8>,
-    gate: Vec<f32>,
-    plastic_lr: Vec<f32>,
-    born_step: Vec<u64>,
+    id: Col<u64>,
+    src: Col<u64>,
+    dst: Col<u64>,
+    src_row: Col<u32>,
+    dst_row: Col<u32>,
+    kind: Col<u8>,
+    weight: Col<f32>,
+    direction: Col<u8>,
+    gate: Col<f32>,
+    plastic_lr: Col<f32>,
+    born_step: Col<u64>,
 }
 
 impl EdgeTable {
@@ -202,17 +203,17 @@ impl EdgeTable {
         let src_row: Vec<u32> = cols.src.par_iter().map(|&s| s as u32).collect();
         let dst_row: Vec<u32> = cols.dst.par_iter().map(|&d| d as u32).collect();
         Self {
-            id: (0..n as u64).collect(),
-            src: cols.src,
-            dst: cols.dst,
-            src_row,
-            dst_row,
-            kind: cols.kind,
-            weight: cols.weight,
-            direction: cols.direction,
-            gate: cols.gate,
-            plastic_lr: cols.plastic_lr,
-            born_step: vec![0; n],
+            id: (0..n as u64).collect::<Vec<_>>().into(),
+            src: cols.src.into(),
+            dst: cols.dst.into(),
+            src_row: src_row.into(),
+            dst_row: dst_row.into(),
+            kind: cols.kind.into(),
+            weight: cols.weight.into(),
+            direction: cols.direction.into(),
+            gate: cols.gate.into(),
+            plastic_lr: cols.plastic_lr.into(),
+            born_step: vec![0; n].into(),
         }
     }
 

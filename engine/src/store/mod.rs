@@ -6,12 +6,14 @@
 //! `EdgeTable::push`/`remove_sorted`/`from_build_columns`). Callers get slices; they can change values, never lengths.
 //! Debug builds run [`Store::check_invariants`] after every mutation.
 
+mod col;
 mod csr;
 mod edges;
 mod ids;
 mod invariants;
 mod nodes;
 
+pub use col::Col;
 pub use csr::{Csr, Topology};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use edges::{EdgeRecord, EdgeTable};

@@ -3,6 +3,7 @@
 //! Only [`NodeTable::push`] and [`NodeTable::remove_sorted`] change lengths, and each touches
 //! every column in one place, so no column can have a length other than the node count.
 
+use super::col::Col;
 use super::csr::compact;
 use super::ids::{NodeId, NodeKind, NO_PARENT};
 
@@ -36,17 +37,17 @@ pub struct NodeRecord {
 /// Structure-of-arrays node storage.
 #[derive(Debug, Clone, Default)]
 pub struct NodeTable {
-    id: Vec<u64>,
-    kind: Vec<u8>,
-    energy: Vec<f32>,
-    subtype: Vec<u8>,
-    fertility: Vec<u8>,
-    growth_class: Vec<u8>,
-    gain_class: Vec<u8>,
-    max_out_degree: Vec<u16>,
-    parent: Vec<u64>,
-    binding: Vec<u32>,
-    born_step: Vec<u64>,
+    id: Col<u64>,
+    kind: Col<u8>,
+    energy: Col<f32>,
+    subtype: Col<u8>,
+    fertility: Col<u8>,
+    growth_class: Col<u8>,
+    gain_class: Col<u8>,
+    max_out_degree: Col<u16>,
+    parent: Col<u64>,
+    binding: Col<u32>,
+    born_step: Col<u64>,
 }
 
 /// Mutable access to the value columns (never the lengths, never the ids).
