@@ -57,6 +57,8 @@ type Answer = (u64, Result<Proposals, String>);
 
 /// One worker thread with its own channels.
 struct Generation {
+    /// Control messages, served before rounds: a message (or the sender's drop) stops it.
+    control: Sender<()>,
     /// Rounds: step, snapshot, whether it is the round's first attempt.
     jobs: Sender<(u64, Arc<Store>, bool)>,
     answers: Receiver<Answer>,
@@ -116,6 +118,7 @@ impl Worker {
 
     fn spawn(&self, generation: u64) -> Result<Generation, WorkerError> {
         let (jobs, job_rx) = bounded::<(u64, Arc<Store>, bool)>(1024);
+        let (control, control_rx) = bounded::<()>(1);
         let (answer_tx, answers) = bounded::<Answer>(1024);
         let params = self.params.clone();
         let rng = self.rng;
@@ -125,7 +128,16 @@ impl Worker {
                 // Its own one-thread pool: the proposal function's parallel loops must not
                 // take the stepper's threads.
                 let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(1).build() else { return };
-                for (k, snap, first) in job_rx {
+                loop {
+                    // Control first: a stop (or a closed control channel) ends the thread
+                    // before it takes another round.
+                    let (k, snap, first) = crossbeam_channel::select_biased! {
+                        recv(control_rx) -> _ => return,
+                        recv(job_rx) -> job => match job {
+                            Ok(job) => job,
+                            Err(_) => return,
+                        },
+                    };
                     // Faults (a testing aid) fire on a round's first attempt only.
                     let fault = if first { injected_fault(&params, &rng, k) } else { None };
                     let answer = match fault {
@@ -147,7 +159,7 @@ impl Worker {
                 }
             })
             .map_err(|e| WorkerError::Spawn(e.to_string()))?;
-        Ok(Generation { jobs, answers, thread })
+        Ok(Generation { control, jobs, answers, thread })
     }
 
     /// Hand the worker the state after step `k` (its out-edge view must be complete).
@@ -322,11 +334,11 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         if let Some(g) = self.current.take() {
-            drop(g.jobs);
-            // With no receiver, a worker blocked on sending an answer stops instead of
-            // waiting.
-            drop(g.answers);
-            let _ = g.thread.join();
+            // Stop it without waiting for it (every wait of the stepper has a deadline, and
+            // a hung worker would never be joined): it ends when it next looks at its
+            // channels; with no receiver for its answer it cannot block either.
+            let _ = g.control.try_send(());
+            drop(g);
         }
     }
 }
