@@ -201,6 +201,8 @@ impl Simulation {
         let threaded = self.params.run.worker == "thread";
         if threaded && self.worker.is_none() {
             self.worker = Some(Worker::start(self.params.clone())?);
+            // The worker's copy of each step's state is published too (it costs nothing more).
+            self.snapshots();
         }
         // Proposals received from the worker this step (counted in this step's metrics).
         let (mut made, mut dropped) = (0, 0);
@@ -301,8 +303,9 @@ impl Simulation {
     /// The published snapshots: after every step from now on, the simulation stores an
     /// immutable [`Snapshot`] of the state there, which any number of reader threads may
     /// load at any time without ever blocking the stepper (a reader holding an old one keeps
-    /// it alive; the next store replaces it for new loads). Publishing costs one copy of the
-    /// state per step, so it starts only when asked for.
+    /// it alive; the next store replaces it for new loads). A snapshot shares the store's
+    /// columns, but the stepper's next changes then copy them, so inline runs publish only
+    /// once asked; with the worker thread (which needs the copy anyway) publishing is on.
     pub fn snapshots(&mut self) -> Arc<ArcSwap<Snapshot>> {
         let p = self.published.get_or_insert_with(|| {
             Arc::new(ArcSwap::from_pointee(Snapshot {
