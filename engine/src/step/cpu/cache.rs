@@ -29,6 +29,39 @@ pub(super) struct Sums {
     pub deg: u32,
 }
 
+impl Sums {
+    /// Add one out-edge (flags `f`, factor `q`, conducting this step if `open`), in the
+    /// source's edge order. Branch-free: every sum starts at +0 and adds terms >= +0, so
+    /// adding +0 for an edge that does not count is exact (the same bits as skipping it).
+    #[inline(always)]
+    pub fn add_edge(&mut self, f: u8, q: f32, open: bool) {
+        self.b += if f & flag::INTO_SENSORY != 0 { q } else { 0.0 };
+        self.c += if open { q } else { 0.0 };
+        self.n += u32::from(open);
+        self.p += if open & (f & flag::NEGATIVE == 0) { q } else { 0.0 };
+        self.deg += 1;
+    }
+}
+
+/// Whether an edge with flags `f` and gate `gate` conducts from a source holding `e0`
+/// (`-inf` for a source whose gated edges count as closed). Bitwise, not short-circuit:
+/// the flags are unpredictable.
+#[inline(always)]
+pub(super) fn conducts(f: u8, e0: f32, gate: f32) -> bool {
+    (f & flag::CONDUCTS != 0) & ((f & flag::GATED == 0) | (e0 >= gate))
+}
+
+/// `a_i` of an active source (module docs of `transfer`): `f_i = (transfer_capacity * E0_i)
+/// * src_scale_i`, scaled down to `max_outflow_fraction * E0_i` when its cost exceeds that.
+#[inline(always)]
+pub(super) fn source_factor(tc: f32, mof: f32, sb: f32, e0: f32, scale: f32, s: &Sums) -> f32 {
+    let fi = (tc * e0) * scale;
+    let cost = fi * s.c + sb * (fi * s.b);
+    let limit = mof * e0;
+    // `1.0 * fi == fi` exactly: the select form is the same number without a branch.
+    (if cost > limit { limit / cost } else { 1.0 }) * fi
+}
+
 /// See the module docs.
 #[derive(Default)]
 pub(super) struct HotCache {
@@ -204,22 +237,15 @@ impl HotCache {
     #[inline]
     pub fn source_sums(&self, store: &Store, s: usize, e0: Option<f32>, plasticity: bool) -> (Sums, bool) {
         let gates = store.edges().gates();
-        let (mut c, mut p, mut b, mut n) = (0.0f32, 0.0f32, 0.0f32, 0u32);
+        let mut x = Sums::default();
         let mut per_step = false;
-        // Branch-free: every sum starts at +0 and adds terms >= +0, so adding +0 for an edge
-        // that does not count is exact (the same bits as skipping it).
         let energy = e0.unwrap_or(f32::NEG_INFINITY);
         for &e in store.topology().out.row(s) {
             let e = e as usize;
             let f = self.meta[e];
-            let q = self.q[e];
             per_step |= f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0);
-            b += if f & flag::INTO_SENSORY != 0 { q } else { 0.0 };
-            let open = f & flag::CONDUCTS != 0 && (f & flag::GATED == 0 || energy >= gates[e]);
-            c += if open { q } else { 0.0 };
-            n += u32::from(open);
-            p += if open && f & flag::NEGATIVE == 0 { q } else { 0.0 };
+            x.add_edge(f, self.q[e], conducts(f, energy, gates[e]));
         }
-        (Sums { c, p, b, n, deg: store.topology().out.degree(s) }, per_step)
+        (x, per_step)
     }
 }

@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::cache::{HotCache, Sums};
+use super::cache::{conducts, source_factor, HotCache, Sums};
 use super::{Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::rules::flag;
@@ -34,18 +34,11 @@ pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store)
     let (meta, q, e0) = (&cache.meta[..], &cache.q[..], &e0[..]);
     let n_edges = meta.len().min(q.len()).min(src.len()).min(gates.len());
     for e in 0..n_edges {
-        let (f, qe, s) = (meta[e], q[e], src[e] as usize);
-        // Gated edges of an inactive source count as closed, as in the compressed-row path;
-        // those sums are not used (an inactive source moves nothing). Bitwise, not
-        // short-circuit, tests: the flags are unpredictable.
-        let open = (f & flag::CONDUCTS != 0) & ((f & flag::GATED == 0) | (e0[s] >= gates[e]));
-        let x = &mut sums[s];
-        // Branch-free, as in `HotCache::source_sums`: adding +0 is exact.
-        x.b += if f & flag::INTO_SENSORY != 0 { qe } else { 0.0 };
-        x.c += if open { qe } else { 0.0 };
-        x.n += u32::from(open);
-        x.p += if open & (f & flag::NEGATIVE == 0) { qe } else { 0.0 };
-        x.deg += 1;
+        let (f, s) = (meta[e], src[e] as usize);
+        // Gated edges of an inactive source count as open or closed here by its E0, where
+        // the compressed-row path counts them closed: those sums are not used (an inactive
+        // source moves nothing).
+        sums[s].add_edge(f, q[e], conducts(f, e0[s], gates[e]));
     }
 }
 
@@ -78,13 +71,9 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
                 let (e, kind, s) = (e0[i], kinds[i], sums[i]);
                 let active = (kind != ws) & (e > 0.0);
                 let scale = if kind == dynk { table[usize::from(subtypes[i]).min(3)].0 } else { 1.0 };
-                let fi = (tc * e) * scale;
-                let cost = fi * s.c + sb * (fi * s.b);
-                let limit = mof * e;
-                // `1.0 * fi == fi` exactly; an inactive source moves nothing (and adding its
-                // +0 terms to the ledger sums changes no bit).
-                let a = (if cost > limit { limit / cost } else { 1.0 }) * fi;
-                let a = if active { a } else { 0.0 };
+                // An inactive source moves nothing (and adding its +0 terms to the ledger
+                // sums changes no bit).
+                let a = if active { source_factor(tc, mof, sb, e, scale, &s) } else { 0.0 };
                 let paid = a * s.p;
                 let burned = sb * (a * s.b);
                 *o = paid + burned;
@@ -130,7 +119,7 @@ pub(super) fn targets(
         for e in 0..n_edges {
             let (m, s, d) = (meta[e], src[e] as usize, dst[e] as usize);
             let [x0, recv] = pair[s];
-            let open = (m & flag::CONDUCTS != 0) & ((m & flag::GATED == 0) | (x0 >= gates[e]));
+            let open = conducts(m, x0, gates[e]);
             // `recv` is +0 for inactive sources; masked terms are +-0, which change no sum
             // (the argument of the compressed-row pull loop).
             let r = if open { recv * q[e] } else { 0.0 };

@@ -11,7 +11,10 @@
 
 use rayon::prelude::*;
 
-use super::{cache::HotCache, Scratch, CHUNK};
+use super::{
+    cache::{source_factor, HotCache},
+    Scratch, CHUNK,
+};
 use crate::config::Params;
 use crate::model::ledger::Ledger;
 use crate::model::rules::flag;
@@ -126,11 +129,7 @@ fn source_pass(
                     pair[k] = [e, 0.0];
                     continue;
                 }
-                let fi = (tc * e) * c.src_scale(store, i);
-                let cost = fi * s.c + sb * (fi * s.b);
-                let limit = mof * e;
-                // `1.0 * fi == fi` exactly: the select form is the same number without a branch.
-                let a = (if cost > limit { limit / cost } else { 1.0 }) * fi;
+                let a = source_factor(tc, mof, sb, e, c.src_scale(store, i), &s);
                 let paid = a * s.p;
                 let burned = sb * (a * s.b);
                 out[k] = paid + burned;
