@@ -2,21 +2,12 @@
 //! same run as an uninterrupted one; a run killed with SIGKILL at random moments always
 //! leaves a newest checkpoint that `inspect --verify` accepts and that resumes.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{neuroflux, root};
+
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn neuroflux(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_neuroflux"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the binary should start")
-}
 
 fn state_hash(run: &Path) -> String {
     let text = std::fs::read_to_string(run.join("summary.json")).expect("summary.json");

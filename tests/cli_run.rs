@@ -2,20 +2,8 @@
 //! `summary.json` as DESIGN.md defines them, refuses to overwrite a run directory,
 //! reports every configuration problem at once, and every file in `sim-configs/` is valid.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn neuroflux(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_neuroflux"))
-        .args(args)
-        .current_dir(root())
-        .output()
-        .expect("the binary should start")
-}
+mod common;
+use common::{neuroflux, root};
 
 #[test]
 fn run_writes_metrics_and_summary() {

@@ -2,12 +2,10 @@
 //! configuration says stop, `neuroflux run` ends with an error naming the cause and still
 //! writes the summary (which says what happened); with `continue` it completes.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
+use common::root;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use std::process::Command;
 
 const CONFIG: &str = r#"
 format_version = 1
