@@ -130,17 +130,18 @@ impl HotCache {
         self.node_scales(store, r).1
     }
 
-    /// Source scale of node row `r`.
-    #[inline]
-    pub fn src_scale(&self, store: &Store, r: usize) -> f32 {
-        self.node_scales(store, r).0
-    }
-
     #[inline]
     fn node_scales(&self, store: &Store, r: usize) -> (f32, f32) {
         let n = store.nodes();
-        if n.kinds()[r] == NodeKind::Dynamic.code() {
-            self.scale_table[usize::from(n.subtypes()[r]).min(3)]
+        self.scales_in(n.kinds(), n.subtypes(), r)
+    }
+
+    /// Source and target scale of node row `r`, from the kind and subtype columns (fetched
+    /// once by loops over many rows).
+    #[inline]
+    pub fn scales_in(&self, kinds: &[u8], subtypes: &[u8], r: usize) -> (f32, f32) {
+        if kinds[r] == NodeKind::Dynamic.code() {
+            self.scale_table[usize::from(subtypes[r]).min(3)]
         } else {
             (1.0, 1.0)
         }

@@ -156,7 +156,7 @@ fn plastic_updates(cache: &HotCache, sc: &Scratch, store: &Store, params: &Param
     let mut updates = Vec::new();
     let (edges, nodes) = (store.edges(), store.nodes());
     let (src, dst, weights, lrs) = (edges.src_rows(), edges.dst_rows(), edges.weights(), edges.plastic_lrs());
-    let kinds = nodes.kinds();
+    let (kinds, subtypes) = (nodes.kinds(), nodes.subtypes());
     for (e, &m) in cache.meta.iter().enumerate() {
         if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 {
             continue;
@@ -168,7 +168,7 @@ fn plastic_updates(cache: &HotCache, sc: &Scratch, store: &Store, params: &Param
         }
         let drive = (sc.inc[d] / cap).clamp(-1.0, 1.0);
         let w = (weights[e] + (lrs[e] * (x / cap)) * drive).clamp(wmin, wmax);
-        updates.push((e, w, cache.dst_scale(store, d)));
+        updates.push((e, w, cache.scales_in(kinds, subtypes, d).1));
     }
     updates
 }

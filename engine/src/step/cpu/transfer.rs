@@ -97,7 +97,7 @@ fn source_pass(
     let (tc, tl, mof, sb) = (tr.transfer_capacity, tr.transmission_loss, tr.max_outflow_fraction, tr.sensory_burn);
     let plasticity = tr.plasticity;
     let ws = NodeKind::Workspace.code();
-    let kinds = store.nodes().kinds();
+    let (kinds, subtypes) = (store.nodes().kinds(), store.nodes().subtypes());
     let e0 = &sc.e0;
     let mut sums = std::mem::take(&mut cache.sums);
     let mut per_step = std::mem::take(&mut cache.per_step);
@@ -129,7 +129,7 @@ fn source_pass(
                     pair[k] = [e, 0.0];
                     continue;
                 }
-                let a = source_factor(tc, mof, sb, e, c.src_scale(store, i), &s);
+                let a = source_factor(tc, mof, sb, e, c.scales_in(kinds, subtypes, i).0, &s);
                 let paid = a * s.p;
                 let burned = sb * (a * s.b);
                 out[k] = paid + burned;
