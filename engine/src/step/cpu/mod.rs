@@ -90,8 +90,21 @@ fn ns(t: Instant) -> u64 {
     t.elapsed().as_nanos() as u64
 }
 
+/// The energy total for the ledger check, in `f64`: eight running sums over rows `8k + l`,
+/// added in lane order at the end. A fixed order (so the same bits on every run and thread
+/// count) that is not one long chain of dependent additions.
 fn total_energy(e: &[f32]) -> f64 {
-    e.iter().map(|&x| f64::from(x)).sum()
+    let mut lanes = [0.0f64; 8];
+    let mut chunks = e.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += f64::from(x);
+        }
+    }
+    for (l, &x) in lanes.iter_mut().zip(chunks.remainder()) {
+        *l += f64::from(x);
+    }
+    lanes.iter().sum()
 }
 
 impl Stepper for CpuStepper {
