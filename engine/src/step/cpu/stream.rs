@@ -85,13 +85,7 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
             (paid_sum, burned_sum, conducting)
         })
         .collect();
-    let (mut paid_total, mut burned_total, mut conducting) = (0.0f64, 0.0f64, 0u64);
-    for (p, b, c) in parts {
-        paid_total += p;
-        burned_total += b;
-        conducting += c;
-    }
-    ((paid_total, burned_total), conducting)
+    super::transfer::sum_chunks(parts)
 }
 
 /// The new weight of a plastic edge: edge row, weight, target scale.

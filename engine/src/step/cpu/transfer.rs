@@ -145,6 +145,12 @@ fn source_pass(
         .collect();
     cache.sums = sums;
     cache.per_step = per_step;
+    sum_chunks(parts)
+}
+
+/// The source pass's per-chunk `(paid, burned, conducting)`, added in chunk order (both
+/// transfer paths, so their ledger terms have the same bits): `((paid, burned), conducting)`.
+pub(super) fn sum_chunks(parts: Vec<(f64, f64, u64)>) -> ((f64, f64), u64) {
     let (mut paid, mut burned, mut conducting) = (0.0, 0.0, 0);
     for (p, b, n) in parts {
         paid += p;
