@@ -45,6 +45,8 @@ pub enum Stream {
     ChildWiring = 6,
     /// Injected worker faults (`[faults]`, a testing aid; never part of the model).
     Faults = 7,
+    /// Pixel values of the `noise` input pattern (entity = pixel index).
+    InputNoise = 8,
 }
 
 /// Philox4x32 with `rounds` rounds on one counter and key.

@@ -34,6 +34,12 @@ pub enum SimError {
     /// An invariant does not hold.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The initial graph file cannot be used.
+    #[error(transparent)]
+    GraphFile(#[from] crate::io::graph_file::GraphFileError),
+    /// The configured input could not be loaded.
+    #[error(transparent)]
+    Input(#[from] crate::io::input::InputError),
     /// The connection worker thread failed.
     #[error(transparent)]
     Worker(#[from] crate::growth::worker::WorkerError),
@@ -90,15 +96,27 @@ impl Simulation {
         let stepper = step::create(&params, threads)?;
         // On the stepper's pool: a second pool (rayon's global one) would keep its threads
         // spinning into the first steps and compete with the stepper's for the cores.
-        let store = stepper.pool().install(|| build_initial(&params, progress))?;
-        Ok(Self::from_parts(params, store, 0, Pending::default(), stepper))
+        let store = if params.graph.initial_graph.is_empty() {
+            stepper.pool().install(|| build_initial(&params, progress))?
+        } else {
+            progress("loading the initial graph");
+            crate::io::graph_file::load(&params)?
+        };
+        Self::from_parts(params, store, 0, Pending::default(), stepper)
     }
 
     /// A simulation from an existing state (tests build graphs by hand this way).
-    pub fn from_parts(params: Params, store: Store, step: u64, pending: Pending, stepper: Box<dyn Stepper>) -> Self {
-        Self {
+    /// Fails only when the configured input cannot be loaded.
+    pub fn from_parts(
+        params: Params,
+        store: Store,
+        step: u64,
+        pending: Pending,
+        stepper: Box<dyn Stepper>,
+    ) -> Result<Self, SimError> {
+        Ok(Self {
             rng: Rng::new(params.run.seed),
-            input: Input::from_params(&params),
+            input: Input::from_params(&params)?,
             params,
             store,
             step,
@@ -109,7 +127,7 @@ impl Simulation {
             last_totals: (0.0, 0.0),
             worker: None,
             published: None,
-        }
+        })
     }
 
     /// Run one step with the configured input.
@@ -335,7 +353,7 @@ impl Simulation {
     pub fn from_checkpoint(c: crate::checkpoint::Checkpoint, threads: Option<usize>) -> Result<Self, SimError> {
         let params = c.config.validate().map_err(|e| SimError::Resume(e.to_string()))?;
         let stepper = step::create(&params, threads)?;
-        let mut sim = Self::from_parts(params, c.store, c.step, c.pending, stepper);
+        let mut sim = Self::from_parts(params, c.store, c.step, c.pending, stepper)?;
         sim.totals = c.totals;
         Ok(sim)
     }

@@ -74,7 +74,8 @@ fn run_with_path(config: &str, steps: u64, path: neuroflux::step::TransferPath) 
     let params = Config::load(std::path::Path::new(&file)).expect("loads").validate().expect("valid");
     let store = neuroflux::model::build::build_initial(&params, &|_| {}).expect("builds");
     let stepper = Box::new(neuroflux::step::CpuStepper::new(2).expect("pool").with_path(path));
-    let mut s = Simulation::from_parts(params, store, 0, neuroflux::growth::Pending::default(), stepper);
+    let mut s =
+        Simulation::from_parts(params, store, 0, neuroflux::growth::Pending::default(), stepper).expect("simulation");
     let mut ledgers = Vec::new();
     for _ in 0..steps {
         let m = s.step().expect("step");

@@ -2,7 +2,9 @@
 
 mod bench;
 mod checkpoints;
+mod execute;
 mod inspect;
+mod outputs;
 mod run;
 mod util;
 
@@ -55,7 +57,7 @@ fn main() {
         Cmd::Inspect(a) => inspect::inspect(a),
     };
     if let Err(e) = r {
-        if e.is::<run::Interrupted>() {
+        if e.is::<execute::Interrupted>() {
             // 128 + SIGINT, the shell's convention for a run stopped by Ctrl-C.
             std::process::exit(130);
         }

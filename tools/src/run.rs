@@ -1,9 +1,11 @@
 //! `neuroflux run` and `neuroflux validate`.
 
+use crate::execute::{Drive, Interrupted, Progress};
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use neuroflux::config::{absolute, GraphFormat, PlotFormat};
 use neuroflux::{Config, Simulation};
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -39,11 +41,97 @@ pub struct RunArgs {
     /// in that run's directory, appending to its metrics.
     #[arg(long, value_name = "CHECKPOINT_OR_RUN_DIR")]
     resume: Option<PathBuf>,
+    #[command(flatten)]
+    overrides: Overrides,
 }
 
-fn load(path: &Path) -> Result<neuroflux::Params> {
-    let cfg = Config::load(path)?;
-    cfg.validate().with_context(|| {
+/// Command-line values that replace a configuration's (data paths among them: those are
+/// taken as given, relative to the working directory).
+#[derive(clap::Args, Default, Clone)]
+pub struct Overrides {
+    /// Image file or directory for the `image` input pattern (sets `input.path` and
+    /// `input.pattern = "image"`).
+    #[arg(long, value_name = "PATH")]
+    pub input: Option<PathBuf>,
+    /// Load the initial graph from an edge list or GraphML file (`graph.initial_graph`).
+    #[arg(long, value_name = "PATH")]
+    pub initial_graph: Option<PathBuf>,
+    /// Draw plots of the main metrics when the run ends (`output.plots`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub plots: Option<PlotArg>,
+    /// An image of the workspace grid every N steps (`output.snapshot_every`).
+    #[arg(long, value_name = "N")]
+    pub snapshot_every: Option<u64>,
+    /// Write the final graph as `graph.graphml` or `graph.dot` (`output.graph`).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub graph: Option<GraphArg>,
+    /// Write `graph-stats.json` for the final graph (`output.graph_stats`).
+    #[arg(long)]
+    pub graph_stats: bool,
+}
+
+/// `--plots`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum PlotArg {
+    /// PNG images.
+    Png,
+    /// SVG drawings.
+    Svg,
+}
+
+/// `--graph`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum GraphArg {
+    /// GraphML.
+    Graphml,
+    /// Graphviz DOT.
+    Dot,
+}
+
+impl Overrides {
+    /// Apply to `c`; the data path fields set here (for [`Config::resolve_paths`]).
+    pub fn apply(&self, c: &mut Config) -> Vec<&'static str> {
+        let mut given = Vec::new();
+        if let Some(p) = &self.input {
+            c.input.path = absolute(p).display().to_string();
+            c.input.pattern = neuroflux::config::Pattern::Image;
+            given.push("input.path");
+        }
+        if let Some(p) = &self.initial_graph {
+            c.graph.initial_graph = absolute(p).display().to_string();
+            given.push("graph.initial_graph");
+        }
+        if let Some(f) = self.plots {
+            c.output.plots = match f {
+                PlotArg::Png => PlotFormat::Png,
+                PlotArg::Svg => PlotFormat::Svg,
+            };
+        }
+        if let Some(n) = self.snapshot_every {
+            c.output.snapshot_every = n;
+        }
+        if let Some(f) = self.graph {
+            c.output.graph = match f {
+                GraphArg::Graphml => GraphFormat::Graphml,
+                GraphArg::Dot => GraphFormat::Dot,
+            };
+        }
+        if self.graph_stats {
+            c.output.graph_stats = true;
+        }
+        given
+    }
+}
+
+/// Load `path`, apply `edit` (command-line values; it returns the data path fields it set),
+/// resolve the other data paths against the file's directory, and validate: every problem
+/// at once.
+pub fn load_config(path: &Path, edit: impl FnOnce(&mut Config) -> Vec<&'static str>) -> Result<neuroflux::Params> {
+    let mut cfg = Config::load(path)?;
+    let given = edit(&mut cfg);
+    let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let issues = cfg.resolve_paths(base, &given);
+    cfg.validate_with(issues).with_context(|| {
         format!(
             "{} is not a valid configuration (fix the fields listed, then run `neuroflux validate {}`)",
             path.display(),
@@ -52,11 +140,25 @@ fn load(path: &Path) -> Result<neuroflux::Params> {
     })
 }
 
-/// `neuroflux validate CONFIG`.
+/// `neuroflux validate CONFIG`: the configuration, its data paths, and its input and initial
+/// graph files (read and checked as a run would).
 pub fn validate(path: &Path) -> Result<()> {
-    let p = load(path)?;
+    let p = load_config(path, |_| Vec::new())?;
+    let input = neuroflux::io::input::Input::from_params(&p).context("the input cannot be used")?;
+    let frames = if input.frames() > 0 { format!("; {} input frame(s)", input.frames()) } else { String::new() };
+    let graph = if p.graph.initial_graph.is_empty() {
+        String::new()
+    } else {
+        let store = neuroflux::io::graph_file::load(&p).context("the initial graph cannot be used")?;
+        format!(
+            "; initial graph {}: {} nodes, {} edges",
+            p.graph.initial_graph,
+            store.nodes().len(),
+            store.edges().len()
+        )
+    };
     println!(
-        "{}: valid ({} sensory, {} dynamic, {} workspace nodes; {} steps)",
+        "{}: valid ({} sensory, {} dynamic, {} workspace nodes; {} steps{frames}{graph})",
         path.display(),
         p.n_sensory(),
         p.graph.n_dynamic,
@@ -66,10 +168,13 @@ pub fn validate(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn run_dir(args: &RunArgs, config: &Path) -> Result<PathBuf> {
-    let dir = match &args.out {
-        Some(d) => d.clone(),
-        None => {
+/// The run directory: `--out`, else the configuration's `output.dir`, else
+/// `runs/<config name>-<UTC timestamp>`; it must not exist or be empty.
+fn run_dir(args: &RunArgs, params: &neuroflux::Params, config: &Path) -> Result<PathBuf> {
+    let dir = match (&args.out, params.output.dir.as_str()) {
+        (Some(d), _) => d.clone(),
+        (None, d) if !d.is_empty() => PathBuf::from(d),
+        (None, _) => {
             let name = config.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "run".into());
             PathBuf::from("runs").join(format!("{name}-{}", crate::util::timestamp()))
         }
@@ -77,21 +182,8 @@ fn run_dir(args: &RunArgs, config: &Path) -> Result<PathBuf> {
     if dir.exists() && std::fs::read_dir(&dir).map(|mut d| d.next().is_some()).unwrap_or(true) {
         bail!("run directory {} already exists and is not empty; choose another with --out", dir.display());
     }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
     Ok(dir)
 }
-
-/// The run stopped on Ctrl-C or SIGTERM after saving (the binary exits with status 130).
-#[derive(Debug)]
-pub struct Interrupted;
-
-impl std::fmt::Display for Interrupted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("interrupted by a signal (state saved)")
-    }
-}
-
-impl std::error::Error for Interrupted {}
 
 /// The command line's checkpoint and worker settings become part of the resolved
 /// configuration, so that checkpoints carry them and a resumed run keeps them.
@@ -145,18 +237,11 @@ pub fn run(args: RunArgs) -> Result<()> {
         (sim, dir, true)
     } else {
         let config = args.config.clone().context("a configuration or --resume is required")?;
-        let mut cfg = Config::load(&config)?;
-        override_output(&mut cfg, &args);
-        let params = cfg.validate().with_context(|| {
-            format!(
-                "{} is not a valid configuration (fix the fields listed, then run `neuroflux validate {}`)",
-                config.display(),
-                config.display()
-            )
+        let params = load_config(&config, |c| {
+            override_output(c, &args);
+            args.overrides.apply(c)
         })?;
-        let dir = run_dir(&args, &config)?;
-        std::fs::write(dir.join("config.toml"), params.config().to_toml_string())
-            .context("cannot write config.toml")?;
+        let dir = run_dir(&args, &params, &config)?;
         let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
         spinner.set_style(
             ProgressStyle::with_template("{spinner} building the initial graph: {msg} ({elapsed})")
@@ -178,8 +263,11 @@ pub fn run(args: RunArgs) -> Result<()> {
                 }
             }
         };
+        let resolved = params.config().to_toml_string();
         let sim = Simulation::new(params, args.threads, &progress)?;
         spinner.finish_and_clear();
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
+        std::fs::write(dir.join("config.toml"), resolved).context("cannot write config.toml")?;
         (sim, dir, false)
     };
     let params = sim.params().clone();
@@ -187,9 +275,6 @@ pub fn run(args: RunArgs) -> Result<()> {
     if end < sim.current_step() {
         bail!("the checkpoint is at step {}, past the end step {end} (--steps)", sim.current_step());
     }
-    let every = u64::from(params.output.metrics_every);
-    let checkpoint_every = params.output.checkpoint_every;
-    let keep_last = params.output.keep_last as usize;
     let build_s = started.elapsed().as_secs_f64();
     tracing::info!(
         nodes = sim.store().nodes().len(),
@@ -202,123 +287,30 @@ pub fn run(args: RunArgs) -> Result<()> {
         dir.display()
     );
 
-    let metrics_path = dir.join("metrics.csv");
-    let append = resumed && metrics_path.exists();
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(append)
-        .write(true)
-        .truncate(!append)
-        .open(&metrics_path)
-        .context("cannot open metrics.csv")?;
-    let mut csv = BufWriter::new(file);
-    if !append {
-        writeln!(csv, "{}", neuroflux::io::metrics::StepMetrics::csv_header())?;
-    }
-    let writer = if checkpoint_every > 0 {
-        Some(crate::checkpoints::Writer::start(dir.join("checkpoints"), keep_last)?)
-    } else {
-        None
-    };
-    let first = sim.current_step();
-    let bar = if terminal && end > first {
-        let b = ProgressBar::new(end - first);
-        b.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} steps  {per_sec}  eta {eta}  {msg}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(b)
-    } else {
-        None
-    };
-    let loop_start = Instant::now();
-    let mut last_log = Instant::now();
-    let mut each = |sim: &Simulation, m: &neuroflux::io::metrics::StepMetrics| -> Result<()> {
-        let interrupted = stop.load(std::sync::atomic::Ordering::Relaxed);
-        if m.step % every == 0 || m.step + 1 == end || interrupted {
-            m.write_csv_row(&mut csv)?;
-        }
-        if interrupted {
-            return Err(Interrupted.into());
-        }
-        if let Some(w) = &writer {
-            if (m.step + 1) % checkpoint_every == 0 {
-                // Everything written so far belongs with the checkpoint: flush the metrics.
-                csv.flush().context("cannot write metrics.csv")?;
-                // The stepper's stall: the copy of the state (and a wait while the previous
-                // checkpoint is still being written).
-                let t = Instant::now();
-                let c = sim.checkpoint();
-                w.send(c, t.elapsed().as_secs_f64())?;
-            }
-        }
-        if let Some(b) = &bar {
-            b.inc(1);
-            if m.step % 64 == 0 {
-                b.set_message(format!("{} nodes, {} edges", m.energy.iter().map(|s| s.count).sum::<u64>(), m.edges));
-            }
-        } else if last_log.elapsed() > Duration::from_secs(10) {
-            last_log = Instant::now();
+    let progress = if terminal { Progress::Bar } else { Progress::Lines };
+    let d = Drive { dir: &dir, end, resumed, progress, stop: &stop };
+    match crate::execute::drive(&mut sim, &d) {
+        Ok(summary) => {
             tracing::info!(
-                step = m.step,
-                nodes = m.energy.iter().map(|s| s.count).sum::<u64>(),
-                edges = m.edges,
-                "running"
+                "finished at step {}: {} nodes, {} edges, {:.0} steps/s, state_hash {}; wrote {}",
+                summary.step,
+                summary.nodes.sensory + summary.nodes.dynamic + summary.nodes.workspace,
+                summary.edges,
+                summary.steps_per_second,
+                summary.state_hash,
+                dir.display()
             );
+            Ok(())
         }
-        Ok(())
-    };
-    let outcome = sim.run_until(end, &mut each);
-    let wall = loop_start.elapsed().as_secs_f64();
-    let interrupted = matches!(&outcome, Err(e) if e.is::<Interrupted>());
-    // A failed run still leaves its metrics and summary (then reports the failure).
-    let mut failure: Option<anyhow::Error> = None;
-    if interrupted {
-        // Keep everything computed: a final checkpoint of the state after the last step.
-        let t = Instant::now();
-        let c = sim.checkpoint();
-        let final_writer = match writer {
-            Some(w) => w,
-            None => crate::checkpoints::Writer::start(dir.join("checkpoints"), keep_last)?,
-        };
-        final_writer.send(c, t.elapsed().as_secs_f64())?;
-        final_writer.finish()?;
-    } else {
-        let written = writer.map_or(Ok(()), crate::checkpoints::Writer::finish);
-        failure = outcome.err().or(written.err());
+        Err(e) if e.is::<Interrupted>() => {
+            tracing::warn!(
+                "interrupted after step {}: wrote the metrics, the summary and a checkpoint to {}; continue with `neuroflux run --resume {}`",
+                sim.current_step(),
+                dir.display(),
+                dir.display()
+            );
+            Err(e)
+        }
+        Err(e) => Err(e),
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    csv.flush().context("cannot write metrics.csv")?;
-    let summary = sim.summary(wall, sim.current_step() - first);
-    let text = serde_json::to_string_pretty(&summary)?;
-    std::fs::write(dir.join("summary.json"), format!("{text}\n")).context("cannot write summary.json")?;
-    if let Some(e) = failure {
-        tracing::error!(
-            "the run stopped after step {}; wrote the metrics and the summary to {}",
-            summary.step,
-            dir.display()
-        );
-        return Err(e);
-    }
-    if interrupted {
-        tracing::warn!(
-            "interrupted after step {}: wrote the metrics, the summary and a checkpoint to {}; continue with `neuroflux run --resume {}`",
-            summary.step,
-            dir.display(),
-            dir.display()
-        );
-        return Err(Interrupted.into());
-    }
-    tracing::info!(
-        "finished at step {}: {} nodes, {} edges, {:.0} steps/s, state_hash {}; wrote {}",
-        summary.step,
-        summary.nodes.sensory + summary.nodes.dynamic + summary.nodes.workspace,
-        summary.edges,
-        summary.steps_per_second,
-        summary.state_hash,
-        dir.display()
-    );
-    Ok(())
 }

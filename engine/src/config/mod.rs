@@ -3,9 +3,11 @@
 //! unchecked value. Validation reports every problem at once, each naming the field, the
 //! value, the allowed range and the unit.
 
+mod paths;
 mod sections;
 mod validate;
 
+pub use paths::absolute;
 pub use sections::*;
 
 use serde::{Deserialize, Serialize};
@@ -125,7 +127,13 @@ impl Config {
     }
     /// Check every rule; the validated parameters, or every problem found.
     pub fn validate(self) -> Result<Params, ConfigError> {
-        let issues = validate::issues(&self);
+        self.validate_with(Vec::new())
+    }
+    /// As [`Config::validate`], reporting `earlier` problems (for example those of
+    /// [`Config::resolve_paths`]) first, with the others.
+    pub fn validate_with(self, earlier: Vec<ConfigIssue>) -> Result<Params, ConfigError> {
+        let mut issues = earlier;
+        issues.extend(validate::issues(&self));
         if issues.is_empty() {
             Ok(Params(self))
         } else {

@@ -74,6 +74,11 @@ pub struct GraphSection {
     pub gate_scale: f32,
     /// Learning-rate range of new Plastic edges.
     pub plastic_lr_range: [f32; 2],
+    /// Load the initial graph from this edge list (`.txt`, `.edges`, `.csv`) or GraphML
+    /// (`.graphml`) file instead of generating it (docs/CONFIG.md, "Initial graph files");
+    /// relative to the configuration file, inside its directory tree (or given with
+    /// `--initial-graph`). Default "" (generate).
+    pub initial_graph: String,
 }
 impl Default for GraphSection {
     fn default() -> Self {
@@ -100,6 +105,7 @@ impl Default for GraphSection {
             build_direction_mix: DirectionMix::default(),
             gate_scale: 1.0,
             plastic_lr_range: [0.001, 0.05],
+            initial_graph: String::new(),
         }
     }
 }
@@ -372,18 +378,42 @@ pub enum Pattern {
     MovingBar,
     /// Every pixel at `value`.
     Constant,
+    /// Squares `square` pixels wide, alternately 1 and 0 (the top-left square is 1); the
+    /// pattern inverts every `flip_every` steps (0: never).
+    Checkerboard,
+    /// Every pixel an independent uniform value in [0, 1) each step, drawn from the run's
+    /// generator (stream `InputNoise`, entity = pixel index), so it is reproducible.
+    Noise,
+    /// The image file at `path` (PNG or JPEG), or the images of the directory at `path`
+    /// played in file-name order, each for `frame_steps` steps, looping. Colour is reduced
+    /// to luminance; a frame whose size differs from the sensory grid is an error unless
+    /// `resize` is set.
+    Image,
 }
 
 /// `[input]`: the sensory input and its scaling (MODEL.md 5.2).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct InputSection {
-    /// The pattern.
+    /// The pattern: `moving_bar`, `constant`, `checkerboard`, `noise` or `image`.
+    /// Default `moving_bar`.
     pub pattern: Pattern,
-    /// Width of the moving bar (pixels), >= 1.
+    /// Width of the moving bar (pixels). Default 8; 1 to 65,536.
     pub bar_width: u32,
-    /// Value of the constant pattern, in [0, 1].
+    /// Value of the constant pattern (pixel value). Default 0.5; 0 to 1.
     pub value: f32,
+    /// Side of a checkerboard square (pixels). Default 8; 1 to 65,536.
+    pub square: u32,
+    /// The checkerboard inverts every this many steps (steps; 0: never). Default 0.
+    pub flip_every: u32,
+    /// The image file or directory of images of the `image` pattern; relative to the
+    /// configuration file, inside its directory tree (or given with `--input`). Default "".
+    pub path: String,
+    /// Steps each image of a directory is shown (steps). Default 1; 1 to 2^32 - 1.
+    pub frame_steps: u32,
+    /// Resize images to the sensory grid (bilinear) instead of refusing other sizes.
+    /// Default false.
+    pub resize: bool,
     /// Input gain (energy per unit pixel value).
     pub sensory_gain: f32,
     /// Input bias (energy).
@@ -397,11 +427,42 @@ impl Default for InputSection {
             pattern: Pattern::MovingBar,
             bar_width: 8,
             value: 0.5,
+            square: 8,
+            flip_every: 0,
+            path: String::new(),
+            frame_steps: 1,
+            resize: false,
             sensory_gain: 30.0,
             sensory_bias: 15.0,
             warmup_steps: 60,
         }
     }
+}
+
+/// Format of the metric plots a run draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlotFormat {
+    /// No plots.
+    #[default]
+    None,
+    /// PNG images.
+    Png,
+    /// SVG drawings.
+    Svg,
+}
+
+/// Format of the final graph a run writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GraphFormat {
+    /// No graph file.
+    #[default]
+    None,
+    /// GraphML (networkx, Gephi, yEd).
+    Graphml,
+    /// Graphviz DOT.
+    Dot,
 }
 
 /// `[output]`: what a run writes.
@@ -416,10 +477,35 @@ pub struct OutputSection {
     /// Checkpoints kept per run: older ones are removed once a newer one is complete; 1 to
     /// 1,000,000.
     pub keep_last: u32,
+    /// The run directory; relative to the configuration file, inside its directory tree.
+    /// Default "": `runs/<configuration name>-<UTC timestamp>` in the working directory.
+    /// `--out` overrides it.
+    pub dir: String,
+    /// An image of the workspace grid every this many steps (steps; 0: none), in
+    /// `workspace/` of the run directory. Default 0.
+    pub snapshot_every: u64,
+    /// Plots of the main metrics over time when the run ends, in `plots/`: `none`, `png`
+    /// or `svg`. Default `none`.
+    pub plots: PlotFormat,
+    /// The final graph as `graph.graphml` or `graph.dot`: `none`, `graphml` or `dot`.
+    /// Default `none`.
+    pub graph: GraphFormat,
+    /// Write `graph-stats.json` (degree distributions by kind, strongly connected
+    /// components, workspace reachability) for the final graph. Default false.
+    pub graph_stats: bool,
 }
 impl Default for OutputSection {
     fn default() -> Self {
-        Self { metrics_every: 1, checkpoint_every: 0, keep_last: 3 }
+        Self {
+            metrics_every: 1,
+            checkpoint_every: 0,
+            keep_last: 3,
+            dir: String::new(),
+            snapshot_every: 0,
+            plots: PlotFormat::None,
+            graph: GraphFormat::None,
+            graph_stats: false,
+        }
     }
 }
 

@@ -205,6 +205,11 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     let i = &c.input;
     k.range_u("input.bar_width", u64::from(i.bar_width), 1, 65_536, "pixels");
     k.prob("input.value", i.value);
+    k.range_u("input.square", u64::from(i.square), 1, 65_536, "pixels");
+    k.range_u("input.frame_steps", u64::from(i.frame_steps), 1, u64::from(u32::MAX), "steps");
+    if i.pattern == super::Pattern::Image && i.path.is_empty() {
+        k.push("input.path", &i.path, "the image file or directory of the `image` pattern", "");
+    }
     k.range_f("input.sensory_gain", i.sensory_gain, 0.0, 1e9, "energy");
     k.range_f("input.sensory_bias", i.sensory_bias, -1e9, 1e9, "energy");
     k.range_u("input.warmup_steps", u64::from(i.warmup_steps), 1, u64::from(u32::MAX), "steps");

@@ -42,66 +42,7 @@ pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Resul
     let n_w = params.n_workspace();
     let mut store = Store::new(g.allow_duplicate_edges);
     progress("nodes");
-    let e = &params.energy;
-    let mut nodes = Vec::with_capacity(n_s + n_d + n_w);
-    let sensory_energy = params.input.sensory_bias.clamp(e.energy_floor, e.energy_cap);
-    for b in 0..n_s {
-        nodes.push(NodeRecord {
-            id: NodeId(0),
-            kind: NodeKind::Sensory,
-            energy: sensory_energy,
-            subtype: NO_CLASS,
-            fertility: Fertility::Normal.code(),
-            growth_class: NO_CLASS,
-            gain_class: NO_CLASS,
-            max_out_degree: g.sensory_max_out_degree as u16,
-            parent: None,
-            binding: b as u32,
-            born_step: 0,
-        });
-    }
-    let n_growth = params.growth.classes.len() as u32;
-    let n_gain = params.energy.connection_gain_values.len() as u32;
-    let dynamic: Vec<NodeRecord> = (0..n_d)
-        .into_par_iter()
-        .with_min_len(4096)
-        .map(|i| {
-            let id = (n_s + i) as u64;
-            let w = rng.words(0, Stream::BuildNode, id, 0);
-            let w1 = rng.words(0, Stream::BuildNode, id, 1);
-            NodeRecord {
-                id: NodeId(id),
-                kind: NodeKind::Dynamic,
-                energy: uniform_range(w[0], g.initial_dynamic_energy[0], g.initial_dynamic_energy[1]),
-                subtype: subtype_from(w[1]),
-                fertility: below(w[2], 3) as u8,
-                growth_class: below(w[3], n_growth) as u8,
-                gain_class: below(w1[0], n_gain) as u8,
-                max_out_degree: between(w1[1], g.max_out_degree_initial[0], g.max_out_degree_initial[1]) as u16,
-                parent: None,
-                binding: 0,
-                born_step: 0,
-            }
-        })
-        .collect();
-    nodes.extend(dynamic);
-    for c in 0..n_w {
-        let id = (n_s + n_d + c) as u64;
-        let w = rng.words(0, Stream::BuildNode, id, 0);
-        nodes.push(NodeRecord {
-            id: NodeId(id),
-            kind: NodeKind::Workspace,
-            energy: uniform_range(w[0], g.initial_workspace_energy[0], g.initial_workspace_energy[1]),
-            subtype: NO_CLASS,
-            fertility: Fertility::Normal.code(),
-            growth_class: NO_CLASS,
-            gain_class: NO_CLASS,
-            max_out_degree: 0,
-            parent: None,
-            binding: c as u32,
-            born_step: 0,
-        });
-    }
+    let nodes = initial_nodes(params, &rng);
     store.add_nodes(&nodes);
 
     let draw = EdgeDraw::new(params, rng);
@@ -174,8 +115,84 @@ pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Resul
     Ok(store)
 }
 
+/// The initial nodes of MODEL.md section 4 in id order (ids are their positions): sensory
+/// (row-major), dynamic, workspace, with their drawn attributes.
+pub fn initial_nodes(params: &Params, rng: &Rng) -> Vec<NodeRecord> {
+    let g = &params.graph;
+    let e = &params.energy;
+    let n_s = params.n_sensory();
+    let n_d = g.n_dynamic as usize;
+    let n_w = params.n_workspace();
+    let mut nodes = Vec::with_capacity(n_s + n_d + n_w);
+    let sensory_energy = params.input.sensory_bias.clamp(e.energy_floor, e.energy_cap);
+    for b in 0..n_s {
+        nodes.push(NodeRecord {
+            id: NodeId(0),
+            kind: NodeKind::Sensory,
+            energy: sensory_energy,
+            subtype: NO_CLASS,
+            fertility: Fertility::Normal.code(),
+            growth_class: NO_CLASS,
+            gain_class: NO_CLASS,
+            max_out_degree: g.sensory_max_out_degree as u16,
+            parent: None,
+            binding: b as u32,
+            born_step: 0,
+        });
+    }
+    let dynamic: Vec<NodeRecord> =
+        (0..n_d).into_par_iter().with_min_len(4096).map(|i| dynamic_node(params, rng, (n_s + i) as u64)).collect();
+    nodes.extend(dynamic);
+    for c in 0..n_w {
+        let id = (n_s + n_d + c) as u64;
+        nodes.push(NodeRecord {
+            id: NodeId(id),
+            kind: NodeKind::Workspace,
+            energy: workspace_energy(params, rng, id),
+            subtype: NO_CLASS,
+            fertility: Fertility::Normal.code(),
+            growth_class: NO_CLASS,
+            gain_class: NO_CLASS,
+            max_out_degree: 0,
+            parent: None,
+            binding: c as u32,
+            born_step: 0,
+        });
+    }
+    nodes
+}
+
+/// A dynamic node's drawn attributes (MODEL.md section 4) for node id `id`, energy included.
+pub fn dynamic_node(params: &Params, rng: &Rng, id: u64) -> NodeRecord {
+    let g = &params.graph;
+    let n_growth = params.growth.classes.len() as u32;
+    let n_gain = params.energy.connection_gain_values.len() as u32;
+    let w = rng.words(0, Stream::BuildNode, id, 0);
+    let w1 = rng.words(0, Stream::BuildNode, id, 1);
+    NodeRecord {
+        id: NodeId(id),
+        kind: NodeKind::Dynamic,
+        energy: uniform_range(w[0], g.initial_dynamic_energy[0], g.initial_dynamic_energy[1]),
+        subtype: subtype_from(w[1]),
+        fertility: below(w[2], 3) as u8,
+        growth_class: below(w[3], n_growth) as u8,
+        gain_class: below(w1[0], n_gain) as u8,
+        max_out_degree: between(w1[1], g.max_out_degree_initial[0], g.max_out_degree_initial[1]) as u16,
+        parent: None,
+        binding: 0,
+        born_step: 0,
+    }
+}
+
+/// A workspace node's drawn energy (MODEL.md section 4) for node id `id`.
+pub fn workspace_energy(params: &Params, rng: &Rng, id: u64) -> f32 {
+    let g = &params.graph;
+    let w = rng.words(0, Stream::BuildNode, id, 0);
+    uniform_range(w[0], g.initial_workspace_energy[0], g.initial_workspace_energy[1])
+}
+
 /// Target and attribute draws of initial edges.
-struct EdgeDraw<'a> {
+pub(crate) struct EdgeDraw<'a> {
     params: &'a Params,
     rng: Rng,
     kinds: [f32; 4],
@@ -183,7 +200,7 @@ struct EdgeDraw<'a> {
 }
 
 impl<'a> EdgeDraw<'a> {
-    fn new(params: &'a Params, rng: Rng) -> Self {
+    pub(crate) fn new(params: &'a Params, rng: Rng) -> Self {
         Self { params, rng, kinds: params.build_kind_weights(), dirs: params.build_direction_weights() }
     }
 
@@ -234,7 +251,14 @@ impl<'a> EdgeDraw<'a> {
 
     /// The record of one initial edge: kind from word 1, weight from word 2, direction from
     /// word 3 of the accepted target call; gate and learning rate from one more call.
-    fn record(&self, src: u32, dst: u32, sensory: bool, w: [u32; 4], mut more: impl FnMut() -> [u32; 4]) -> EdgeRecord {
+    pub(crate) fn record(
+        &self,
+        src: u32,
+        dst: u32,
+        sensory: bool,
+        w: [u32; 4],
+        mut more: impl FnMut() -> [u32; 4],
+    ) -> EdgeRecord {
         let g = &self.params.graph;
         let kind = EdgeKind::ALL[pick_weighted(w[1], &self.kinds)];
         let (lo, hi) = if sensory {

@@ -90,7 +90,7 @@ pub fn sim(params: Params, nodes: &[NodeRecord], edges: &[EdgeRecord]) -> Simula
     store.add_edges(edges).expect("test edges should join existing nodes");
     store.refresh_topology();
     let stepper = Box::new(CpuStepper::new(2).expect("a thread pool should start"));
-    Simulation::from_parts(params, store, 0, Pending::default(), stepper)
+    Simulation::from_parts(params, store, 0, Pending::default(), stepper).expect("simulation")
 }
 
 /// Energies by node id after one step with `frame` (empty for graphs without sensory nodes).
