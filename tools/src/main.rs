@@ -6,6 +6,7 @@ mod execute;
 mod inspect;
 mod outputs;
 mod run;
+mod sweep;
 mod util;
 
 use anyhow::Result;
@@ -40,6 +41,11 @@ enum Cmd {
         /// The configuration (TOML).
         config: PathBuf,
     },
+    /// Run every combination of a sweep file's parameter values and seeds.
+    #[command(
+        after_help = "Examples:\n  neuroflux sweep sim-configs/sweeps/example.toml\n  neuroflux sweep sim-configs/sweeps/example.toml --out runs/my-sweep --threads 2\n\nRe-running a sweep skips the points already complete; sweep.csv has one row per point."
+    )]
+    Sweep(sweep::SweepArgs),
     /// Time the standard workloads (docs/BENCHMARKS.md).
     #[command(
         after_help = "Examples:\n  neuroflux bench --workload dense-100k --threads 2\n  neuroflux bench --workload seed-medium"
@@ -53,6 +59,7 @@ fn main() {
     let r: Result<()> = match cli.cmd {
         Cmd::Run(a) => run::run(a),
         Cmd::Validate { config } => run::validate(&config),
+        Cmd::Sweep(a) => sweep::sweep(a),
         Cmd::Bench(a) => bench::bench(a),
         Cmd::Inspect(a) => inspect::inspect(a),
     };
