@@ -125,6 +125,11 @@ impl Config {
     pub fn to_toml_string(&self) -> String {
         toml::to_string(self).expect("a Config should always serialise to TOML")
     }
+    /// Every rule validation checks, as (field, allowed, unit), in check order; relations
+    /// name this configuration's values (docs/CONFIG.md lists them for the defaults).
+    pub fn rules(&self) -> Vec<(String, String, &'static str)> {
+        validate::rules(self)
+    }
     /// Check every rule; the validated parameters, or every problem found.
     pub fn validate(self) -> Result<Params, ConfigError> {
         self.validate_with(Vec::new())

@@ -4,57 +4,85 @@ use super::{Config, ConfigIssue, FORMAT_VERSION};
 
 struct Check {
     issues: Vec<ConfigIssue>,
+    /// Every rule checked (failing or not), when recording: (field, allowed, unit).
+    rules: Vec<(String, String, &'static str)>,
 }
 
 impl Check {
-    fn push(&mut self, field: &str, value: impl std::fmt::Debug, allowed: impl Into<String>, unit: &'static str) {
-        self.issues.push(ConfigIssue {
-            field: field.into(),
-            value: format!("{value:?}"),
-            allowed: allowed.into(),
-            unit,
-        });
+    /// Record the rule of `field`; report it when `ok` is false.
+    fn check(
+        &mut self,
+        ok: bool,
+        field: &str,
+        value: impl std::fmt::Debug,
+        allowed: impl Into<String>,
+        unit: &'static str,
+    ) {
+        let allowed = allowed.into();
+        if !ok {
+            self.issues.push(ConfigIssue {
+                field: field.into(),
+                value: format!("{value:?}"),
+                allowed: allowed.clone(),
+                unit,
+            });
+        }
+        self.rules.push((field.into(), allowed, unit));
     }
     fn range_f(&mut self, field: &str, v: f32, min: f32, max: f32, unit: &'static str) {
-        if !(v.is_finite() && v >= min && v <= max) {
-            self.push(field, v, format!("in [{min}, {max}]"), unit);
-        }
+        let allowed = if min == f32::MIN_POSITIVE { format!("in (0, {max}]") } else { format!("in [{min}, {max}]") };
+        self.check(v.is_finite() && v >= min && v <= max, field, v, allowed, unit);
     }
     fn range_u(&mut self, field: &str, v: u64, min: u64, max: u64, unit: &'static str) {
-        if v < min || v > max {
-            self.push(field, v, format!("in [{min}, {max}]"), unit);
-        }
+        self.check(v >= min && v <= max, field, v, format!("in [{min}, {max}]"), unit);
     }
     fn prob(&mut self, field: &str, v: f32) {
         self.range_f(field, v, 0.0, 1.0, "");
     }
     fn pair_f(&mut self, field: &str, v: [f32; 2], min: f32, max: f32, unit: &'static str) {
-        if !(v[0].is_finite() && v[1].is_finite() && v[0] >= min && v[1] <= max && v[0] <= v[1]) {
-            self.push(field, v, format!("a range [lo, hi] with {min} <= lo <= hi <= {max}"), unit);
-        }
+        let ok = v[0].is_finite() && v[1].is_finite() && v[0] >= min && v[1] <= max && v[0] <= v[1];
+        self.check(ok, field, v, format!("a range [lo, hi] with {min} <= lo <= hi <= {max}"), unit);
     }
     fn pair_u(&mut self, field: &str, v: [u32; 2], min: u32, max: u32, unit: &'static str) {
-        if !(v[0] >= min && v[1] <= max && v[0] <= v[1]) {
-            self.push(field, v, format!("a range [lo, hi] with {min} <= lo <= hi <= {max}"), unit);
-        }
+        let ok = v[0] >= min && v[1] <= max && v[0] <= v[1];
+        self.check(ok, field, v, format!("a range [lo, hi] with {min} <= lo <= hi <= {max}"), unit);
     }
+}
+
+/// Every rule validation checks on `c`: (field, allowed, unit), in check order (a field may
+/// have several). The allowed text of a relation names the values of `c`.
+pub(super) fn rules(c: &Config) -> Vec<(String, String, &'static str)> {
+    let mut k = Check { issues: Vec::new(), rules: Vec::new() };
+    check_all(c, &mut k);
+    k.rules
 }
 
 /// Every problem of `c`, in field order.
 pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
-    let mut k = Check { issues: Vec::new() };
-    if c.format_version != FORMAT_VERSION {
-        k.push("format_version", c.format_version, format!("{FORMAT_VERSION} (this engine's format)"), "");
-    }
+    let mut k = Check { issues: Vec::new(), rules: Vec::new() };
+    check_all(c, &mut k);
+    k.issues
+}
+
+fn check_all(c: &Config, k: &mut Check) {
+    k.check(
+        c.format_version == FORMAT_VERSION,
+        "format_version",
+        c.format_version,
+        format!("{FORMAT_VERSION} (this engine's format)"),
+        "",
+    );
     let r = &c.run;
     k.range_u("run.steps", r.steps, 0, u64::from(u32::MAX), "steps");
     k.range_u("run.threads", u64::from(r.threads), 0, 1024, "threads");
-    if !["inline", "thread"].contains(&r.worker.as_str()) {
-        k.push("run.worker", &r.worker, "one of inline, thread", "");
-    }
-    if !["cpu", "wgpu", "hip", "auto"].contains(&r.backend.as_str()) {
-        k.push("run.backend", &r.backend, "one of cpu, wgpu, hip, auto", "");
-    }
+    k.check(["inline", "thread"].contains(&r.worker.as_str()), "run.worker", &r.worker, "one of inline, thread", "");
+    k.check(
+        ["cpu", "wgpu", "hip", "auto"].contains(&r.backend.as_str()),
+        "run.backend",
+        &r.backend,
+        "one of cpu, wgpu, hip, auto",
+        "",
+    );
 
     let g = &c.graph;
     k.range_u("graph.sensory_width", u64::from(g.sensory_width), 0, 65_536, "pixels");
@@ -66,87 +94,105 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     let n_s = u64::from(g.sensory_width) * u64::from(g.sensory_height);
     let n_w = u64::from(g.workspace_width) * u64::from(g.workspace_height);
     let n_d = u64::from(g.n_dynamic);
-    if n_s + n_d + n_w > g.max_nodes {
-        k.push(
-            "graph.n_dynamic",
-            g.n_dynamic,
-            format!("such that all initial nodes ({}) fit in graph.max_nodes = {}", n_s + n_d + n_w, g.max_nodes),
-            "nodes",
-        );
-    }
+    k.check(
+        !(n_s + n_d + n_w > g.max_nodes),
+        "graph.n_dynamic",
+        g.n_dynamic,
+        format!("such that all initial nodes ({}) fit in graph.max_nodes = {}", n_s + n_d + n_w, g.max_nodes),
+        "nodes",
+    );
     let n_e = n_s * u64::from(g.sensory_fanout)
         + n_w * u64::from(g.workspace_in_degree)
         + n_d * u64::from(g.dynamic_out_degree);
-    if n_e > g.max_edges {
-        k.push("graph.max_edges", g.max_edges, format!("at least the initial edge count {n_e}"), "edges");
-    }
+    k.check(
+        !(n_e > g.max_edges),
+        "graph.max_edges",
+        g.max_edges,
+        format!("at least the initial edge count {n_e}"),
+        "edges",
+    );
     k.pair_u("graph.max_out_degree_initial", g.max_out_degree_initial, 0, 65_535, "edges");
     k.pair_u("graph.max_out_degree_child", g.max_out_degree_child, 0, 65_535, "edges");
     k.range_u("graph.sensory_max_out_degree", u64::from(g.sensory_max_out_degree), 0, 65_535, "edges");
-    if g.dynamic_out_degree > g.max_out_degree_initial[0] {
-        k.push(
-            "graph.dynamic_out_degree",
-            g.dynamic_out_degree,
-            format!("<= the smallest initial max_out_degree ({})", g.max_out_degree_initial[0]),
-            "edges",
-        );
-    }
-    if n_s > 0 && (g.sensory_fanout > g.sensory_max_out_degree || u64::from(g.sensory_fanout) > n_d) {
-        k.push(
-            "graph.sensory_fanout",
-            g.sensory_fanout,
-            format!("<= sensory_max_out_degree and <= n_dynamic ({n_d})"),
-            "edges",
-        );
-    }
-    if n_w > 0 && u64::from(g.workspace_in_degree) > n_d {
-        k.push("graph.workspace_in_degree", g.workspace_in_degree, format!("<= n_dynamic ({n_d})"), "edges");
-    }
-    if n_w > 0 && g.workspace_in_degree > 0 && g.max_out_degree_initial[1] <= g.dynamic_out_degree {
-        k.push(
-            "graph.max_out_degree_initial",
-            g.max_out_degree_initial,
-            "to leave room above dynamic_out_degree for workspace in-edges",
-            "edges",
-        );
-    }
-    if n_d > 0 && u64::from(g.dynamic_out_degree) >= n_d.max(1) {
-        k.push("graph.dynamic_out_degree", g.dynamic_out_degree, format!("< n_dynamic ({n_d})"), "edges");
-    }
+    k.check(
+        !(g.dynamic_out_degree > g.max_out_degree_initial[0]),
+        "graph.dynamic_out_degree",
+        g.dynamic_out_degree,
+        format!("<= the smallest initial max_out_degree ({})", g.max_out_degree_initial[0]),
+        "edges",
+    );
+    k.check(
+        !(n_s > 0 && (g.sensory_fanout > g.sensory_max_out_degree || u64::from(g.sensory_fanout) > n_d)),
+        "graph.sensory_fanout",
+        g.sensory_fanout,
+        format!("<= sensory_max_out_degree and <= n_dynamic ({n_d})"),
+        "edges",
+    );
+    k.check(
+        !(n_w > 0 && u64::from(g.workspace_in_degree) > n_d),
+        "graph.workspace_in_degree",
+        g.workspace_in_degree,
+        format!("<= n_dynamic ({n_d})"),
+        "edges",
+    );
+    k.check(
+        !(n_w > 0 && g.workspace_in_degree > 0 && g.max_out_degree_initial[1] <= g.dynamic_out_degree),
+        "graph.max_out_degree_initial",
+        g.max_out_degree_initial,
+        "to leave room above dynamic_out_degree for workspace in-edges",
+        "edges",
+    );
+    k.check(
+        !(n_d > 0 && u64::from(g.dynamic_out_degree) >= n_d.max(1)),
+        "graph.dynamic_out_degree",
+        g.dynamic_out_degree,
+        format!("< n_dynamic ({n_d})"),
+        "edges",
+    );
     let e = &c.energy;
     k.range_f("energy.energy_cap", e.energy_cap, f32::MIN_POSITIVE, 1e9, "energy");
-    if !(e.energy_floor.is_finite() && e.energy_floor < e.energy_cap.min(0.0)) {
-        k.push("energy.energy_floor", e.energy_floor, format!("< min(0, energy_cap = {})", e.energy_cap), "energy");
-    }
+    k.check(
+        e.energy_floor.is_finite() && e.energy_floor < e.energy_cap.min(0.0),
+        "energy.energy_floor",
+        e.energy_floor,
+        format!("< min(0, energy_cap = {})", e.energy_cap),
+        "energy",
+    );
     k.pair_f("graph.initial_dynamic_energy", g.initial_dynamic_energy, e.energy_floor, e.energy_cap, "energy");
     k.pair_f("graph.initial_workspace_energy", g.initial_workspace_energy, e.energy_floor, e.energy_cap, "energy");
     k.pair_f("graph.weight_range", g.weight_range, 0.0, 1e6, "");
     k.pair_f("graph.sensory_weight_range", g.sensory_weight_range, 0.0, 1e6, "");
     let km = g.build_kind_mix;
     let kw = [km.excitatory, km.inhibitory, km.gated, km.plastic];
-    if kw.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || kw.iter().sum::<f32>() <= 0.0 {
-        k.push("graph.build_kind_mix", kw, "non-negative weights with a positive sum", "");
-    }
+    k.check(
+        !(kw.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || kw.iter().sum::<f32>() <= 0.0),
+        "graph.build_kind_mix",
+        kw,
+        "non-negative weights with a positive sum",
+        "",
+    );
     let dm = g.build_direction_mix;
     let dw = [dm.one_way_out, dm.one_way_in, dm.free_flow];
-    if dw.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || dw.iter().sum::<f32>() <= 0.0 {
-        k.push("graph.build_direction_mix", dw, "non-negative weights with a positive sum", "");
-    }
+    k.check(
+        !(dw.iter().any(|w| !(w.is_finite() && *w >= 0.0)) || dw.iter().sum::<f32>() <= 0.0),
+        "graph.build_direction_mix",
+        dw,
+        "non-negative weights with a positive sum",
+        "",
+    );
     k.range_f("graph.gate_scale", g.gate_scale, 0.0, 1e9, "energy");
     k.pair_f("graph.plastic_lr_range", g.plastic_lr_range, 0.0, 1e3, "");
     k.range_f("energy.maintenance_per_out_edge", e.maintenance_per_out_edge, 0.0, 1e6, "energy");
     k.range_f("energy.maintenance_per_node", e.maintenance_per_node, 0.0, 1e6, "energy");
-    if e.connection_gain_values.is_empty()
-        || e.connection_gain_values.len() > 254
-        || e.connection_gain_values.iter().any(|v| !v.is_finite() || *v < 0.0)
-    {
-        k.push(
-            "energy.connection_gain_values",
-            &e.connection_gain_values,
-            "1 to 254 finite non-negative values",
-            "energy",
-        );
-    }
+    k.check(
+        !(e.connection_gain_values.is_empty()
+            || e.connection_gain_values.len() > 254
+            || e.connection_gain_values.iter().any(|v| !v.is_finite() || *v < 0.0)),
+        "energy.connection_gain_values",
+        &e.connection_gain_values,
+        "1 to 254 finite non-negative values",
+        "energy",
+    );
     k.range_f("energy.noise_sigma", e.noise_sigma, 0.0, 1e6, "energy");
     k.range_f("energy.workspace_target", e.workspace_target, e.energy_floor, e.energy_cap, "energy");
     k.prob("energy.workspace_rate", e.workspace_rate);
@@ -159,25 +205,37 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     for (name, s) in
         [("transfer.subtype_src_scale", t.subtype_src_scale), ("transfer.subtype_dst_scale", t.subtype_dst_scale)]
     {
-        if s.as_array().iter().any(|v| !(v.is_finite() && *v >= 0.0 && *v <= 1e6)) {
-            k.push(name, s.as_array(), "finite non-negative scales", "");
-        }
+        k.check(
+            !(s.as_array().iter().any(|v| !(v.is_finite() && *v >= 0.0 && *v <= 1e6))),
+            name,
+            s.as_array(),
+            "finite non-negative scales",
+            "",
+        );
     }
     k.range_f("transfer.sensory_burn", t.sensory_burn, 0.0, 1e6, "");
     k.pair_f("transfer.plastic_weight_range", t.plastic_weight_range, -1e6, 1e6, "");
 
     let s = &c.spawn;
     k.range_f("spawn.spawn_cost", s.spawn_cost, f32::MIN_POSITIVE, 1e9, "energy");
-    if !(s.spawn_threshold.is_finite() && s.spawn_threshold >= s.spawn_cost) {
-        k.push("spawn.spawn_threshold", s.spawn_threshold, format!(">= spawn_cost ({})", s.spawn_cost), "energy");
-    }
+    k.check(
+        s.spawn_threshold.is_finite() && s.spawn_threshold >= s.spawn_cost,
+        "spawn.spawn_threshold",
+        s.spawn_threshold,
+        format!(">= spawn_cost ({})", s.spawn_cost),
+        "energy",
+    );
     k.prob("spawn.child_energy_fraction", s.child_energy_fraction);
     k.range_u("spawn.max_births_per_step", u64::from(s.max_births_per_step), 0, 1 << 24, "nodes");
 
     let gr = &c.growth;
-    if gr.classes.is_empty() || gr.classes.len() > 254 {
-        k.push("growth.classes", gr.classes.len(), "1 to 254 classes", "");
-    }
+    k.check(
+        !(gr.classes.is_empty() || gr.classes.len() > 254),
+        "growth.classes",
+        gr.classes.len(),
+        "1 to 254 classes",
+        "",
+    );
     for (i, cl) in gr.classes.iter().enumerate() {
         k.prob(&format!("growth.classes[{i}].p"), cl.p);
         k.range_u(&format!("growth.classes[{i}].every"), u64::from(cl.every), 1, u64::from(u32::MAX), "steps");
@@ -187,14 +245,13 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
         k.prob(&format!("growth.target_mix.{n}"), v);
     }
     let sum = f64::from(m.dynamic) + f64::from(m.workspace) + f64::from(m.sensory);
-    if (sum - 1.0).abs() > 1e-6 {
-        k.push(
-            "growth.target_mix",
-            [m.dynamic, m.workspace, m.sensory],
-            format!("shares summing to 1 within 1e-6 (they sum to {sum})"),
-            "",
-        );
-    }
+    k.check(
+        !((sum - 1.0).abs() > 1e-6),
+        "growth.target_mix",
+        [m.dynamic, m.workspace, m.sensory],
+        format!("shares summing to 1 within 1e-6 (they sum to {sum})"),
+        "",
+    );
     k.prob("growth.freeflow_p", gr.freeflow_p);
     k.prob("growth.sensory_growth_p", gr.sensory_growth_p);
     k.range_u("growth.cull_every", u64::from(gr.cull_every), 1, u64::from(u32::MAX), "steps");
@@ -207,9 +264,13 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     k.prob("input.value", i.value);
     k.range_u("input.square", u64::from(i.square), 1, 65_536, "pixels");
     k.range_u("input.frame_steps", u64::from(i.frame_steps), 1, u64::from(u32::MAX), "steps");
-    if i.pattern == super::Pattern::Image && i.path.is_empty() {
-        k.push("input.path", &i.path, "the image file or directory of the `image` pattern", "");
-    }
+    k.check(
+        !(i.pattern == super::Pattern::Image && i.path.is_empty()),
+        "input.path",
+        &i.path,
+        "the image file or directory of the `image` pattern",
+        "",
+    );
     k.range_f("input.sensory_gain", i.sensory_gain, 0.0, 1e9, "energy");
     k.range_f("input.sensory_bias", i.sensory_bias, -1e9, 1e9, "energy");
     k.range_u("input.warmup_steps", u64::from(i.warmup_steps), 1, u64::from(u32::MAX), "steps");
@@ -219,16 +280,17 @@ pub(super) fn issues(c: &Config) -> Vec<ConfigIssue> {
     k.range_u("worker.deadline_ms", w.deadline_ms, 1, 3_600_000, "ms");
     k.range_u("worker.max_restarts", u64::from(w.max_restarts), 0, 1_000_000, "restarts");
     k.range_u("worker.restart_window_steps", w.restart_window_steps, 1, u64::from(u32::MAX), "steps");
-    if !["continue", "stop"].contains(&w.when_exhausted.as_str()) {
-        k.push("worker.when_exhausted", &w.when_exhausted, "one of continue, stop", "");
-    }
+    k.check(
+        ["continue", "stop"].contains(&w.when_exhausted.as_str()),
+        "worker.when_exhausted",
+        &w.when_exhausted,
+        "one of continue, stop",
+        "",
+    );
     k.range_u("worker.backoff_ms", w.backoff_ms, 0, 60_000, "ms");
     k.range_u("worker.backoff_max_ms", w.backoff_max_ms, w.backoff_ms, 600_000, "ms");
     let p = c.faults.panic_probability;
-    if !(0.0..=1.0).contains(&p) {
-        k.push("faults.panic_probability", p, "in [0, 1]", "");
-    }
-    k.issues
+    k.check((0.0..=1.0).contains(&p), "faults.panic_probability", p, "in [0, 1]", "");
 }
 
 #[cfg(test)]
