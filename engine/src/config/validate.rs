@@ -95,7 +95,7 @@ fn check_all(c: &Config, k: &mut Check) {
     let n_w = u64::from(g.workspace_width) * u64::from(g.workspace_height);
     let n_d = u64::from(g.n_dynamic);
     k.check(
-        !(n_s + n_d + n_w > g.max_nodes),
+        n_s + n_d + n_w <= g.max_nodes,
         "graph.n_dynamic",
         g.n_dynamic,
         format!("such that all initial nodes ({}) fit in graph.max_nodes = {}", n_s + n_d + n_w, g.max_nodes),
@@ -105,7 +105,7 @@ fn check_all(c: &Config, k: &mut Check) {
         + n_w * u64::from(g.workspace_in_degree)
         + n_d * u64::from(g.dynamic_out_degree);
     k.check(
-        !(n_e > g.max_edges),
+        n_e <= g.max_edges,
         "graph.max_edges",
         g.max_edges,
         format!("at least the initial edge count {n_e}"),
@@ -115,7 +115,7 @@ fn check_all(c: &Config, k: &mut Check) {
     k.pair_u("graph.max_out_degree_child", g.max_out_degree_child, 0, 65_535, "edges");
     k.range_u("graph.sensory_max_out_degree", u64::from(g.sensory_max_out_degree), 0, 65_535, "edges");
     k.check(
-        !(g.dynamic_out_degree > g.max_out_degree_initial[0]),
+        g.dynamic_out_degree <= g.max_out_degree_initial[0],
         "graph.dynamic_out_degree",
         g.dynamic_out_degree,
         format!("<= the smallest initial max_out_degree ({})", g.max_out_degree_initial[0]),
