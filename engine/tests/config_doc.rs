@@ -11,11 +11,14 @@ use std::path::Path;
 const BEGIN: &str = "<!-- BEGIN GENERATED FIELDS (engine/tests/config_doc.rs) -->";
 const END: &str = "<!-- END GENERATED FIELDS -->";
 
-/// Struct name -> (its doc, [(field, type, doc)]) from Rust source.
-fn structs(src: &str) -> BTreeMap<String, (String, Vec<(String, String, String)>)> {
+/// (field, type, doc comment).
+type Field = (String, String, String);
+
+/// Struct name -> (its doc, its fields) from Rust source.
+fn structs(src: &str) -> BTreeMap<String, (String, Vec<Field>)> {
     let mut out = BTreeMap::new();
     let mut doc: Vec<String> = Vec::new();
-    let mut current: Option<(String, String, Vec<(String, String, String)>)> = None;
+    let mut current: Option<(String, String, Vec<Field>)> = None;
     for line in src.lines() {
         let t = line.trim();
         if let Some(d) = t.strip_prefix("///") {
