@@ -40,6 +40,8 @@ struct SweepFile {
     steps: Option<u64>,
     /// Thread budget.
     threads: Option<usize>,
+    /// `output.plots` of every point (`png` or `svg`; default: the base's).
+    plots: Option<String>,
     /// Dotted field name -> list of values, or a range table.
     #[serde(default)]
     parameters: toml::Table,
@@ -177,6 +179,9 @@ fn points(sweep_path: &Path, file: &SweepFile, out: &Path) -> Result<Vec<Point>>
                     set_field(&mut t, k, v.clone())?;
                 }
                 set_field(&mut t, "run.seed", toml::Value::Integer(seed as i64))?;
+                if let Some(p) = &file.plots {
+                    set_field(&mut t, "output.plots", toml::Value::String(p.clone()))?;
+                }
                 if let Some(s) = file.steps {
                     set_field(&mut t, "run.steps", toml::Value::Integer(s as i64))?;
                 }
