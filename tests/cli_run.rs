@@ -127,3 +127,23 @@ fn every_shipped_configuration_is_valid() {
     }
     assert!(n >= 4, "expected the shipped configurations, found {n}");
 }
+
+#[test]
+fn every_shipped_sweep_is_valid() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(root().join("sim-configs/sweeps")).expect("sim-configs/sweeps") {
+        let p = entry.expect("entry").path();
+        if p.extension().is_some_and(|e| e == "toml") {
+            let o = neuroflux(&["sweep", p.to_str().expect("utf-8"), "--dry-run", "--out", "/nonexistent/sweep"]);
+            let text = String::from_utf8_lossy(&o.stdout);
+            assert!(
+                o.status.success() && text.contains("valid points"),
+                "{}: {}",
+                p.display(),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 1, "expected the example sweep");
+}

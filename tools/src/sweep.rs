@@ -25,6 +25,9 @@ pub struct SweepArgs {
     /// Thread budget (default: the sweep's `threads`, else one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Validate every point and list the points (complete or to run), without running.
+    #[arg(long)]
+    dry_run: bool,
 }
 
 /// The sweep file.
@@ -352,6 +355,18 @@ pub fn sweep(args: SweepArgs) -> Result<()> {
     let mut status: Vec<Status> = Vec::with_capacity(pts.len());
     for p in &pts {
         status.push(if complete(p)? { Status::Skipped } else { Status::NotRun });
+    }
+    if args.dry_run {
+        for (p, st) in pts.iter().zip(&status) {
+            let what = if matches!(st, Status::Skipped) { "complete" } else { "to run" };
+            println!("{} ({what})", p.dir.display());
+        }
+        println!(
+            "{} valid points, {} to run",
+            pts.len(),
+            status.iter().filter(|s| matches!(s, Status::NotRun)).count()
+        );
+        return Ok(());
     }
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     std::fs::write(out.join("sweep.toml"), &text).context("cannot write sweep.toml")?;
