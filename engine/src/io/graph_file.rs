@@ -20,12 +20,10 @@
 //! `(0, BuildNode, node id, k)`, edges from `(0, BuildEdge, edge index, k)`.
 
 use crate::config::Params;
-use crate::model::build::{dynamic_node, initial_nodes, workspace_energy, EdgeDraw};
+use crate::model::build::{dynamic_node, initial_nodes, sensory_node, workspace_node, EdgeDraw};
 use crate::model::rules::{kinds_forbidden, new_weight};
 use crate::rng::{uniform, Rng, Stream};
-use crate::store::{
-    Direction, EdgeKind, EdgeRecord, Fertility, NodeId, NodeKind, NodeRecord, Store, Subtype, NO_CLASS,
-};
+use crate::store::{Direction, EdgeKind, EdgeRecord, Fertility, NodeId, NodeKind, NodeRecord, Store, Subtype};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -403,23 +401,8 @@ fn graphml_records(nodes: &[Element], edges: &[Element], params: &Params) -> Res
             .ok_or_else(|| (line, format!("node kind {kind_text:?} is not one of {}", NodeKind::NAMES.trim_end())))?;
         let mut rec = match kind {
             NodeKind::Dynamic => dynamic_node(params, &rng, id),
-            _ => NodeRecord {
-                id: NodeId(id),
-                kind,
-                energy: if kind == NodeKind::Sensory {
-                    params.input.sensory_bias.clamp(e.energy_floor, e.energy_cap)
-                } else {
-                    workspace_energy(params, &rng, id)
-                },
-                subtype: NO_CLASS,
-                fertility: Fertility::Normal.code(),
-                growth_class: NO_CLASS,
-                gain_class: NO_CLASS,
-                max_out_degree: if kind == NodeKind::Sensory { g.sensory_max_out_degree as u16 } else { 0 },
-                parent: None,
-                binding: 0,
-                born_step: 0,
-            },
+            NodeKind::Sensory => NodeRecord { id: NodeId(id), ..sensory_node(params, 0) },
+            NodeKind::Workspace => workspace_node(params, &rng, id, 0),
         };
         let d = |k: &str| el.data.get(k).map(String::as_str).filter(|v| !v.is_empty());
         if kind != NodeKind::Dynamic {

@@ -118,47 +118,15 @@ pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Resul
 /// The initial nodes of MODEL.md section 4 in id order (ids are their positions): sensory
 /// (row-major), dynamic, workspace, with their drawn attributes.
 pub fn initial_nodes(params: &Params, rng: &Rng) -> Vec<NodeRecord> {
-    let g = &params.graph;
-    let e = &params.energy;
     let n_s = params.n_sensory();
-    let n_d = g.n_dynamic as usize;
+    let n_d = params.graph.n_dynamic as usize;
     let n_w = params.n_workspace();
     let mut nodes = Vec::with_capacity(n_s + n_d + n_w);
-    let sensory_energy = params.input.sensory_bias.clamp(e.energy_floor, e.energy_cap);
-    for b in 0..n_s {
-        nodes.push(NodeRecord {
-            id: NodeId(0),
-            kind: NodeKind::Sensory,
-            energy: sensory_energy,
-            subtype: NO_CLASS,
-            fertility: Fertility::Normal.code(),
-            growth_class: NO_CLASS,
-            gain_class: NO_CLASS,
-            max_out_degree: g.sensory_max_out_degree as u16,
-            parent: None,
-            binding: b as u32,
-            born_step: 0,
-        });
-    }
+    nodes.extend((0..n_s).map(|b| sensory_node(params, b as u32)));
     let dynamic: Vec<NodeRecord> =
         (0..n_d).into_par_iter().with_min_len(4096).map(|i| dynamic_node(params, rng, (n_s + i) as u64)).collect();
     nodes.extend(dynamic);
-    for c in 0..n_w {
-        let id = (n_s + n_d + c) as u64;
-        nodes.push(NodeRecord {
-            id: NodeId(id),
-            kind: NodeKind::Workspace,
-            energy: workspace_energy(params, rng, id),
-            subtype: NO_CLASS,
-            fertility: Fertility::Normal.code(),
-            growth_class: NO_CLASS,
-            gain_class: NO_CLASS,
-            max_out_degree: 0,
-            parent: None,
-            binding: c as u32,
-            born_step: 0,
-        });
-    }
+    nodes.extend((0..n_w).map(|c| workspace_node(params, rng, (n_s + n_d + c) as u64, c as u32)));
     nodes
 }
 
@@ -184,8 +152,43 @@ pub fn dynamic_node(params: &Params, rng: &Rng, id: u64) -> NodeRecord {
     }
 }
 
+/// A sensory node bound to pixel `binding` (energy `sensory_bias` until the first input).
+pub fn sensory_node(params: &Params, binding: u32) -> NodeRecord {
+    let e = &params.energy;
+    NodeRecord {
+        id: NodeId(0),
+        kind: NodeKind::Sensory,
+        energy: params.input.sensory_bias.clamp(e.energy_floor, e.energy_cap),
+        subtype: NO_CLASS,
+        fertility: Fertility::Normal.code(),
+        growth_class: NO_CLASS,
+        gain_class: NO_CLASS,
+        max_out_degree: params.graph.sensory_max_out_degree as u16,
+        parent: None,
+        binding,
+        born_step: 0,
+    }
+}
+
+/// A workspace node with id `id` bound to cell `binding`, its energy drawn.
+pub fn workspace_node(params: &Params, rng: &Rng, id: u64, binding: u32) -> NodeRecord {
+    NodeRecord {
+        id: NodeId(id),
+        kind: NodeKind::Workspace,
+        energy: workspace_energy(params, rng, id),
+        subtype: NO_CLASS,
+        fertility: Fertility::Normal.code(),
+        growth_class: NO_CLASS,
+        gain_class: NO_CLASS,
+        max_out_degree: 0,
+        parent: None,
+        binding,
+        born_step: 0,
+    }
+}
+
 /// A workspace node's drawn energy (MODEL.md section 4) for node id `id`.
-pub fn workspace_energy(params: &Params, rng: &Rng, id: u64) -> f32 {
+fn workspace_energy(params: &Params, rng: &Rng, id: u64) -> f32 {
     let g = &params.graph;
     let w = rng.words(0, Stream::BuildNode, id, 0);
     uniform_range(w[0], g.initial_workspace_energy[0], g.initial_workspace_energy[1])
