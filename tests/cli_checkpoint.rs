@@ -3,7 +3,7 @@
 //! leaves a newest checkpoint that `inspect --verify` accepts and that resumes.
 
 mod common;
-use common::{neuroflux, root};
+use common::{neuroflux, root, spawn_until_metrics};
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -150,18 +150,8 @@ fn sigterm_stops_after_the_step_and_saves_metrics_summary_and_a_checkpoint() {
     let run = dir.path().join("run");
     let s = |p: &Path| p.to_str().expect("utf-8").to_string();
     // No checkpoints configured: the interrupt still saves one.
-    let child = Command::new(env!("CARGO_BIN_EXE_neuroflux"))
-        .args(["run", "sim-configs/default.toml", "--steps", "1000000", "--out", &s(&run)])
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let start = Instant::now();
-    while std::fs::read_to_string(run.join("metrics.csv")).map(|t| t.lines().count()).unwrap_or(0) < 50 {
-        assert!(start.elapsed() < Duration::from_secs(60), "the run should write metrics");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let child =
+        spawn_until_metrics(&["run", "sim-configs/default.toml", "--steps", "1000000", "--out", &s(&run)], &run, 50);
     let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
     assert!(term.success());
     let out = child.wait_with_output().expect("exits");

@@ -7,10 +7,9 @@
 //! refused naming its line.
 
 mod common;
-use common::{neuroflux, root};
+use common::{neuroflux, root, spawn_until_metrics};
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 fn s(p: &Path) -> String {
     p.to_str().expect("utf-8").to_string()
@@ -192,18 +191,8 @@ fn an_invalid_sweep_point_stops_the_sweep_before_any_run() {
 fn sigint_writes_the_summary_and_exits_130() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = dir.path().join("run");
-    let child = Command::new(env!("CARGO_BIN_EXE_neuroflux"))
-        .args(["run", "sim-configs/small.toml", "--steps", "100000000", "--out", &s(&run)])
-        .current_dir(root())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let start = Instant::now();
-    while std::fs::read_to_string(run.join("metrics.csv")).map(|t| t.lines().count()).unwrap_or(0) < 100 {
-        assert!(start.elapsed() < Duration::from_secs(60), "the run should write metrics");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let child =
+        spawn_until_metrics(&["run", "sim-configs/small.toml", "--steps", "100000000", "--out", &s(&run)], &run, 100);
     let int = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
     assert!(int.success());
     let out = child.wait_with_output().expect("exits");
