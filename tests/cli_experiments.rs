@@ -29,6 +29,13 @@ fn experiment(dir: &Path, extra: &str) -> std::path::PathBuf {
     path
 }
 
+/// Write `sweep.toml` in `dir` with small.toml as its base and `body` after the `base` line.
+fn sweep_file(dir: &Path, body: &str) -> std::path::PathBuf {
+    let sweep = dir.join("sweep.toml");
+    std::fs::write(&sweep, format!("base = {:?}\n{body}", s(&root().join("sim-configs/small.toml")))).expect("write");
+    sweep
+}
+
 fn png(path: &Path, w: u32, h: u32, shade: u8) {
     image::RgbImage::from_fn(w, h, |x, y| image::Rgb([shade, (x * 10) as u8, (y * 10) as u8])).save(path).expect("png");
 }
@@ -118,15 +125,10 @@ fn a_path_leaving_the_experiment_directory_is_refused_unless_given_on_the_comman
 #[test]
 fn a_sweep_of_eight_points_writes_eight_runs_and_a_rerun_skips_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sweep = dir.path().join("sweep.toml");
-    std::fs::write(
-        &sweep,
-        format!(
-            "base = {:?}\nseeds = [3, 4]\nsteps = 40\nthreads = 2\n[parameters]\n\"energy.noise_sigma\" = [0.0, 0.02]\n\"spawn.max_births_per_step\" = {{ from = 50, to = 100, step = 50 }}\n",
-            s(&root().join("sim-configs/small.toml"))
-        ),
-    )
-    .expect("write");
+    let sweep = sweep_file(
+        dir.path(),
+        "seeds = [3, 4]\nsteps = 40\nthreads = 2\n[parameters]\n\"energy.noise_sigma\" = [0.0, 0.02]\n\"spawn.max_births_per_step\" = { from = 50, to = 100, step = 50 }\n",
+    );
     let out = dir.path().join("out");
     let o = neuroflux(&["sweep", &s(&sweep), "--out", &s(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -169,15 +171,10 @@ fn a_sweep_of_eight_points_writes_eight_runs_and_a_rerun_skips_them() {
 #[test]
 fn an_invalid_sweep_point_stops_the_sweep_before_any_run() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let sweep = dir.path().join("sweep.toml");
-    std::fs::write(
-        &sweep,
-        format!(
-            "base = {:?}\n[parameters]\n\"transfer.transmission_loss\" = [0.5, 2.0]\n\"energy.no_such_field\" = [1]\n",
-            s(&root().join("sim-configs/small.toml"))
-        ),
-    )
-    .expect("write");
+    let sweep = sweep_file(
+        dir.path(),
+        "[parameters]\n\"transfer.transmission_loss\" = [0.5, 2.0]\n\"energy.no_such_field\" = [1]\n",
+    );
     let out = dir.path().join("out");
     let o = neuroflux(&["sweep", &s(&sweep), "--out", &s(&out)]);
     assert!(!o.status.success());

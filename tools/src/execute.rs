@@ -23,6 +23,12 @@ impl std::fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// Create a run directory and write its resolved configuration (`config.toml`) into it.
+pub fn create_run_dir(dir: &Path, config_text: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
+    std::fs::write(dir.join("config.toml"), config_text).context("cannot write config.toml")
+}
+
 /// How a driven run reports its progress.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Progress {

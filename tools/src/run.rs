@@ -266,8 +266,7 @@ pub fn run(args: RunArgs) -> Result<()> {
         let resolved = params.config().to_toml_string();
         let sim = Simulation::new(params, args.threads, &progress)?;
         spinner.finish_and_clear();
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create run directory {}", dir.display()))?;
-        std::fs::write(dir.join("config.toml"), resolved).context("cannot write config.toml")?;
+        crate::execute::create_run_dir(&dir, &resolved)?;
         (sim, dir, false)
     };
     let params = sim.params().clone();

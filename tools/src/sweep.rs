@@ -254,8 +254,7 @@ fn run_point(p: &Point, threads: usize, stop: &AtomicBool) -> Result<()> {
         std::fs::remove_dir_all(&p.dir).with_context(|| format!("cannot clear {}", p.dir.display()))?;
     }
     let mut sim = Simulation::new(p.params.clone(), Some(threads), &|_| {})?;
-    std::fs::create_dir_all(&p.dir).with_context(|| format!("cannot create {}", p.dir.display()))?;
-    std::fs::write(p.dir.join("config.toml"), &p.config_text).context("cannot write config.toml")?;
+    crate::execute::create_run_dir(&p.dir, &p.config_text)?;
     let d = Drive { dir: &p.dir, end: p.params.run.steps, resumed: false, progress: Progress::Quiet, stop };
     crate::execute::drive(&mut sim, &d).map(|_| ())
 }
