@@ -90,6 +90,19 @@ pub struct Snapshot {
 }
 
 impl Simulation {
+    /// What the backend holds and moved at its last step (the benchmark harness reports it).
+    pub fn backend_footprint(&self) -> step::Footprint {
+        self.stepper.footprint()
+    }
+
+    /// Queue edits from outside the model (the benchmark harness, a program driving the
+    /// engine) to be applied at the start of the next step by the same phase 5.1 as the
+    /// growth rules' proposals: `p.removes` unconditionally (where the edge still exists),
+    /// then `p.culls` and `p.adds` re-validated as MODEL.md 5.1 says.
+    pub fn queue_edits(&mut self, p: Proposals) {
+        self.pending.insert(self.step, p);
+    }
+
     /// Build the initial graph and the backend. `threads` overrides `run.threads`;
     /// `progress` is told each build phase as it starts.
     pub fn new(params: Params, threads: Option<usize>, progress: &(dyn Fn(&str) + Sync)) -> Result<Self, SimError> {

@@ -331,6 +331,7 @@ fn edits_are_revalidated_when_applied() {
     let props = Proposals {
         from_step: 0,
         culls: vec![EdgeId(0), EdgeId(1), EdgeId(99)],
+        removes: vec![],
         adds: vec![
             add(0, 1),  // re-adds the pair culled just before: admitted
             add(0, 2),  // duplicate: skipped
@@ -354,6 +355,35 @@ fn edits_are_revalidated_when_applied() {
         got,
         vec![(1, 0, 2, 0), (2, 3, 0, 0), (3, 1, 5, 0), (4, 0, 1, 7), (5, 2, 0, 7), (6, 2, 1, 7), (7, 1, 0, 7)]
     );
+    s.check_invariants().expect("invariants");
+}
+
+#[test]
+fn queued_removals_need_only_their_edge_and_additions_see_earlier_ones() {
+    let p = quiet(|c| c.growth.max_new_edges_per_step = 100);
+    let mut capped = node(D, 1.0);
+    capped.max_out_degree = 2;
+    // 0, 1 dynamic, 2 capped dynamic (cap 2), 3 workspace
+    let nodes = [node(D, 1.0), node(D, 1.0), capped, node(W, 1.0)];
+    let edges = [exc(0, 1, 0.1), exc(2, 0, 0.1), exc(1, 0, 0.1)]; // ids 0, 1, 2: all conduct
+    let mut s = sim(p, &nodes, &edges);
+    s.queue_edits(Proposals {
+        removes: vec![EdgeId(2), EdgeId(0), EdgeId(0), EdgeId(77)], // one duplicate, one missing
+        culls: vec![EdgeId(1)],                                     // conducts: not culled
+        adds: vec![
+            add(2, 1), // 2 reaches its cap of 2
+            add(2, 3), // 2 over its cap: skipped
+            add(0, 1), // the pair removed just before: admitted
+            add(0, 1), // now a duplicate of the addition before it: skipped
+            add(1, 3), // admitted
+        ],
+        ..Proposals::default()
+    });
+    let m = s.step().expect("step");
+    assert_eq!((m.edges_culled, m.edges_added, m.edits_skipped), (2, 3, 2 + 1 + 2));
+    let e = s.store().edges();
+    let pairs: Vec<_> = (0..e.len()).map(|i| (e.ids()[i], e.src()[i], e.dst()[i])).collect();
+    assert_eq!(pairs, vec![(1, 2, 0), (3, 2, 1), (4, 0, 1), (5, 1, 3)]);
     s.check_invariants().expect("invariants");
 }
 

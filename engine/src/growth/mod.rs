@@ -45,6 +45,10 @@ pub struct Proposals {
     pub from_step: u64,
     /// Edges to cull, ascending.
     pub culls: Vec<EdgeId>,
+    /// Edges to remove whatever their state (edits from outside the model, queued by
+    /// [`crate::Simulation::queue_edits`]; the growth rules never propose these).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removes: Vec<EdgeId>,
     /// Edges to add, in proposal order (ascending proposer id).
     pub adds: Vec<EdgeProposal>,
     /// Growth draws that passed their probability test.

@@ -16,6 +16,12 @@ impl Pending {
         debug_assert!(self.entries.back().is_none_or(|(d, _)| *d <= due), "pending dues must not decrease");
         self.entries.push_back((due, p));
     }
+    /// Queue `p` to apply at step `due`, after every entry due at or before it (dues may
+    /// be in any order).
+    pub fn insert(&mut self, due: u64, p: Proposals) {
+        let at = self.entries.partition_point(|(d, _)| *d <= due);
+        self.entries.insert(at, (due, p));
+    }
     /// Remove and merge every entry due at or before `step` (in due order).
     pub fn take_due(&mut self, step: u64) -> Option<Proposals> {
         let mut out: Option<Proposals> = None;
@@ -27,6 +33,7 @@ impl Pending {
                     o.culls.extend(p.culls);
                     o.culls.sort_unstable();
                     o.culls.dedup();
+                    o.removes.extend(p.removes);
                     o.adds.extend(p.adds);
                 }
             }

@@ -1,6 +1,10 @@
 //! Phase 5.1: apply the proposals due at this step. Culls by ascending `EdgeId`, then
 //! additions in proposal order; each is re-validated against the graph of this moment
 //! (including the edits before it) and counted as skipped when it no longer holds.
+//! Removals queued from outside the model ([`crate::Simulation::queue_edits`]) go first and
+//! need only their edge to exist.
+
+use std::collections::{HashMap, HashSet};
 
 use crate::config::Params;
 use crate::growth::Proposals;
@@ -13,7 +17,7 @@ use super::rules::{admit, Admission, CullRule};
 pub struct EditCounts {
     /// Edges added.
     pub added: u64,
-    /// Edges culled.
+    /// Edges culled (and removed by edits from outside the model).
     pub culled: u64,
     /// Edits not applied.
     pub skipped: u64,
@@ -23,10 +27,22 @@ pub struct EditCounts {
 pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64) -> EditCounts {
     let mut counts = EditCounts::default();
     store.refresh_out_edges();
-    let mut removed: Vec<usize> = Vec::with_capacity(p.culls.len());
+    let mut removed: Vec<usize> = Vec::with_capacity(p.removes.len() + p.culls.len());
     {
         let nodes = store.nodes();
         let edges = store.edges();
+        // Removals from outside the model: wherever the edge still exists.
+        for &id in &p.removes {
+            match edges.row_of(id) {
+                Some(e) => removed.push(e),
+                None => counts.skipped += 1,
+            }
+        }
+        removed.sort_unstable();
+        let before = removed.len();
+        removed.dedup();
+        counts.skipped += (before - removed.len()) as u64;
+        let removes = removed.len();
         let rule = CullRule::new(params);
         let mut culls = p.culls.clone();
         culls.sort_unstable();
@@ -36,15 +52,22 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 counts.skipped += 1;
                 continue;
             };
-            if rule.edge_row(nodes, edges, e) {
+            if removed[..removes].binary_search(&e).is_err() && rule.edge_row(nodes, edges, e) {
                 removed.push(e);
             } else {
                 counts.skipped += 1;
             }
         }
+        if removes > 0 {
+            removed.sort_unstable();
+        }
     }
-    // `removed` ascends because culls ascend and rows follow id order.
-    let mut added: Vec<(usize, usize, EdgeRecord)> = Vec::new();
+    // `removed` ascends (culls ascend and rows follow id order; removals were merged in).
+    let mut added: Vec<EdgeRecord> = Vec::new();
+    // Per source row: the additions admitted so far (count, to a workspace node, to a
+    // sensory node), and the pairs they add, so each admission costs the source's out-degree.
+    let mut added_out: HashMap<usize, (u32, bool, bool)> = HashMap::new();
+    let mut added_pairs: HashSet<(usize, usize)> = HashSet::new();
     {
         let nodes = store.nodes();
         let edges = store.edges();
@@ -84,12 +107,18 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                     see(edges.dst_rows()[x as usize] as usize);
                 }
             }
-            for &(as_, ad, _) in &added {
-                if as_ == s {
-                    see(ad);
-                }
+            if let Some(&(n, to_ws, to_sens)) = added_out.get(&s) {
+                a.out_degree += n;
+                a.has_out_to_workspace |= to_ws;
+                a.has_out_to_sensory |= to_sens;
+                a.duplicate |= added_pairs.contains(&(s, d));
             }
             if admit(&a, params).is_ok() {
+                let o = added_out.entry(s).or_insert((0, false, false));
+                o.0 += 1;
+                o.1 |= a.dst_kind == NodeKind::Workspace;
+                o.2 |= a.dst_kind == NodeKind::Sensory;
+                added_pairs.insert((s, d));
                 let rec = EdgeRecord {
                     id: crate::store::EdgeId(0),
                     src: e.src,
@@ -101,7 +130,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                     plastic_lr: e.plastic_lr,
                     born_step: step,
                 };
-                added.push((s, d, rec));
+                added.push(rec);
             } else {
                 counts.skipped += 1;
             }
@@ -110,7 +139,6 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     counts.culled = removed.len() as u64;
     counts.added = added.len() as u64;
     store.remove_edge_rows(&removed);
-    let recs: Vec<EdgeRecord> = added.into_iter().map(|(_, _, r)| r).collect();
-    store.add_edges(&recs).expect("admitted additions should have live, distinct endpoints");
+    store.add_edges(&added).expect("admitted additions should have live, distinct endpoints");
     counts
 }

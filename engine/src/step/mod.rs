@@ -132,6 +132,19 @@ pub struct StepInput<'a> {
     pub edits: Option<&'a Proposals>,
 }
 
+/// What a backend holds and moves besides the store, for the benchmark harness.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Footprint {
+    /// Bytes the backend allocated for its derived data and scratch (host memory; a GPU
+    /// backend adds its device buffers).
+    pub resident_bytes: usize,
+    /// Bytes the last step's transfer read per edge from per-edge arrays, plus the
+    /// per-source values it gathered per edge (BENCH.md counts 12 for the reference loop:
+    /// source index, weight, the source's energy). Scattered accumulator updates are not
+    /// counted.
+    pub hot_bytes_per_edge: f64,
+}
+
 /// A backend that advances the state by one step of MODEL.md section 5.
 pub trait Stepper: Send {
     /// The backend's name (`cpu`, `wgpu`, `hip`).
@@ -143,6 +156,10 @@ pub trait Stepper: Send {
     /// The host thread pool the backend runs on; the simulation runs its host work (growth,
     /// metrics) on it too, so that one pool owns the cores.
     fn pool(&self) -> std::sync::Arc<rayon::ThreadPool>;
+    /// What the backend holds and moved at its last step.
+    fn footprint(&self) -> Footprint {
+        Footprint::default()
+    }
 }
 
 /// Create the backend named by `params.run.backend`; `threads` overrides `run.threads`.

@@ -17,6 +17,10 @@ impl<T: Clone> Col<T> {
     pub fn shares(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+    /// Bytes allocated for the column (its capacity).
+    pub fn resident_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<T>()
+    }
 }
 
 impl<T: Clone> From<Vec<T>> for Col<T> {

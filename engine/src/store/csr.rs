@@ -43,6 +43,10 @@ impl Csr {
         }
         offsets[0] = 0;
     }
+    /// Bytes allocated for the view (by capacity).
+    pub fn resident_bytes(&self) -> usize {
+        (self.offsets.capacity() + self.items.capacity()) * std::mem::size_of::<u32>()
+    }
     /// Bring the view up to date after nodes and edges were only appended since it was
     /// built: the node rows grow to `n_nodes` (new rows have no edges yet, unless `key` says
     /// so) and the edge rows `items().len()..key.len()` join their groups. Appended edges

@@ -314,6 +314,20 @@ impl EdgeTable {
     pub fn born_steps(&self) -> &[u64] {
         &self.born_step
     }
+    /// Bytes allocated for all columns (by capacity).
+    pub fn resident_bytes(&self) -> usize {
+        self.id.resident_bytes()
+            + self.src.resident_bytes()
+            + self.dst.resident_bytes()
+            + self.src_row.resident_bytes()
+            + self.dst_row.resident_bytes()
+            + self.kind.resident_bytes()
+            + self.weight.resident_bytes()
+            + self.direction.resident_bytes()
+            + self.gate.resident_bytes()
+            + self.plastic_lr.resident_bytes()
+            + self.born_step.resident_bytes()
+    }
     pub(crate) fn column_lengths(&self) -> [usize; 11] {
         [
             self.id.len(),

@@ -162,6 +162,12 @@ impl Store {
     pub fn version(&self) -> u64 {
         self.version
     }
+    /// Bytes allocated for the state: `(node table, edge table, compressed-row views)`, by
+    /// capacity (what the process holds for them, whether used or not).
+    pub fn resident_bytes(&self) -> (usize, usize, usize) {
+        let t = &self.topology;
+        (self.nodes.resident_bytes(), self.edges.resident_bytes(), t.out.resident_bytes() + t.inc.resident_bytes())
+    }
     /// Reserve room for more rows.
     pub fn reserve(&mut self, nodes: usize, edges: usize) {
         self.nodes.reserve(nodes);

@@ -186,6 +186,20 @@ impl NodeTable {
         NodeColumnsMut { energy: &mut self.energy, parent: &mut self.parent, bindings: &self.binding }
     }
     /// Lengths of every column, for the invariant check.
+    /// Bytes allocated for all columns (by capacity).
+    pub fn resident_bytes(&self) -> usize {
+        self.id.resident_bytes()
+            + self.kind.resident_bytes()
+            + self.energy.resident_bytes()
+            + self.subtype.resident_bytes()
+            + self.fertility.resident_bytes()
+            + self.growth_class.resident_bytes()
+            + self.gain_class.resident_bytes()
+            + self.max_out_degree.resident_bytes()
+            + self.parent.resident_bytes()
+            + self.binding.resident_bytes()
+            + self.born_step.resident_bytes()
+    }
     pub(crate) fn column_lengths(&self) -> [usize; 11] {
         [
             self.id.len(),

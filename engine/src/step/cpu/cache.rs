@@ -94,6 +94,8 @@ pub(super) struct HotCache {
     pub per_step: Vec<bool>,
     /// Source and target scale by subtype code (dynamic nodes), from the parameters.
     pub scale_table: [(f32, f32); 4],
+    /// In-slots of targets whose in-edges are all plain (the short pull loop).
+    pub plain_slots: usize,
 }
 
 impl HotCache {
@@ -230,6 +232,21 @@ impl HotCache {
         let in_meta = &self.in_meta;
         self.plain
             .extend((0..n).map(|d| in_meta[off[d] as usize..off[d + 1] as usize].iter().all(|&f| f == flag::CONDUCTS)));
+        self.plain_slots = (0..n).filter(|&d| self.plain[d]).map(|d| (off[d + 1] - off[d]) as usize).sum();
+    }
+
+    /// Bytes allocated for the cache (by capacity).
+    pub fn resident_bytes(&self) -> usize {
+        bytes(&self.ids)
+            + bytes(&self.q)
+            + bytes(&self.meta)
+            + bytes(&self.in_src)
+            + bytes(&self.in_q)
+            + bytes(&self.in_meta)
+            + bytes(&self.in_gate)
+            + bytes(&self.plain)
+            + bytes(&self.sums)
+            + bytes(&self.per_step)
     }
 
     /// The [`Sums`] of source row `s`, and whether they change from step to step (it has a
@@ -249,4 +266,9 @@ impl HotCache {
         }
         (x, per_step)
     }
+}
+
+/// Bytes allocated by a vector (its capacity).
+pub(super) fn bytes<T>(v: &Vec<T>) -> usize {
+    v.capacity() * std::mem::size_of::<T>()
 }

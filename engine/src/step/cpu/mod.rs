@@ -11,7 +11,7 @@ mod update;
 
 use std::time::Instant;
 
-use super::{StepError, StepInput, StepReport, Stepper};
+use super::{Footprint, StepError, StepInput, StepReport, Stepper};
 use crate::config::Params;
 use crate::model::{edits, ledger::Ledger, rules::input_value, spawn};
 use crate::store::{Csr, NodeKind, Store};
@@ -61,6 +61,8 @@ pub struct CpuStepper {
     cache: HotCache,
     scratch: Scratch,
     path: TransferPath,
+    /// Whether the last step streamed the edge rows, and its edge count.
+    last: Option<(bool, usize)>,
 }
 
 impl CpuStepper {
@@ -76,6 +78,7 @@ impl CpuStepper {
             cache: HotCache::default(),
             scratch: Scratch::default(),
             path: TransferPath::Auto,
+            last: None,
         })
     }
 
@@ -115,9 +118,35 @@ impl Stepper for CpuStepper {
         self.pool.current_num_threads()
     }
     fn step(&mut self, input: StepInput<'_>) -> Result<StepReport, StepError> {
-        let Self { pool, cache, scratch, path } = self;
+        let Self { pool, cache, scratch, path, last } = self;
         // Runs inline when the caller is already on this pool (the simulation's step is).
-        pool.install(|| step(cache, scratch, *path, input))
+        pool.install(|| step(cache, scratch, *path, input, last))
+    }
+    fn footprint(&self) -> Footprint {
+        use cache::bytes;
+        let sc = &self.scratch;
+        let scratch = bytes(&sc.e0)
+            + bytes(&sc.out)
+            + bytes(&sc.inc)
+            + bytes(&sc.next)
+            + bytes(&sc.deg)
+            + bytes(&sc.noise)
+            + bytes(&sc.pair)
+            + bytes(&sc.tgt);
+        // Bytes per edge each transfer path reads (see `Footprint`): streamed, pass A reads
+        // flags, source row, q and gate (13) and gathers E0 (4); pass C reads flags, both
+        // endpoint rows, gate and q (17) and gathers the source pair (8). Compressed rows:
+        // source row and q (8) and the gathered pair (8) on plain targets, plus flags and
+        // gate (5) on the others.
+        let hot_bytes_per_edge = match self.last {
+            Some((true, _)) => 42.0,
+            Some((false, edges)) if edges > 0 => {
+                let plain = self.cache.plain_slots.min(edges);
+                (16 * plain + 21 * (edges - plain)) as f64 / edges as f64
+            }
+            _ => 0.0,
+        };
+        Footprint { resident_bytes: self.cache.resident_bytes() + scratch, hot_bytes_per_edge }
     }
     fn pool(&self) -> std::sync::Arc<rayon::ThreadPool> {
         self.pool.clone()
@@ -129,6 +158,7 @@ fn step(
     sc: &mut Scratch,
     path: TransferPath,
     inp: StepInput<'_>,
+    last: &mut Option<(bool, usize)>,
 ) -> Result<StepReport, StepError> {
     let StepInput { store, params, rng, step: t, frame, edits: due } = inp;
     let mut rep = StepReport { step: t, ..StepReport::default() };
@@ -163,6 +193,7 @@ fn step(
         TransferPath::Rows => false,
     };
     cache.last_transfer_version = Some(store.version());
+    *last = Some((stream, store.edges().len()));
     if !stream {
         store.refresh_topology();
         cache.sync_slots(store);
