@@ -155,7 +155,7 @@ where
 }
 
 /// Plot text uses DejaVu Sans, built into the binary (no system fonts needed).
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // A failure leaves text undrawn; the plot lines are still drawn.

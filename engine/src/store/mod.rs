@@ -233,8 +233,8 @@ impl Store {
         }
         if !recs.is_empty() {
             self.touched();
+            self.debug_check();
         }
-        self.debug_check();
         Ok(ids)
     }
 

@@ -1,0 +1,238 @@
+//! The propagation-only workloads (`dense-100k`, `dense-1m`, `churn-100k`, `scale`), each
+//! timed against the reference pull loop on the same graph and threads in the same run.
+
+use std::collections::HashSet;
+use std::hint::black_box;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use neuroflux::growth::{EdgeProposal, Proposals};
+use neuroflux::store::{Direction, EdgeId, EdgeKind, NodeId};
+use neuroflux::{Params, Simulation};
+use rayon::prelude::*;
+
+use super::measure::{self, Steps};
+use super::record::Record;
+
+/// The plainest pull loop of BENCH.md on one graph: compressed rows by destination, a `u32`
+/// source index and an `f32` weight per edge, an `f32` energy per source.
+pub struct Reference {
+    off: Vec<u32>,
+    src: Vec<u32>,
+    w: Vec<f32>,
+    e: Vec<f32>,
+    out: Vec<f32>,
+}
+
+impl Reference {
+    /// The reference arrays of the simulation's current graph (built here by a counting sort,
+    /// independent of the engine's own views).
+    pub fn of(sim: &Simulation) -> Self {
+        let (nodes, edges) = (sim.store().nodes(), sim.store().edges());
+        let n = nodes.len();
+        let (srcs, dsts, weights) = (edges.src_rows(), edges.dst_rows(), edges.weights());
+        let mut off = vec![0u32; n + 1];
+        for &d in dsts {
+            off[d as usize + 1] += 1;
+        }
+        for i in 0..n {
+            off[i + 1] += off[i];
+        }
+        let mut cursor = off.clone();
+        let mut src = vec![0u32; dsts.len()];
+        let mut w = vec![0.0f32; dsts.len()];
+        for (e, &d) in dsts.iter().enumerate() {
+            let c = &mut cursor[d as usize];
+            src[*c as usize] = srcs[e];
+            w[*c as usize] = weights[e];
+            *c += 1;
+        }
+        Self { off, src, w, e: nodes.energy().to_vec(), out: vec![0.0; n] }
+    }
+
+    /// One pass of the loop on `pool`; returns its seconds.
+    pub fn time(&mut self, pool: &rayon::ThreadPool) -> f64 {
+        let Self { off, src, w, e, out } = self;
+        let t = Instant::now();
+        pool.install(|| {
+            out.par_iter_mut().enumerate().with_min_len(2048).for_each(|(j, o)| {
+                let mut acc = 0.0f32;
+                for s in off[j] as usize..off[j + 1] as usize {
+                    acc += w[s] * e[src[s] as usize];
+                }
+                *o = acc;
+            })
+        });
+        let s = t.elapsed().as_secs_f64();
+        black_box(&self.out);
+        s
+    }
+}
+
+/// Steps timed in blocks of this many, alternating with as many reference passes (so both
+/// see the same state of the machine).
+const BLOCK: u64 = 10;
+
+/// A propagation-only workload: build, warm up, then `steps` steps alternating with the
+/// reference. Fails when fewer than 99% of the edges conducted at some timed step.
+pub fn propagation(name: &str, params: Params, threads: usize, bandwidth: f64) -> Result<Record> {
+    let steps = params.run.steps;
+    super::machine::reset_peak_rss();
+    let (mut sim, build_seconds) = measure::build(name, params, threads)?;
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(sim.threads()).build()?;
+    // Warm-up: the first step streams the new graph, the second builds the compressed rows.
+    sim.step()?;
+    sim.step()?;
+    let mut reference = Reference::of(&sim);
+    reference.time(&pool);
+    let edges = sim.store().edges().len();
+    let mut r =
+        Record { workload: name.into(), nodes: sim.store().nodes().len(), edges, build_seconds, ..Record::default() };
+    let mut ours = Steps::new();
+    let mut refs = Vec::new();
+    eprintln!("{name}: timing {steps} steps against the reference loop");
+    let mut done = 0;
+    while done < steps {
+        let k = BLOCK.min(steps - done);
+        for _ in 0..k {
+            let t = Instant::now();
+            let m = sim.step()?;
+            ours.add(t.elapsed().as_secs_f64(), &m, edges);
+        }
+        for _ in 0..k {
+            refs.push(reference.time(&pool));
+        }
+        done += k;
+    }
+    measure::fill(&mut r, &sim, &ours, bandwidth);
+    let ref_median = measure::spread(&refs)[1];
+    r.reference_edge_updates_per_second = Some(edges as f64 / ref_median);
+    r.ratio_to_reference = Some(ref_median / r.step_seconds_min_median_max[1]);
+    check_conducting(&r)?;
+    Ok(r)
+}
+
+fn check_conducting(r: &Record) -> Result<()> {
+    if r.min_fraction_conducting < 0.99 {
+        bail!(
+            "{}: only {:.4} of the edges conducted at some timed step (a propagation-only workload needs at least 0.99)",
+            r.workload,
+            r.min_fraction_conducting
+        );
+    }
+    Ok(())
+}
+
+/// A small, fast generator for the harness's own random choices (SplitMix64).
+struct Mix(u64);
+
+impl Mix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (((self.next() >> 32) * n as u64) >> 32) as usize
+    }
+}
+
+/// The churn of one step: `k` distinct random existing edges to remove, and for each the
+/// same source to a random other node it has no edge to (so every addition is admissible:
+/// the removal frees the slot it takes).
+fn churn_edits(sim: &Simulation, k: usize, w: [f32; 2]) -> Proposals {
+    let (nodes, edges) = (sim.store().nodes(), sim.store().edges());
+    let (n, m) = (nodes.len(), edges.len());
+    let mut rng = Mix(0x6e65_7572_6f66_6c78 ^ sim.current_step());
+    let k = k.min(m);
+    let mut rows = HashSet::with_capacity(k);
+    while rows.len() < k {
+        rows.insert(rng.below(m));
+    }
+    let mut rows: Vec<usize> = rows.into_iter().collect();
+    rows.sort_unstable();
+    let out = sim.store().out_edges();
+    let mut added: HashSet<(u32, u32)> = HashSet::with_capacity(k);
+    let mut p = Proposals::default();
+    for &e in &rows {
+        let s = edges.src_rows()[e];
+        p.removes.push(EdgeId(edges.ids()[e]));
+        for _ in 0..64 {
+            let d = rng.below(n) as u32;
+            let taken = d == s
+                || added.contains(&(s, d))
+                || out.row(s as usize).iter().any(|&x| edges.dst_rows()[x as usize] == d);
+            if !taken {
+                added.insert((s, d));
+                let u = (rng.next() >> 40) as f32 * (1.0 / (1u64 << 24) as f32);
+                p.adds.push(EdgeProposal {
+                    src: NodeId(nodes.ids()[s as usize]),
+                    dst: NodeId(nodes.ids()[d as usize]),
+                    kind: EdgeKind::Excitatory,
+                    weight: w[0] + u * (w[1] - w[0]),
+                    direction: Direction::FreeFlow,
+                    gate: 0.0,
+                    plastic_lr: 0.0,
+                });
+                break;
+            }
+        }
+    }
+    p
+}
+
+/// `churn-100k`: propagation plus `edits` removals and as many additions every step,
+/// queued through [`Simulation::queue_edits`] and applied by phase 5.1.
+pub fn churn(name: &str, params: Params, threads: usize, bandwidth: f64, edits: usize) -> Result<Record> {
+    let steps = params.run.steps;
+    let w = params.config().graph.weight_range;
+    super::machine::reset_peak_rss();
+    let (mut sim, build_seconds) = measure::build(name, params, threads)?;
+    sim.step()?;
+    sim.step()?;
+    let edges = sim.store().edges().len();
+    let mut r =
+        Record { workload: name.into(), nodes: sim.store().nodes().len(), edges, build_seconds, ..Record::default() };
+    let mut ours = Steps::new();
+    eprintln!("{name}: timing {steps} steps, each removing and adding {edits} edges");
+    for _ in 0..steps {
+        let p = churn_edits(&sim, edits, w);
+        sim.queue_edits(p);
+        let at_start = sim.store().edges().len();
+        let t = Instant::now();
+        let m = sim.step()?;
+        ours.add(t.elapsed().as_secs_f64(), &m, at_start);
+    }
+    measure::fill(&mut r, &sim, &ours, bandwidth);
+    check_conducting(&r)?;
+    Ok(r)
+}
+
+/// `scale`: the propagation-only graph at each size (16 out-edges per node).
+pub fn scale(sizes: &[usize], steps: u64, threads: usize, bandwidth: f64) -> Result<Vec<Record>> {
+    let mut out = Vec::new();
+    for &n in sizes {
+        let name = format!("scale-{n}");
+        let params = super::workloads::propagation(n, 16, steps, &name)?;
+        out.push(propagation(&name, params, threads, bandwidth)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_workload_that_does_not_conduct_fails_with_the_fraction() {
+        let r = Record { workload: "dense-1m".into(), min_fraction_conducting: 0.5, ..Record::default() };
+        let e = check_conducting(&r).expect_err("0.5 is under 0.99");
+        assert_eq!(
+            e.to_string(),
+            "dense-1m: only 0.5000 of the edges conducted at some timed step (a propagation-only workload needs at least 0.99)"
+        );
+        assert!(check_conducting(&Record { min_fraction_conducting: 0.99, ..r }).is_ok());
+    }
+}
