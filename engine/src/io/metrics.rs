@@ -25,12 +25,39 @@ pub struct EnergyStats {
 /// Energy statistics by kind, in the order sensory, dynamic, workspace (totals are `f64`
 /// sums in row order).
 pub fn energy_by_kind(nodes: &NodeTable) -> [EnergyStats; 3] {
+    use rayon::prelude::*;
+    // Per fixed chunk of rows (so the totals' bits do not depend on the threads), combined
+    // in chunk order.
+    let parts: Vec<Partial> =
+        nodes.kinds().par_chunks(STATS_CHUNK).zip(nodes.energy().par_chunks(STATS_CHUNK)).map(|(k, e)| partial(k, e)).collect();
+    let mut all = [(0u64, 0f64, f32::INFINITY, f32::NEG_INFINITY); 3];
+    for p in parts {
+        for (a, x) in all.iter_mut().zip(p) {
+            *a = (a.0 + x.0, a.1 + x.1, a.2.min(x.2), a.3.max(x.3));
+        }
+    }
+    all.map(|(count, total, min, max)| {
+        if count == 0 {
+            EnergyStats::default()
+        } else {
+            EnergyStats { count, total, mean: total / count as f64, min, max }
+        }
+    })
+}
+
+/// Rows per chunk of [`energy_by_kind`].
+const STATS_CHUNK: usize = 1 << 16;
+
+/// Count, total, min and max of each kind over some rows.
+type Partial = [(u64, f64, f32, f32); 3];
+
+fn partial(kinds: &[u8], energy: &[f32]) -> Partial {
     // Accumulators in locals (not an indexed array) so they stay in registers.
     let (mut c0, mut c1, mut c2) = (0u64, 0u64, 0u64);
     let (mut t0, mut t1, mut t2) = (0f64, 0f64, 0f64);
     let (mut lo0, mut lo1, mut lo2) = (f32::INFINITY, f32::INFINITY, f32::INFINITY);
     let (mut hi0, mut hi1, mut hi2) = (f32::NEG_INFINITY, f32::NEG_INFINITY, f32::NEG_INFINITY);
-    for (&k, &e) in nodes.kinds().iter().zip(nodes.energy()) {
+    for (&k, &e) in kinds.iter().zip(energy) {
         match k {
             0 => {
                 c0 += 1;
@@ -52,14 +79,7 @@ pub fn energy_by_kind(nodes: &NodeTable) -> [EnergyStats; 3] {
             }
         }
     }
-    let stats = |count: u64, total: f64, min: f32, max: f32| {
-        if count == 0 {
-            EnergyStats::default()
-        } else {
-            EnergyStats { count, total, mean: total / count as f64, min, max }
-        }
-    };
-    [stats(c0, t0, lo0, hi0), stats(c1, t1, lo1, hi1), stats(c2, t2, lo2, hi2)]
+    [(c0, t0, lo0, hi0), (c1, t1, lo1, hi1), (c2, t2, lo2, hi2)]
 }
 
 /// The connection worker's health as metrics report it.

@@ -58,6 +58,12 @@ pub struct NodeColumnsMut<'a> {
     pub parent: &'a mut [u64],
     /// Bindings (read-only).
     pub bindings: &'a [u32],
+    /// Ids (read-only).
+    pub ids: &'a [u64],
+    /// Kind codes (read-only).
+    pub kinds: &'a [u8],
+    /// Gain-class codes (read-only).
+    pub gain_classes: &'a [u8],
 }
 
 impl NodeTable {
@@ -183,9 +189,15 @@ impl NodeTable {
     }
     /// Mutable value columns.
     pub fn columns_mut(&mut self) -> NodeColumnsMut<'_> {
-        NodeColumnsMut { energy: &mut self.energy, parent: &mut self.parent, bindings: &self.binding }
+        NodeColumnsMut {
+            energy: &mut self.energy,
+            parent: &mut self.parent,
+            bindings: &self.binding,
+            ids: &self.id,
+            kinds: &self.kind,
+            gain_classes: &self.gain_class,
+        }
     }
-    /// Lengths of every column, for the invariant check.
     /// Bytes allocated for all columns (by capacity).
     pub fn resident_bytes(&self) -> usize {
         self.id.resident_bytes()
@@ -200,6 +212,7 @@ impl NodeTable {
             + self.binding.resident_bytes()
             + self.born_step.resident_bytes()
     }
+    /// Lengths of every column, for the invariant check.
     pub(crate) fn column_lengths(&self) -> [usize; 11] {
         [
             self.id.len(),

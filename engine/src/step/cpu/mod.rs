@@ -26,8 +26,6 @@ struct Scratch {
     out: Vec<f32>,
     /// Per target: incoming change (received minus drained).
     inc: Vec<f32>,
-    /// Next energies (5.4).
-    next: Vec<f32>,
     /// Per node: out-degree.
     deg: Vec<u32>,
     /// Per node: the noise of 5.4 (dynamic nodes; 0 for others).
@@ -37,6 +35,9 @@ struct Scratch {
     /// Per source: `[E0_i, transmission_loss * a_i]`, the second zero for inactive sources
     /// (what the target passes gather).
     pair: Vec<[f32; 2]>,
+    /// Per source: `transmission_loss * a_i` alone (the compressed-row path's plain pull
+    /// loop gathers only this: 4 bytes per edge instead of the pair's 8).
+    recv: Vec<f32>,
     /// Per target: incoming change, received, inhibited (the streamed target pass).
     tgt: Vec<[f32; 4]>,
 }
@@ -93,10 +94,21 @@ fn ns(t: Instant) -> u64 {
     t.elapsed().as_nanos() as u64
 }
 
-/// The energy total for the ledger check, in `f64`: eight running sums over rows `8k + l`,
-/// added in lane order at the end. A fixed order (so the same bits on every run and thread
-/// count) that is not one long chain of dependent additions.
+/// Rows per chunk of the energy total (fixed, so its bits do not depend on the threads; a
+/// graph of up to this many nodes is summed as one chunk).
+const TOTAL_CHUNK: usize = 1 << 16;
+
+/// The energy total for the ledger check, in `f64`: per fixed chunk of rows, eight running
+/// sums over rows `8k + l` added in lane order at the end; chunks added in order. A fixed
+/// order (so the same bits on every run and thread count) that is not one long chain of
+/// dependent additions.
 fn total_energy(e: &[f32]) -> f64 {
+    use rayon::prelude::*;
+    let parts: Vec<f64> = e.par_chunks(TOTAL_CHUNK).map(lane_sum).collect();
+    parts.iter().sum()
+}
+
+fn lane_sum(e: &[f32]) -> f64 {
     let mut lanes = [0.0f64; 8];
     let mut chunks = e.chunks_exact(8);
     for c in &mut chunks {
@@ -128,21 +140,21 @@ impl Stepper for CpuStepper {
         let scratch = bytes(&sc.e0)
             + bytes(&sc.out)
             + bytes(&sc.inc)
-            + bytes(&sc.next)
             + bytes(&sc.deg)
             + bytes(&sc.noise)
             + bytes(&sc.pair)
+            + bytes(&sc.recv)
             + bytes(&sc.tgt);
         // Bytes per edge each transfer path reads (see `Footprint`): streamed, pass A reads
         // flags, source row, q and gate (13) and gathers E0 (4); pass C reads flags, both
         // endpoint rows, gate and q (17) and gathers the source pair (8). Compressed rows:
-        // source row and q (8) and the gathered pair (8) on plain targets, plus flags and
-        // gate (5) on the others.
+        // source row and q (8) and the gathered factor (4) on plain targets; the others read
+        // flags and gate too (5) and gather the source pair (8).
         let hot_bytes_per_edge = match self.last {
             Some((true, _)) => 42.0,
             Some((false, edges)) if edges > 0 => {
                 let plain = self.cache.plain_slots.min(edges);
-                (16 * plain + 21 * (edges - plain)) as f64 / edges as f64
+                (12 * plain + 21 * (edges - plain)) as f64 / edges as f64
             }
             _ => 0.0,
         };
@@ -220,7 +232,6 @@ fn step(
     // 5.4
     let t0 = Instant::now();
     let updated = update::run(sc, store, params, rng, t, &mut ledger)?;
-    sc.next = updated.next;
     rep.times.update_ns = ns(t0);
 
     // 5.5

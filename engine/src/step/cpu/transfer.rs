@@ -45,6 +45,7 @@ pub(super) fn compute(
     sc.out.resize(n, 0.0);
     sc.inc.resize(n, 0.0);
     sc.pair.resize(n, [0.0; 2]);
+    sc.recv.resize(n, 0.0);
     cache.per_step.resize(n, false);
     let (paid_burned, conducting, received_inhibited, weights);
     if stream {
@@ -63,9 +64,19 @@ pub(super) fn compute(
         let updates;
         (received_inhibited, updates) = pull_pass(cache, sc, store, params);
         weights = NewWeights::Rows(updates);
-        let out = &store.topology().out;
-        sc.deg.clear();
-        sc.deg.extend((0..n).map(|r| out.degree(r)));
+        // Out-degrees for 5.4, only where it uses them (`update::run`).
+        let e = &params.energy;
+        if e.maintenance_per_out_edge != 0.0 || e.connection_gain {
+            let off = store.topology().out.offsets();
+            sc.deg.clear();
+            sc.deg.resize(n, 0);
+            sc.deg.par_chunks_mut(CHUNK).enumerate().for_each(|(ci, d)| {
+                for (k, x) in d.iter_mut().enumerate() {
+                    let r = ci * CHUNK + k;
+                    *x = off[r + 1] - off[r];
+                }
+            });
+        }
     }
     ledger.paid = paid_burned.0;
     ledger.burned = paid_burned.1;
@@ -105,10 +116,10 @@ fn source_pass(
     let parts: Vec<(f64, f64, u64)> = sc
         .out
         .par_chunks_mut(CHUNK)
-        .zip(sc.pair.par_chunks_mut(CHUNK))
+        .zip(sc.pair.par_chunks_mut(CHUNK).zip(sc.recv.par_chunks_mut(CHUNK)))
         .zip(sums.par_chunks_mut(CHUNK).zip(per_step.par_chunks_mut(CHUNK)))
         .enumerate()
-        .map(|(ci, ((out, pair), (sums, per_step)))| {
+        .map(|(ci, ((out, (pair, recv)), (sums, per_step)))| {
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
             for k in 0..out.len() {
                 let i = ci * CHUNK + k;
@@ -127,6 +138,7 @@ fn source_pass(
                 if !active {
                     out[k] = 0.0;
                     pair[k] = [e, 0.0];
+                    recv[k] = 0.0;
                     continue;
                 }
                 let a = source_factor(tc, mof, sb, e, c.scales_in(kinds, subtypes, i).0, &s);
@@ -134,6 +146,7 @@ fn source_pass(
                 let burned = sb * (a * s.b);
                 out[k] = paid + burned;
                 pair[k] = [e, tl * a];
+                recv[k] = tl * a;
                 paid_sum += f64::from(paid);
                 burned_sum += f64::from(burned);
                 if a != 0.0 {
@@ -171,7 +184,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     let weights = store.edges().weights();
     let lrs = store.edges().plastic_lrs();
     let kinds = store.nodes().kinds();
-    let pair = &sc.pair;
+    let (pair, recv) = (&sc.pair, &sc.recv);
     let (in_src, in_q, in_meta, plain) = (&cache.in_src, &cache.in_q, &cache.in_meta, &cache.plain);
     let in_gate = &cache.in_gate;
     let plasticity = params.transfer.plasticity;
@@ -193,7 +206,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     // changes no bit: the general loop below with its tests removed.
                     let mut acc = 0.0f32;
                     for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
-                        acc += pair[src as usize][1] * q;
+                        acc += recv[src as usize] * q;
                     }
                     *out = acc;
                     rec_sum += f64::from(acc);

@@ -49,17 +49,19 @@ pub(super) fn run(
     t: u64,
     ledger: &mut Ledger,
 ) -> Result<Updated, StepError> {
-    let nodes = store.nodes();
-    let n = nodes.len();
     let e = &params.energy;
     let (cap, floor) = (e.energy_cap, e.energy_floor);
-    let (ids, kinds, gains) = (nodes.ids(), nodes.kinds(), nodes.gain_classes());
+    // The new energies go straight into the store (a step that fails here fails the run).
+    let cols = store.node_values_mut();
+    let (ids, kinds, gains) = (cols.ids, cols.kinds, cols.gain_classes);
     let gain_values = &e.connection_gain_values;
     let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
-    let mut next = std::mem::take(&mut sc.next);
-    next.resize(n, 0.0);
+    // Out-degrees matter only through the per-edge upkeep and the connection gain (the
+    // compressed-row path computes them only then; `0 * 0` is `0 * deg`).
+    let use_deg = e.maintenance_per_out_edge != 0.0 || e.connection_gain;
     let sc: &Scratch = sc;
-    let parts: Vec<(Ledger, Vec<u64>, Vec<usize>)> = next
+    let parts: Vec<(Ledger, Vec<u64>, Vec<usize>)> = cols
+        .energy
         .par_chunks_mut(CHUNK)
         .enumerate()
         .map(|(ci, chunk)| {
@@ -77,7 +79,7 @@ pub(super) fn run(
                     input_hold += f64::from(e0 - x);
                     x = e0;
                 } else if kind == dynk {
-                    let deg = sc.deg[r] as f32;
+                    let deg = if use_deg { sc.deg[r] as f32 } else { 0.0 };
                     let u = e.maintenance_per_node + e.maintenance_per_out_edge * deg;
                     x -= u;
                     upkeep += f64::from(u);
@@ -149,14 +151,11 @@ pub(super) fn run(
     ledger.ws_relax = s.ws_relax;
     ledger.clamp_cap = s.clamp_cap;
     ledger.clamp_floor = s.clamp_floor;
-    store.node_values_mut().energy.copy_from_slice(&next);
-    Ok(Updated { next, dead })
+    Ok(Updated { dead })
 }
 
 /// What 5.4 leaves for the next phases.
 pub(super) struct Updated {
-    /// The new energies (also written to the store).
-    pub next: Vec<f32>,
     /// Rows of the dynamic nodes at the floor, ascending: the deaths of 5.5.
     pub dead: Vec<usize>,
 }
