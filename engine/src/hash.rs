@@ -5,7 +5,8 @@
 //! max out-degree, parent, binding, born step); the edge count, then each edge column
 //! (id, src, dst, kind, weight, direction, gate, plastic learning rate, born step); then
 //! the pending proposals (count; per entry: due step, source step, cull count and ids,
-//! addition count and each addition's fields). Integers and floats are little-endian, floats
+//! addition count and each addition's fields; then, only for an entry that has removals queued
+//! from outside the model, their count and ids). Integers and floats are little-endian, floats
 //! as their bit patterns. Written as 16 lowercase hex digits.
 
 use crate::growth::Pending;
@@ -110,6 +111,12 @@ pub fn state_hash(store: &Store, step: u64, pending: &Pending) -> String {
             a.direction.code().feed(&mut h);
             a.gate.feed(&mut h);
             a.plastic_lr.feed(&mut h);
+        }
+        if !p.removes.is_empty() {
+            h.u64(p.removes.len() as u64);
+            for r in &p.removes {
+                h.u64(r.0);
+            }
         }
     }
     format!("{:016x}", h.finish())

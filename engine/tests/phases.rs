@@ -366,6 +366,13 @@ fn queued_removals_need_only_their_edge_and_additions_see_earlier_ones() {
     // 0, 1 dynamic, 2 capped dynamic (cap 2), 3 workspace
     let nodes = [node(D, 1.0), node(D, 1.0), capped, node(W, 1.0)];
     let edges = [exc(0, 1, 0.1), exc(2, 0, 0.1), exc(1, 0, 0.1)]; // ids 0, 1, 2: all conduct
+    // Queued removals are part of the state (its hash).
+    let hash_with = |r: u64| {
+        let mut x = sim(p.clone(), &nodes, &edges);
+        x.queue_edits(Proposals { removes: vec![EdgeId(r)], ..Proposals::default() });
+        x.state_hash()
+    };
+    assert_ne!(hash_with(0), hash_with(1));
     let mut s = sim(p, &nodes, &edges);
     s.queue_edits(Proposals {
         removes: vec![EdgeId(2), EdgeId(0), EdgeId(0), EdgeId(77)], // one duplicate, one missing
