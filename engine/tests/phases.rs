@@ -366,7 +366,7 @@ fn queued_removals_need_only_their_edge_and_additions_see_earlier_ones() {
     // 0, 1 dynamic, 2 capped dynamic (cap 2), 3 workspace
     let nodes = [node(D, 1.0), node(D, 1.0), capped, node(W, 1.0)];
     let edges = [exc(0, 1, 0.1), exc(2, 0, 0.1), exc(1, 0, 0.1)]; // ids 0, 1, 2: all conduct
-    // Queued removals are part of the state (its hash).
+                                                                  // Queued removals are part of the state (its hash).
     let hash_with = |r: u64| {
         let mut x = sim(p.clone(), &nodes, &edges);
         x.queue_edits(Proposals { removes: vec![EdgeId(r)], ..Proposals::default() });

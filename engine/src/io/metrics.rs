@@ -28,8 +28,12 @@ pub fn energy_by_kind(nodes: &NodeTable) -> [EnergyStats; 3] {
     use rayon::prelude::*;
     // Per fixed chunk of rows (so the totals' bits do not depend on the threads), combined
     // in chunk order.
-    let parts: Vec<Partial> =
-        nodes.kinds().par_chunks(STATS_CHUNK).zip(nodes.energy().par_chunks(STATS_CHUNK)).map(|(k, e)| partial(k, e)).collect();
+    let parts: Vec<Partial> = nodes
+        .kinds()
+        .par_chunks(STATS_CHUNK)
+        .zip(nodes.energy().par_chunks(STATS_CHUNK))
+        .map(|(k, e)| partial(k, e))
+        .collect();
     let mut all = [(0u64, 0f64, f32::INFINITY, f32::NEG_INFINITY); 3];
     for p in parts {
         for (a, x) in all.iter_mut().zip(p) {
