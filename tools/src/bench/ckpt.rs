@@ -41,8 +41,7 @@ pub fn checkpoint(name: &str, params: Params, threads: usize, bandwidth: f64, di
     std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
     eprintln!("{name}: timing a plain write with fsync and a read of {bytes} bytes");
     let (disk_write_seconds, disk_read_seconds) = super::machine::disk_write_read(dir, bytes)?;
-    let mut r =
-        Record { workload: name.into(), nodes: sim.store().nodes().len(), edges, build_seconds, ..Record::default() };
+    let mut r = measure::start_record(name, &sim, build_seconds);
     measure::fill(&mut r, &sim, &timed, bandwidth);
     r.checkpoint = Some(CheckpointTimes {
         bytes,

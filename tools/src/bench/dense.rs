@@ -86,8 +86,7 @@ pub fn propagation(name: &str, params: Params, threads: usize, bandwidth: f64) -
     let mut reference = Reference::of(&sim);
     reference.time(&pool);
     let edges = sim.store().edges().len();
-    let mut r =
-        Record { workload: name.into(), nodes: sim.store().nodes().len(), edges, build_seconds, ..Record::default() };
+    let mut r = measure::start_record(name, &sim, build_seconds);
     let mut ours = Steps::new();
     let mut refs = Vec::new();
     eprintln!("{name}: timing {steps} steps against the reference loop");
@@ -192,9 +191,7 @@ pub fn churn(name: &str, params: Params, threads: usize, bandwidth: f64, edits: 
     let (mut sim, build_seconds) = measure::build(name, params, threads)?;
     sim.step()?;
     sim.step()?;
-    let edges = sim.store().edges().len();
-    let mut r =
-        Record { workload: name.into(), nodes: sim.store().nodes().len(), edges, build_seconds, ..Record::default() };
+    let mut r = measure::start_record(name, &sim, build_seconds);
     let mut ours = Steps::new();
     eprintln!("{name}: timing {steps} steps, each removing and adding {edits} edges");
     for _ in 0..steps {

@@ -81,6 +81,17 @@ pub fn build(name: &str, params: Params, threads: usize) -> Result<(Simulation, 
     Ok((sim, s))
 }
 
+/// A workload's record, started with what the graph is at the start of timing.
+pub fn start_record(name: &str, sim: &Simulation, build_seconds: f64) -> super::record::Record {
+    super::record::Record {
+        workload: name.into(),
+        nodes: sim.store().nodes().len(),
+        edges: sim.store().edges().len(),
+        build_seconds,
+        ..Default::default()
+    }
+}
+
 /// Median, minimum and maximum.
 pub fn spread(v: &[f64]) -> [f64; 3] {
     if v.is_empty() {

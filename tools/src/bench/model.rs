@@ -20,7 +20,7 @@ pub fn run(name: &str, params: Params, threads: usize, bandwidth: f64, repeats: 
         let (mut sim, build_seconds) = measure::build(name, params.clone(), threads)?;
         builds.push(build_seconds);
         let edges = sim.store().edges().len();
-        let mut r = Record { workload: name.into(), nodes: sim.store().nodes().len(), edges, ..Record::default() };
+        let mut r = measure::start_record(name, &sim, 0.0);
         eprintln!("{name}: running {steps} steps (repetition {} of {})", rep + 1, repeats.max(1));
         let mut timed = Steps::new();
         let mut last = Instant::now();
