@@ -3,16 +3,14 @@
 //! leaves a newest checkpoint that `inspect --verify` accepts and that resumes.
 
 mod common;
-use common::{neuroflux, root, spawn_until_metrics};
+use common::{neuroflux, root, spawn_until_metrics, summary};
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn state_hash(run: &Path) -> String {
-    let text = std::fs::read_to_string(run.join("summary.json")).expect("summary.json");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
-    v["state_hash"].as_str().expect("state_hash").to_string()
+    summary(run)["state_hash"].as_str().expect("state_hash").to_string()
 }
 
 #[test]
@@ -156,8 +154,7 @@ fn sigterm_stops_after_the_step_and_saves_metrics_summary_and_a_checkpoint() {
     assert!(term.success());
     let out = child.wait_with_output().expect("exits");
     assert_eq!(out.status.code(), Some(130), "stderr: {}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).expect("summary")).expect("json");
+    let summary: serde_json::Value = summary(&run);
     let step = summary["step"].as_u64().expect("step");
     let metrics = std::fs::read_to_string(run.join("metrics.csv")).expect("metrics");
     let last_row: u64 = metrics.lines().last().and_then(|l| l.split(',').next()?.parse().ok()).expect("a row");

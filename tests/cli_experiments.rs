@@ -7,7 +7,7 @@
 //! refused naming its line.
 
 mod common;
-use common::{neuroflux, root, spawn_until_metrics};
+use common::{neuroflux, root, spawn_until_metrics, summary};
 use std::path::Path;
 use std::process::Command;
 
@@ -76,8 +76,8 @@ fn an_image_directory_plays_as_a_sequence() {
     let out = dir.path().join("run");
     let o = neuroflux(&["run", &s(&cfg), "--steps", "30", "--out", &s(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let summary = std::fs::read_to_string(out.join("summary.json")).expect("summary");
-    assert!(summary.contains("\"step\": 30"), "{summary}");
+    let summary = summary(&out);
+    assert_eq!(summary["step"], 30, "{summary}");
     // The resolved configuration names the frames by absolute path.
     let resolved = std::fs::read_to_string(out.join("config.toml")).expect("config.toml");
     assert!(resolved.contains(&s(&frames)), "{resolved}");
@@ -154,12 +154,7 @@ fn a_sweep_of_eight_points_writes_eight_runs_and_a_rerun_skips_them() {
     let cfg = point.join("config.toml");
     let o = neuroflux(&["run", &s(&cfg), "--out", &s(&single)]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let hash = |d: &Path| -> String {
-        let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).expect("summary")).expect("json");
-        v["state_hash"].as_str().expect("hash").to_string()
-    };
-    assert_eq!(hash(&point), hash(&single));
+    assert_eq!(summary(&point)["state_hash"], summary(&single)["state_hash"]);
 
     let o = neuroflux(&["sweep", &s(&sweep), "--out", &s(&out)]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -194,8 +189,7 @@ fn sigint_writes_the_summary_and_exits_130() {
     assert!(int.success());
     let out = child.wait_with_output().expect("exits");
     assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).expect("summary")).expect("json");
+    let summary: serde_json::Value = summary(&run);
     assert!(summary["step"].as_u64().is_some_and(|s| s >= 99), "{summary}");
 }
 
@@ -226,8 +220,7 @@ fn outputs_on_request_and_a_written_graph_loads_back() {
     assert_eq!((img.width(), img.height()), (256, 256));
     let stats: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("graph-stats.json")).expect("stats")).expect("json");
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary")).expect("json");
+    let summary: serde_json::Value = summary(&out);
     assert_eq!(stats["edges"], summary["edges"]);
     assert!(stats["workspace_reachable_fraction"].as_f64().is_some_and(|f| (0.0..=1.0).contains(&f)));
     assert!(stats["degrees"]["dynamic"]["out_degree"].is_object());

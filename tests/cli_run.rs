@@ -3,7 +3,7 @@
 //! reports every configuration problem at once, and every file in `sim-configs/` is valid.
 
 mod common;
-use common::{neuroflux, root};
+use common::{neuroflux, root, summary};
 
 #[test]
 fn run_writes_metrics_and_summary() {
@@ -20,8 +20,7 @@ fn run_writes_metrics_and_summary() {
         "2",
     ]);
     assert!(o.status.success(), "stderr: {}", String::from_utf8_lossy(&o.stderr));
-    let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary.json")).expect("json");
+    let summary: serde_json::Value = summary(&out);
     for key in [
         "format_version",
         "step",
@@ -89,8 +88,7 @@ fn run_writes_metrics_and_summary() {
         "1",
     ]);
     assert!(o.status.success());
-    let s2: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out2.join("summary.json")).expect("summary")).expect("json");
+    let s2: serde_json::Value = common::summary(&out2);
     assert_eq!(s2["state_hash"], summary["state_hash"]);
     let o = neuroflux(&["run", "sim-configs/small.toml", "--out", out.to_str().expect("utf-8")]);
     assert!(!o.status.success());

@@ -3,7 +3,7 @@
 //! writes the summary (which says what happened); with `continue` it completes.
 
 mod common;
-use common::root;
+use common::{root, summary};
 
 use std::process::Command;
 
@@ -38,8 +38,7 @@ fn run(when: &str) -> (std::process::Output, serde_json::Value) {
         .current_dir(root())
         .output()
         .expect("starts");
-    let summary =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).expect("summary.json")).expect("json");
+    let summary = summary(&out);
     (o, summary)
 }
 

@@ -19,6 +19,13 @@ pub fn neuroflux(args: &[&str]) -> std::process::Output {
         .expect("the binary should start")
 }
 
+/// A run directory's `summary.json`, parsed.
+pub fn summary(run_dir: &Path) -> serde_json::Value {
+    let path = run_dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 /// Start the binary with `args` in the repository root (stderr piped) and return once
 /// `run_dir/metrics.csv` has at least `rows` lines.
 pub fn spawn_until_metrics(args: &[&str], run_dir: &Path, rows: usize) -> std::process::Child {
