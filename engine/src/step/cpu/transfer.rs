@@ -64,9 +64,8 @@ pub(super) fn compute(
         let updates;
         (received_inhibited, updates) = pull_pass(cache, sc, store, params);
         weights = NewWeights::Rows(updates);
-        // Out-degrees for 5.4, only where it uses them (`update::run`).
-        let e = &params.energy;
-        if e.maintenance_per_out_edge != 0.0 || e.connection_gain {
+        // Out-degrees for 5.4, only where it uses them.
+        if super::update::uses_out_degree(params) {
             let off = store.topology().out.offsets();
             sc.deg.clear();
             sc.deg.resize(n, 0);

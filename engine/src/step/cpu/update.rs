@@ -39,6 +39,12 @@ pub(super) fn fill_noise(store: &Store, params: &Params, rng: &Rng, t: u64, out:
     }
 }
 
+/// Whether 5.4 reads out-degrees: only through the per-edge upkeep and the connection gain
+/// (the compressed-row path computes them only then; without them `0 * 0` is `0 * deg`).
+pub(super) fn uses_out_degree(params: &Params) -> bool {
+    params.energy.maintenance_per_out_edge != 0.0 || params.energy.connection_gain
+}
+
 /// Run 5.4 with the noise of [`fill_noise`] in `sc.noise`: new energies into the store, terms
 /// into `ledger`.
 pub(super) fn run(
@@ -56,9 +62,7 @@ pub(super) fn run(
     let (ids, kinds, gains) = (cols.ids, cols.kinds, cols.gain_classes);
     let gain_values = &e.connection_gain_values;
     let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
-    // Out-degrees matter only through the per-edge upkeep and the connection gain (the
-    // compressed-row path computes them only then; `0 * 0` is `0 * deg`).
-    let use_deg = e.maintenance_per_out_edge != 0.0 || e.connection_gain;
+    let use_deg = uses_out_degree(params);
     let sc: &Scratch = sc;
     let parts: Vec<(Ledger, Vec<u64>, Vec<usize>)> = cols
         .energy
