@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Result};
 use neuroflux::growth::{EdgeProposal, Proposals};
-use neuroflux::store::{Direction, EdgeId, EdgeKind, NodeId};
+use neuroflux::store::{Csr, Direction, EdgeId, EdgeKind, NodeId};
 use neuroflux::{Params, Simulation};
 use rayon::prelude::*;
 
@@ -25,29 +25,19 @@ pub struct Reference {
 }
 
 impl Reference {
-    /// The reference arrays of the simulation's current graph (built here by a counting sort,
-    /// independent of the engine's own views).
+    /// The reference arrays of the simulation's current graph (edge rows grouped by target
+    /// with the store's compressed-row builder, then copied into the plain arrays).
     pub fn of(sim: &Simulation) -> Self {
         let (nodes, edges) = (sim.store().nodes(), sim.store().edges());
-        let n = nodes.len();
-        let (srcs, dsts, weights) = (edges.src_rows(), edges.dst_rows(), edges.weights());
-        let mut off = vec![0u32; n + 1];
-        for &d in dsts {
-            off[d as usize + 1] += 1;
+        let by_dst = Csr::build(nodes.len(), edges.dst_rows());
+        let (srcs, weights) = (edges.src_rows(), edges.weights());
+        Self {
+            off: by_dst.offsets().to_vec(),
+            src: by_dst.items().iter().map(|&e| srcs[e as usize]).collect(),
+            w: by_dst.items().iter().map(|&e| weights[e as usize]).collect(),
+            e: nodes.energy().to_vec(),
+            out: vec![0.0; nodes.len()],
         }
-        for i in 0..n {
-            off[i + 1] += off[i];
-        }
-        let mut cursor = off.clone();
-        let mut src = vec![0u32; dsts.len()];
-        let mut w = vec![0.0f32; dsts.len()];
-        for (e, &d) in dsts.iter().enumerate() {
-            let c = &mut cursor[d as usize];
-            src[*c as usize] = srcs[e];
-            w[*c as usize] = weights[e];
-            *c += 1;
-        }
-        Self { off, src, w, e: nodes.energy().to_vec(), out: vec![0.0; n] }
     }
 
     /// One pass of the loop on `pool`; returns its seconds.

@@ -21,6 +21,8 @@ pub struct Steps {
     pub edits_ns: u64,
     /// The smallest fraction of edges that conducted at a timed step.
     pub min_conducting: f64,
+    /// Edges at the start of each timed step, summed (the edge updates).
+    pub edge_steps: u64,
 }
 
 impl Steps {
@@ -53,6 +55,7 @@ impl Steps {
         self.edits += m.edges_added + m.edges_culled;
         self.edits_ns += t.edits_ns;
         self.min_conducting = self.min_conducting.min(m.edges_conducting as f64 / edges.max(1) as f64);
+        self.edge_steps += edges as u64;
     }
 
     /// Each phase's share of the summed phase times.
@@ -121,7 +124,9 @@ pub fn fill(r: &mut super::record::Record, sim: &Simulation, steps: &Steps, band
     r.step_seconds = total;
     r.step_seconds_min_median_max = [lo, mid, hi];
     r.steps_per_second = steps.seconds.len() as f64 / total.max(1e-12);
-    r.edge_updates_per_second = r.edges as f64 * r.steps_per_second;
+    // Over the edges each step had at its start (the same as edges x steps where they do
+    // not change).
+    r.edge_updates_per_second = steps.edge_steps as f64 / total.max(1e-12);
     r.edge_edits = (steps.edits > 0).then_some(steps.edits);
     r.edge_edits_per_second = steps.edits_per_second();
     r.min_fraction_conducting = steps.min_conducting;

@@ -74,6 +74,8 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     let bw = machine::triad_bandwidth(a.triad_mib, 5)?;
     eprintln!("bandwidth {:.2} GB/s on {} ({} cores)", bw / 1e9, machine::cpu_name(), num_cpus());
     let mut records: Vec<Record> = Vec::new();
+    // The records as JSON lines, printed as each workload finishes and written at the end.
+    let mut lines = String::new();
     let mut failures = Vec::new();
     let mut scale_records = Vec::new();
     for name in &names {
@@ -81,7 +83,10 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         match r {
             Ok(rs) => {
                 for r in rs {
-                    println!("{}", serde_json::to_string(&r)?);
+                    let line = serde_json::to_string(&r)?;
+                    println!("{line}");
+                    lines += &line;
+                    lines.push('\n');
                     records.push(r);
                 }
             }
@@ -107,7 +112,6 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         record::markdown(&records)
     );
     println!("\n{table}");
-    let lines: String = records.iter().map(|r| serde_json::to_string(r).map(|s| s + "\n")).collect::<Result<_, _>>()?;
     let write = |p: &std::path::Path, text: &str| {
         std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display()))
     };

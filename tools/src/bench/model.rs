@@ -25,12 +25,10 @@ pub fn run(name: &str, params: Params, threads: usize, bandwidth: f64, repeats: 
         let mut timed = Steps::new();
         let mut last = Instant::now();
         let mut at_start = edges;
-        let mut edge_steps = 0u64;
         let progress_every = (steps / 4).max(1);
         sim.run_until(steps, &mut |s, m| {
             let now = Instant::now();
             timed.add((now - last).as_secs_f64(), m, at_start);
-            edge_steps += at_start as u64;
             at_start = s.store().edges().len();
             if (m.step + 1) % progress_every == 0 && steps >= 100 {
                 eprintln!("{name}: step {} of {steps}", m.step + 1);
@@ -39,9 +37,6 @@ pub fn run(name: &str, params: Params, threads: usize, bandwidth: f64, repeats: 
             Ok::<(), SimError>(())
         })?;
         measure::fill(&mut r, &sim, &timed, bandwidth);
-        // Edge updates over the edges each step actually had.
-        r.edge_updates_per_second = edge_steps as f64 / r.step_seconds.max(1e-12);
-        r.bandwidth_fraction = r.edge_updates_per_second * 12.0 / bandwidth.max(1.0);
         runs.push((r.step_seconds, r));
     }
     runs.sort_by(|a, b| a.0.total_cmp(&b.0));

@@ -25,43 +25,45 @@ pub fn scale(records: &[Record], path: &Path) -> Result<()> {
     let x_lo = ours.iter().map(|p| p.0).fold(f64::MAX, f64::min).min(1e4) * 0.8;
     let x_hi = ours.iter().map(|p| p.0).fold(1.0, f64::max) * 1.25;
     let y_hi = ours.iter().chain(&reference).chain(&bound).map(|p| p.1).fold(0.1, f64::max) * 1.1;
-    let mut c = ChartBuilder::on(&top)
-        .caption("scale: edge updates per second (16 out-edges per node)", ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d((x_lo..x_hi).log_scale(), 0.0..y_hi)
-        .map_err(|e| err(&e))?;
-    c.configure_mesh()
-        .x_desc("nodes")
-        .x_label_formatter(&nodes_label)
-        .y_desc("G edge updates/s")
-        .draw()
-        .map_err(|e| err(&e))?;
-    let series =
-        [("neuroflux", &ours, 0), ("reference loop", &reference, 1), ("bandwidth bound (12 B/edge)", &bound, 2)];
-    for (name, p, i) in series {
-        let colour = Palette99::pick(i).to_rgba();
-        c.draw_series(LineSeries::new(p.iter().copied(), colour.stroke_width(2)))
-            .map_err(|e| err(&e))?
-            .label(name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
-        c.draw_series(p.iter().map(|&xy| Circle::new(xy, 4, colour.filled()))).map_err(|e| err(&e))?;
-    }
-    c.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(|e| err(&e))?;
+    let x = (x_lo, x_hi);
+    let series = [("neuroflux", ours), ("reference loop", reference), ("bandwidth bound (12 B/edge)", bound)];
+    let title = "scale: edge updates per second (16 out-edges per node)";
+    panel(&top, title, "G edge updates/s", x, y_hi, &series).map_err(|e| err(&e))?;
     let r_hi = ratio.iter().map(|p| p.1).fold(1.0, f64::max) * 1.1;
-    let mut c = ChartBuilder::on(&bottom)
-        .caption("ratio to the reference loop", ("sans-serif", 22))
+    panel(&bottom, "ratio to the reference loop", "ratio", x, r_hi, &[("ratio", ratio)]).map_err(|e| err(&e))?;
+    area.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// One chart against the node count (log scale): a line with points per series, and a
+/// legend when there is more than one.
+fn panel(
+    area: &Area<'_>,
+    title: &str,
+    y_desc: &str,
+    (x_lo, x_hi): (f64, f64),
+    y_hi: f64,
+    series: &[(&str, Vec<(f64, f64)>)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut c = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 22))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d((x_lo..x_hi).log_scale(), 0.0..r_hi)
-        .map_err(|e| err(&e))?;
-    c.configure_mesh().x_desc("nodes").x_label_formatter(&nodes_label).y_desc("ratio").draw().map_err(|e| err(&e))?;
-    let colour = Palette99::pick(0).to_rgba();
-    c.draw_series(LineSeries::new(ratio.iter().copied(), colour.stroke_width(2))).map_err(|e| err(&e))?;
-    c.draw_series(ratio.iter().map(|&xy| Circle::new(xy, 4, colour.filled()))).map_err(|e| err(&e))?;
-    area.present().map_err(|e| err(&e))?;
+        .build_cartesian_2d((x_lo..x_hi).log_scale(), 0.0..y_hi)?;
+    c.configure_mesh().x_desc("nodes").x_label_formatter(&nodes_label).y_desc(y_desc).draw()?;
+    for (i, (name, p)) in series.iter().enumerate() {
+        let colour = Palette99::pick(i).to_rgba();
+        c.draw_series(LineSeries::new(p.iter().copied(), colour.stroke_width(2)))?
+            .label(*name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
+        c.draw_series(p.iter().map(|&xy| Circle::new(xy, 4, colour.filled())))?;
+    }
+    if series.len() > 1 {
+        c.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
+    }
     Ok(())
 }
 
