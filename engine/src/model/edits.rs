@@ -4,7 +4,7 @@
 //! Removals queued from outside the model ([`crate::Simulation::queue_edits`]) go first and
 //! need only their edge to exist.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::config::Params;
 use crate::growth::Proposals;
@@ -64,10 +64,9 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     }
     // `removed` ascends (culls ascend and rows follow id order; removals were merged in).
     let mut added: Vec<EdgeRecord> = Vec::new();
-    // Per source row: the additions admitted so far (count, to a workspace node, to a
-    // sensory node), and the pairs they add, so each admission costs the source's out-degree.
-    let mut added_out: HashMap<usize, (u32, bool, bool)> = HashMap::new();
-    let mut added_pairs: HashSet<(usize, usize)> = HashSet::new();
+    // Per source row: the targets of the additions admitted so far, so an admission looks
+    // at its source's additions only.
+    let mut added_to: HashMap<usize, Vec<usize>> = HashMap::new();
     {
         let nodes = store.nodes();
         let edges = store.edges();
@@ -107,18 +106,11 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                     see(edges.dst_rows()[x as usize] as usize);
                 }
             }
-            if let Some(&(n, to_ws, to_sens)) = added_out.get(&s) {
-                a.out_degree += n;
-                a.has_out_to_workspace |= to_ws;
-                a.has_out_to_sensory |= to_sens;
-                a.duplicate |= added_pairs.contains(&(s, d));
+            for &t in added_to.get(&s).map_or(&[][..], |v| &v[..]) {
+                see(t);
             }
             if admit(&a, params).is_ok() {
-                let o = added_out.entry(s).or_insert((0, false, false));
-                o.0 += 1;
-                o.1 |= a.dst_kind == NodeKind::Workspace;
-                o.2 |= a.dst_kind == NodeKind::Sensory;
-                added_pairs.insert((s, d));
+                added_to.entry(s).or_default().push(d);
                 let rec = EdgeRecord {
                     id: crate::store::EdgeId(0),
                     src: e.src,
