@@ -294,7 +294,7 @@ impl Simulation {
         let m = StepMetrics {
             step: t,
             energy,
-            edges: self.store.edges().len() as u64,
+            edges: self.store.edges().count() as u64,
             births: rep.births,
             deaths: rep.deaths,
             edges_added: rep.edits.added,
@@ -436,7 +436,7 @@ impl Simulation {
             format_version: 1,
             step: self.step,
             nodes: KindCounts { sensory: s[0].count, dynamic: s[1].count, workspace: s[2].count },
-            edges: self.store.edges().len() as u64,
+            edges: self.store.edges().count() as u64,
             energy: EnergyTotals {
                 total: s.iter().map(|x| x.total).sum(),
                 sensory: s[0].total,

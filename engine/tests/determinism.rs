@@ -54,7 +54,7 @@ fn changing_any_single_value_changes_the_hash() {
             assert_eq!(s.state_hash(), base, "poke should be undone");
         }
     }
-    let erows = [0usize, s.store().edges().len() / 2, s.store().edges().len() - 1];
+    let erows = [0usize, s.store().edges().rows() / 2, s.store().edges().rows() - 1];
     for col in 0..9 {
         for &r in &erows {
             s.store_mut().tables_mut_for_tests().1.poke_column(col, r);

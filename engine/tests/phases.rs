@@ -188,7 +188,7 @@ fn death_removes_node_edges_and_clears_children_parents() {
     assert_eq!(m.deaths, 1);
     assert_eq!(m.ledger.dead, -10.0);
     assert!(s.store().nodes().row_of(NodeId(0)).is_none());
-    assert_eq!(s.store().edges().len(), 1, "both edges of the dead node are gone");
+    assert_eq!(s.store().edges().count(), 1, "both edges of the dead node are gone");
     assert_eq!(s.store().edges().src()[0], 2);
     let r = s.store().nodes().row_of(NodeId(3)).expect("child lives");
     assert_eq!(s.store().nodes().record(r).parent, None);
@@ -220,10 +220,11 @@ fn spawn_serves_by_energy_then_id_with_fertility() {
     let parents: Vec<_> = (4..7).map(|r| n.record(r).parent).collect();
     assert_eq!(parents, vec![Some(NodeId(1)), Some(NodeId(0)), Some(NodeId(0))], "service order: 60 first, then id 0");
     assert!((4..7).all(|r| n.energy()[r] == 0.5 * 19.52 && n.kind_of(r) == D && n.born_steps()[r] == 0));
-    let e = s.store().edges();
-    let pairs: Vec<_> = (0..e.len()).map(|i| (e.src()[i], e.dst()[i])).collect();
+    let store = s.store().compacted();
+    let e = store.edges();
+    let pairs: Vec<_> = (0..e.rows()).map(|i| (e.src()[i], e.dst()[i])).collect();
     assert_eq!(pairs, vec![(1, 4), (0, 5), (0, 6)], "one parent edge per child, in service order");
-    assert!((0..e.len()).all(|i| e.kind_of(i) == EdgeKind::Excitatory && e.direction_of(i) == Direction::FreeFlow));
+    assert!((0..e.rows()).all(|i| e.kind_of(i) == EdgeKind::Excitatory && e.direction_of(i) == Direction::FreeFlow));
     s.check_invariants().expect("invariants");
     let (b, a) = s.last_totals();
     m.ledger.check(b, a).expect("balanced");
@@ -264,8 +265,9 @@ fn spawn_needs_energy_a_free_slot_and_wires_while_slots_remain() {
     let n = s.store().nodes();
     let parents: Vec<_> = (5..8).map(|r| n.record(r).parent.map(|p| p.0)).collect();
     assert_eq!(parents, vec![Some(1), Some(1), Some(3)]);
-    let e = s.store().edges();
-    let pairs: Vec<_> = (0..e.len()).map(|i| (e.src()[i], e.dst()[i])).collect();
+    let store = s.store().compacted();
+    let e = store.edges();
+    let pairs: Vec<_> = (0..e.rows()).map(|i| (e.src()[i], e.dst()[i])).collect();
     assert_eq!(pairs, vec![(0, 4), (1, 5), (3, 7)]);
     s.check_invariants().expect("invariants");
 }
@@ -349,8 +351,9 @@ fn edits_are_revalidated_when_applied() {
     };
     let c = apply_edits(s.store_mut(), &p, &props, 7);
     assert_eq!((c.culled, c.added, c.skipped), (1, 4, 2 + 6));
-    let e = s.store().edges();
-    let got: Vec<_> = (0..e.len()).map(|i| (e.ids()[i], e.src()[i], e.dst()[i], e.born_steps()[i])).collect();
+    let store = s.store().compacted();
+    let e = store.edges();
+    let got: Vec<_> = (0..e.rows()).map(|i| (e.ids()[i], e.src()[i], e.dst()[i], e.born_steps()[i])).collect();
     assert_eq!(
         got,
         vec![(1, 0, 2, 0), (2, 3, 0, 0), (3, 1, 5, 0), (4, 0, 1, 7), (5, 2, 0, 7), (6, 2, 1, 7), (7, 1, 0, 7)]
@@ -388,8 +391,9 @@ fn queued_removals_need_only_their_edge_and_additions_see_earlier_ones() {
     });
     let m = s.step().expect("step");
     assert_eq!((m.edges_culled, m.edges_added, m.edits_skipped), (2, 3, 2 + 1 + 2));
-    let e = s.store().edges();
-    let pairs: Vec<_> = (0..e.len()).map(|i| (e.ids()[i], e.src()[i], e.dst()[i])).collect();
+    let store = s.store().compacted();
+    let e = store.edges();
+    let pairs: Vec<_> = (0..e.rows()).map(|i| (e.ids()[i], e.src()[i], e.dst()[i])).collect();
     assert_eq!(pairs, vec![(1, 2, 0), (3, 2, 1), (4, 0, 1), (5, 1, 3)]);
     s.check_invariants().expect("invariants");
 }
@@ -498,7 +502,7 @@ fn cull_table_agrees_with_the_cull_condition() {
         let table = CullRule::new(&p);
         let (n, e) = (store.nodes(), store.edges());
         let mut culled = 0;
-        for r in 0..e.len() {
+        for r in 0..e.rows() {
             let (s, d) = (e.src_rows()[r] as usize, e.dst_rows()[r] as usize);
             let want = cull_condition(
                 rule,
@@ -514,6 +518,6 @@ fn cull_table_agrees_with_the_cull_condition() {
             assert_eq!(table.edge_row(n, e, r), want, "{rule:?}: edge {:?}", e.record(r));
             culled += usize::from(want);
         }
-        assert!(culled > 0 && culled < e.len(), "both outcomes occur ({culled} of {})", e.len());
+        assert!(culled > 0 && culled < e.rows(), "both outcomes occur ({culled} of {})", e.rows());
     }
 }

@@ -154,7 +154,7 @@ pub fn validate(path: &Path) -> Result<()> {
             "; initial graph {}: {} nodes, {} edges",
             p.graph.initial_graph,
             store.nodes().len(),
-            store.edges().len()
+            store.edges().count()
         )
     };
     println!(
@@ -277,7 +277,7 @@ pub fn run(args: RunArgs) -> Result<()> {
     let build_s = started.elapsed().as_secs_f64();
     tracing::info!(
         nodes = sim.store().nodes().len(),
-        edges = sim.store().edges().len(),
+        edges = sim.store().edges().count(),
         backend = sim.backend(),
         threads = sim.threads(),
         "{} in {build_s:.3} s; running from step {} to step {end} in {}",

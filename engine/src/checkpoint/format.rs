@@ -117,8 +117,10 @@ fn pending_json(p: &Pending) -> Result<String, CheckpointError> {
 
 /// Encode `c` as the bytes of a checkpoint file.
 pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
-    let n = c.store.nodes();
-    let e = c.store.edges();
+    // Tombstoned edge rows are not state: the file holds the live edges only.
+    let store = c.store.compacted();
+    let n = store.nodes();
+    let e = store.edges();
     let node_bytes: Vec<Vec<u8>> = vec![
         le_bytes(n.ids(), u64::to_le_bytes),
         n.kinds().to_vec(),
@@ -147,7 +149,7 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     let pending = pending_json(&c.pending)?;
     let totals = serde_json::to_string(&c.totals)
         .map_err(|e| CheckpointError::Invalid(format!("cannot encode the run totals: {e}")))?;
-    let (nn, ne) = (n.len() as u64, e.len() as u64);
+    let (nn, ne) = (n.len() as u64, e.rows() as u64);
     let dup = c.store.allow_duplicate_edges();
     let counters = counters_text(c.step, c.store.next_node_id(), c.store.next_edge_id(), dup, nn, ne);
     let mut sums = BTreeMap::new();
@@ -160,7 +162,7 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     for ((name, dtype), bytes) in EDGE_COLUMNS.iter().zip(&edge_bytes) {
         let key = format!("edge.{name}");
         sums.insert(key.clone(), fnv(bytes));
-        views.push((key, safetensors::tensor::TensorView::new(*dtype, vec![e.len()], bytes)?));
+        views.push((key, safetensors::tensor::TensorView::new(*dtype, vec![e.rows()], bytes)?));
     }
     sums.insert("config".into(), fnv(config.as_bytes()));
     sums.insert("pending".into(), fnv(pending.as_bytes()));

@@ -198,7 +198,7 @@ fn proposer(
         self_loop: d == r,
         out_degree: view.out.degree(r),
         max_out_degree: nodes.max_out_degree()[r],
-        edge_count: view.edges.len() as u64,
+        edge_count: view.edges.count() as u64,
         duplicate: false,
         has_out_to_workspace: false,
         has_out_to_sensory: false,
@@ -255,7 +255,7 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     }
     let threshold = (gr.cull_min_edges_floor as f64).max(f64::from(gr.cull_min_edges_per_dynamic) * n_dynamic as f64);
     let edges = view.edges;
-    if (edges.len() as f64) < threshold {
+    if (edges.count() as f64) < threshold {
         return Vec::new();
     }
     let nodes = view.nodes;
@@ -263,10 +263,10 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     let cols = CullColumns::new(nodes, edges);
     // The first `max` edge rows that meet the condition, in ascending order: each fixed
     // chunk of rows (in parallel) lists its hits, the lists are joined in chunk order.
-    let chunks: Vec<Vec<EdgeId>> = (0..edges.len().div_ceil(CULL_CHUNK))
+    let chunks: Vec<Vec<EdgeId>> = (0..edges.rows().div_ceil(CULL_CHUNK))
         .into_par_iter()
         .map(|c| {
-            let (lo, hi) = (c * CULL_CHUNK, ((c + 1) * CULL_CHUNK).min(edges.len()));
+            let (lo, hi) = (c * CULL_CHUNK, ((c + 1) * CULL_CHUNK).min(edges.rows()));
             let mut out = Vec::new();
             // The condition for a block of rows without branches (its parts are
             // unpredictable), then the few rows that meet it, in order.
@@ -278,7 +278,7 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
                     *h = rule.row(&cols, b + k);
                 }
                 for (k, &h) in hit[..bhi - b].iter().enumerate() {
-                    if h {
+                    if h && edges.is_live(b + k) {
                         out.push(EdgeId(edges.ids()[b + k]));
                         if out.len() == max {
                             return out;

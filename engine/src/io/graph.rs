@@ -12,10 +12,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 /// The graph as a petgraph `DiGraph` whose node index `i` is store row `i` and whose edge
-/// index `e` is edge row `e` (node weights: kind; edge weights: weight).
+/// index `e` is the `e`-th live edge in id order (node weights: kind; edge weights: weight).
 pub fn digraph(store: &Store) -> DiGraph<NodeKind, f32> {
+    let store = &*store.compacted();
     let (n, e) = (store.nodes(), store.edges());
-    let mut g = DiGraph::with_capacity(n.len(), e.len());
+    let mut g = DiGraph::with_capacity(n.len(), e.rows());
     for r in 0..n.len() {
         g.add_node(n.kind_of(r));
     }
@@ -63,8 +64,9 @@ pub const GRAPHML_EDGE_KEYS: [(&str, &str); 6] = [
 
 /// The state's graph as GraphML text (every node and edge column).
 pub fn to_graphml(store: &Store) -> String {
+    let store = &*store.compacted();
     let (n, e) = (store.nodes(), store.edges());
-    let mut s = String::with_capacity(200 * (n.len() + e.len()) + 1000);
+    let mut s = String::with_capacity(200 * (n.len() + e.rows()) + 1000);
     s.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     s.push_str("<graphml xmlns=\"http://graphml.graphdrawing.org/xmlns\">\n");
     for (k, t) in GRAPHML_NODE_KEYS {
@@ -99,7 +101,7 @@ pub fn to_graphml(store: &Store) -> String {
         }
         s.push_str("</node>\n");
     }
-    for r in 0..e.len() {
+    for r in 0..e.rows() {
         let rec = e.record(r);
         let values = [
             rec.kind.name().to_string(),
@@ -122,6 +124,7 @@ pub fn to_graphml(store: &Store) -> String {
 /// The state's graph as Graphviz DOT (petgraph's writer): nodes labelled by id with their
 /// kind and energy, edges with their kind, direction and weight.
 pub fn to_dot(store: &Store) -> String {
+    let store = &*store.compacted();
     let (n, e) = (store.nodes(), store.edges());
     let g = digraph(store);
     let node_attrs = |_: &DiGraph<NodeKind, f32>, (i, kind): (NodeIndex, &NodeKind)| {

@@ -87,7 +87,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 self_loop: s == d,
                 out_degree: 0,
                 max_out_degree: nodes.max_out_degree()[s],
-                edge_count: (edges.len() - removed.len() + added.len()) as u64,
+                edge_count: (edges.count() - removed.len() + added.len()) as u64,
                 duplicate: false,
                 has_out_to_workspace: false,
                 has_out_to_sensory: false,

@@ -17,6 +17,9 @@ pub mod flag {
     pub const GATED: u8 = 8;
     /// Plastic edge.
     pub const PLASTIC: u8 = 16;
+    /// A tombstoned row (the edge was removed; the row waits for compaction): the only flag
+    /// set, so it conducts, burns and changes nothing, and counts in no degree.
+    pub const DEAD: u8 = 32;
 }
 
 /// Whether `dir` allows conduction from `src` (id `src_id`, kind `src_kind`) to a target of

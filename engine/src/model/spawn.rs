@@ -118,7 +118,7 @@ pub fn births(
     let mut children: Vec<NodeRecord> = Vec::new();
     let mut edges: Vec<EdgeRecord> = Vec::new();
     let mut pay: Vec<(usize, f32)> = Vec::new();
-    let mut edge_count = store.edges().len() as u64;
+    let mut edge_count = store.edges().count() as u64;
     for &(r, want) in served {
         if c.births >= budget {
             break;

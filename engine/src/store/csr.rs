@@ -13,30 +13,49 @@ pub struct Csr {
 impl Csr {
     /// Group `0..key.len()` edge rows by `key[e]` (a node row below `n_nodes`), stable.
     pub fn build(n_nodes: usize, key: &[u32]) -> Self {
+        Self::build_live(n_nodes, key, &[])
+    }
+
+    /// [`Csr::build`] leaving out the rows set in the bit words `dead` (bit `e % 64` of word
+    /// `e / 64`; rows past its end are kept): the edge table's tombstones.
+    pub fn build_live(n_nodes: usize, key: &[u32], dead: &[u64]) -> Self {
         let mut c = Self::default();
-        c.rebuild(n_nodes, key);
+        c.rebuild_live(n_nodes, key, dead);
         c
     }
 
     /// [`Csr::build`] into the existing buffers (a counting sort; no allocation once the
     /// buffers are large enough).
     pub fn rebuild(&mut self, n_nodes: usize, key: &[u32]) {
+        self.rebuild_live(n_nodes, key, &[]);
+    }
+
+    /// [`Csr::build_live`] into the existing buffers.
+    pub fn rebuild_live(&mut self, n_nodes: usize, key: &[u32], dead: &[u64]) {
+        let any_dead = dead.iter().any(|&w| w != 0);
+        let live = |e: usize| !any_dead || !super::tombs::bit(dead, e);
         let offsets = &mut self.offsets;
         offsets.clear();
         offsets.resize(n_nodes + 1, 0);
-        for &k in key {
-            offsets[k as usize + 1] += 1;
+        let mut n_live = 0usize;
+        for (e, &k) in key.iter().enumerate() {
+            if live(e) {
+                offsets[k as usize + 1] += 1;
+                n_live += 1;
+            }
         }
         for i in 0..n_nodes {
             offsets[i + 1] += offsets[i];
         }
         self.items.clear();
-        self.items.resize(key.len(), 0);
+        self.items.resize(n_live, 0);
         // The offsets double as cursors, shifted back by one row afterwards.
         for (e, &k) in key.iter().enumerate() {
-            let c = &mut offsets[k as usize];
-            self.items[*c as usize] = e as u32;
-            *c += 1;
+            if live(e) {
+                let c = &mut offsets[k as usize];
+                self.items[*c as usize] = e as u32;
+                *c += 1;
+            }
         }
         for i in (0..n_nodes).rev() {
             offsets[i + 1] = offsets[i];
@@ -49,19 +68,19 @@ impl Csr {
     }
     /// Bring the view up to date after nodes and edges were only appended since it was
     /// built: the node rows grow to `n_nodes` (new rows have no edges yet, unless `key` says
-    /// so) and the edge rows `items().len()..key.len()` join their groups. Appended edges
-    /// have the largest rows, so each goes at the end of its group: the same result as
-    /// [`Csr::rebuild`], moving each run of unchanged groups once.
-    pub fn append(&mut self, n_nodes: usize, key: &[u32]) {
+    /// so) and the edge rows `first..key.len()` join their groups (`first`: the edge rows
+    /// when it was built). Appended edges have the largest rows, so each goes at the end of
+    /// its group: the same result as [`Csr::rebuild`], moving each run of unchanged groups once.
+    pub fn append(&mut self, n_nodes: usize, key: &[u32], first: usize) {
         let old_edges = self.items.len();
         let old_nodes = self.n_nodes();
-        debug_assert!(n_nodes >= old_nodes && key.len() >= old_edges, "append only grows the view");
+        debug_assert!(n_nodes >= old_nodes && key.len() >= first, "append only grows the view");
         let total = old_edges as u32;
         self.offsets.resize(n_nodes + 1, total);
         // The appended edges by group (a stable sort keeps edge row order within a group).
-        let mut adds: Vec<(u32, u32)> = (old_edges..key.len()).map(|e| (key[e], e as u32)).collect();
+        let mut adds: Vec<(u32, u32)> = (first..key.len()).map(|e| (key[e], e as u32)).collect();
         adds.sort_by_key(|&(k, _)| k);
-        self.items.resize(key.len(), 0);
+        self.items.resize(old_edges + adds.len(), 0);
         // From the last insertion to the first: the items after group `k`'s end move up by
         // the number of appended edges in groups up to `k`.
         let mut end = old_edges;
@@ -134,7 +153,7 @@ mod tests {
             for _ in 0..batch {
                 key.push(next(n as u32));
             }
-            c.append(n, &key);
+            c.append(n, &key, c.items().len());
             let want = Csr::build(n, &key);
             assert_eq!(c.offsets(), want.offsets(), "offsets after a batch of {batch}");
             assert_eq!(c.items(), want.items(), "items after a batch of {batch}");

@@ -8,6 +8,7 @@
 use super::col::Col;
 use super::csr::compact;
 use super::ids::{Direction, EdgeId, EdgeKind, NodeId};
+use super::tombs::Tombs;
 
 /// Everything stored for one edge.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -148,16 +149,54 @@ pub struct EdgeTable {
     gate: Col<f32>,
     plastic_lr: Col<f32>,
     born_step: Col<u64>,
+    /// Rows removed but not yet compacted away.
+    tombs: Tombs,
 }
 
 impl EdgeTable {
-    /// Number of live edges.
-    pub fn len(&self) -> usize {
+    /// Number of rows, live or tombstoned (the length of every column).
+    pub fn rows(&self) -> usize {
         self.id.len()
     }
-    /// Whether there are no edges.
+    /// Number of live edges.
+    pub fn count(&self) -> usize {
+        self.id.len() - self.tombs.len()
+    }
+    /// Whether there are no live edges.
     pub fn is_empty(&self) -> bool {
-        self.id.is_empty()
+        self.count() == 0
+    }
+    /// Whether row `r` holds a live edge (not tombstoned).
+    #[inline]
+    pub fn is_live(&self, r: usize) -> bool {
+        !self.tombs.contains(r)
+    }
+    /// Number of tombstoned rows.
+    pub fn tombstones(&self) -> usize {
+        self.tombs.len()
+    }
+    /// The tombstoned rows in the order they were removed; a reader that saw the first `k`
+    /// (with no compaction since) needs only the rest.
+    pub fn tombstoned_rows(&self) -> &[u32] {
+        self.tombs.rows()
+    }
+    /// The tombstones as bit words (bit `r % 64` of word `r / 64`; rows past the end are
+    /// live), for tests in row loops with [`super::tombs::bit`].
+    pub fn tombstone_bits(&self) -> &[u64] {
+        self.tombs.bits()
+    }
+    /// Tombstone the live rows `rows` (distinct).
+    pub(crate) fn tombstone(&mut self, rows: &[usize]) {
+        self.tombs.add(rows);
+    }
+    /// Remove every tombstoned row, keeping the order of the rest; whether there were any.
+    pub(crate) fn compact_tombstones(&mut self) -> bool {
+        if self.tombs.len() == 0 {
+            return false;
+        }
+        let rows = self.tombs.take_sorted();
+        self.compact_rows(&rows);
+        true
     }
     pub(crate) fn reserve(&mut self, n: usize) {
         self.id.reserve(n);
@@ -214,12 +253,35 @@ impl EdgeTable {
             gate: cols.gate.into(),
             plastic_lr: cols.plastic_lr.into(),
             born_step: vec![0; n].into(),
+            tombs: Tombs::default(),
         }
+    }
+
+    /// Remove the live rows listed in `rows` (ascending, distinct) and every tombstoned
+    /// row from every column, keeping the order of the rest.
+    pub(crate) fn remove_sorted(&mut self, rows: &[usize]) {
+        if self.tombs.len() == 0 {
+            self.compact_rows(rows);
+            return;
+        }
+        let dead = self.tombs.take_sorted();
+        let mut all = Vec::with_capacity(rows.len() + dead.len());
+        let (mut i, mut j) = (0, 0);
+        while i < rows.len() || j < dead.len() {
+            if j == dead.len() || (i < rows.len() && rows[i] < dead[j]) {
+                all.push(rows[i]);
+                i += 1;
+            } else {
+                all.push(dead[j]);
+                j += 1;
+            }
+        }
+        self.compact_rows(&all);
     }
 
     /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping
     /// the order of the rest: one `copy_within` per run of kept rows.
-    pub(crate) fn remove_sorted(&mut self, rows: &[usize]) {
+    fn compact_rows(&mut self, rows: &[usize]) {
         compact(&mut self.id, rows);
         compact(&mut self.src, rows);
         compact(&mut self.dst, rows);
@@ -242,7 +304,7 @@ impl EdgeTable {
     }
     /// The row of an edge id, if it is alive.
     pub fn row_of(&self, id: EdgeId) -> Option<usize> {
-        self.id.binary_search(&id.0).ok()
+        self.id.binary_search(&id.0).ok().filter(|&r| self.is_live(r))
     }
     /// The full record of one row.
     pub fn record(&self, row: usize) -> EdgeRecord {
@@ -327,6 +389,7 @@ impl EdgeTable {
             + self.gate.resident_bytes()
             + self.plastic_lr.resident_bytes()
             + self.born_step.resident_bytes()
+            + self.tombs.resident_bytes()
     }
     pub(crate) fn column_lengths(&self) -> [usize; 11] {
         [

@@ -42,7 +42,15 @@ impl Store {
             return bad("an edge id is not below the next edge id".into());
         }
         let n = nodes.len();
-        for e in 0..edges.len() {
+        let rows = edges.rows();
+        // Tombstones: distinct rows of the table, the bit words saying the same.
+        let tombs = edges.tombstoned_rows();
+        let set_bits: usize = edges.tombstone_bits().iter().map(|w| w.count_ones() as usize).sum();
+        if tombs.iter().any(|&r| r as usize >= rows || edges.is_live(r as usize)) || set_bits != tombs.len() {
+            return bad(format!("the {} tombstoned edge rows do not match their bits ({set_bits})", tombs.len()));
+        }
+        // Every row, tombstoned or not, keeps valid endpoint rows (node removal compacts).
+        for e in 0..rows {
             let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
             if s >= n || d >= n || ids[s] != edges.src()[e] || ids[d] != edges.dst()[e] {
                 return bad(format!(
@@ -59,7 +67,7 @@ impl Store {
                 return bad(format!("edge {} has an invalid kind or direction code", eids[e]));
             }
         }
-        let out = Csr::build(n, edges.src_rows());
+        let out = Csr::build_live(n, edges.src_rows(), edges.tombstone_bits());
         let mut scratch: Vec<u32> = Vec::new();
         for s in 0..n {
             let row = out.row(s);
@@ -85,7 +93,7 @@ impl Store {
             if t.out.items() != out.items()
                 || t.out.offsets() != out.offsets()
                 || t.inc.n_nodes() != n
-                || t.inc.items().len() != edges.len()
+                || t.inc.items().len() != edges.count()
             {
                 return bad("the cached topology does not match the edge table".into());
             }

@@ -12,6 +12,7 @@ mod edges;
 mod ids;
 mod invariants;
 mod nodes;
+mod tombs;
 
 pub use col::Col;
 pub use csr::{Csr, Topology};
@@ -19,6 +20,7 @@ pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use edges::{EdgeRecord, EdgeTable};
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
+pub use tombs::bit;
 
 /// Errors of store operations.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -69,7 +71,18 @@ pub struct Store {
     version: u64,
     instance: u64,
     values_version: u64,
+    /// Changes whenever edge rows move (compaction, node removal, a new edge table); rows
+    /// only appended or tombstoned keep it.
+    layout: u64,
+    /// Tombstoned edge rows are compacted away once they exceed this fraction of the rows.
+    max_tombstone_fraction: f64,
 }
+
+/// The default [`Store::set_max_tombstone_fraction`]. A compaction moves every row after
+/// the first tombstone (about one pass over the edge table); waiting until 1/16 of the rows
+/// are tombstoned spreads that pass over many removals (about 16 row moves per removed
+/// edge), while the passes over the rows carry at most 1/16 dead weight.
+pub const DEFAULT_MAX_TOMBSTONE_FRACTION: f64 = 1.0 / 16.0;
 
 impl Clone for Store {
     fn clone(&self) -> Self {
@@ -86,6 +99,8 @@ impl Clone for Store {
             version: fresh_version(),
             instance: fresh_version(),
             values_version: fresh_version(),
+            layout: fresh_version(),
+            max_tombstone_fraction: self.max_tombstone_fraction,
         }
     }
 }
@@ -116,6 +131,8 @@ impl Store {
             version: fresh_version(),
             instance: fresh_version(),
             values_version: fresh_version(),
+            layout: fresh_version(),
+            max_tombstone_fraction: DEFAULT_MAX_TOMBSTONE_FRACTION,
         }
     }
     /// An identity of this store's lineage: new for every store and every clone, so caches
@@ -161,6 +178,45 @@ impl Store {
     /// A value that changes whenever the topology (or node rows) change; unique across stores.
     pub fn version(&self) -> u64 {
         self.version
+    }
+    /// A value that changes (to one never used before) whenever edge rows move; while it
+    /// stays, edges are only appended and tombstoned ([`EdgeTable::tombstoned_rows`] grows
+    /// at its end), so per-row data can be carried over without matching ids.
+    pub fn edge_layout(&self) -> u64 {
+        self.layout
+    }
+    /// Compact tombstoned edge rows once they exceed `fraction` of the rows (0: at every
+    /// removal, the layout before tombstones; 1: only with node removals or
+    /// [`Store::compact_edges`]). Results never depend on it; only speed does.
+    pub fn set_max_tombstone_fraction(&mut self, fraction: f64) {
+        self.max_tombstone_fraction = fraction;
+        self.compact_if_due();
+    }
+    /// Remove every tombstoned edge row now (rows after the first tombstone move).
+    pub fn compact_edges(&mut self) {
+        if self.edges.compact_tombstones() {
+            self.layout = fresh_version();
+            self.out_base = None;
+            self.touched();
+            self.debug_check();
+        }
+    }
+    fn compact_if_due(&mut self) {
+        let t = self.edges.tombstones();
+        if t > 0 && t as f64 > self.max_tombstone_fraction * self.edges.rows() as f64 {
+            self.compact_edges();
+        }
+    }
+    /// This store without tombstoned edge rows: itself when it has none, else a compacted
+    /// copy (for readers that walk every row: the hash, checkpoints, graph files).
+    pub fn compacted(&self) -> std::borrow::Cow<'_, Store> {
+        if self.edges.tombstones() == 0 {
+            std::borrow::Cow::Borrowed(self)
+        } else {
+            let mut c = self.clone();
+            c.compact_edges();
+            std::borrow::Cow::Owned(c)
+        }
     }
     /// Bytes allocated for the state: `(node table, edge table, compressed-row views)`, by
     /// capacity (what the process holds for them, whether used or not).
@@ -245,13 +301,16 @@ impl Store {
         assert!(self.edges.is_empty(), "build edges go into an empty edge table");
         debug_assert_eq!(self.next_node_id, self.nodes.len() as u64, "ids are rows only in a fresh build");
         self.edges = EdgeTable::from_build_columns(cols);
-        self.next_edge_id = self.edges.len() as u64;
+        self.next_edge_id = self.edges.rows() as u64;
         self.out_base = None;
+        self.layout = fresh_version();
         self.touched();
         self.debug_check();
     }
 
-    /// Remove the edges at the given rows (any order, duplicates allowed).
+    /// Remove the live edges at the given rows (any order, duplicates allowed): tombstoned,
+    /// and compacted away with the others once they are too many (see
+    /// [`Store::set_max_tombstone_fraction`]).
     pub fn remove_edge_rows(&mut self, rows: &[usize]) {
         if rows.is_empty() {
             return;
@@ -259,9 +318,11 @@ impl Store {
         let mut rows = rows.to_vec();
         rows.sort_unstable();
         rows.dedup();
-        self.edges.remove_sorted(&rows);
+        debug_assert!(rows.iter().all(|&r| r < self.edges.rows() && self.edges.is_live(r)), "removing a dead row");
+        self.edges.tombstone(&rows);
         self.out_base = None;
         self.touched();
+        self.compact_if_due();
         self.debug_check();
     }
 
@@ -287,8 +348,10 @@ impl Store {
             for &r in &rows {
                 dead[r] = true;
             }
-            let (src, dst) = (self.edges.src_rows(), self.edges.dst_rows());
-            dead_edges.extend((0..self.edges.len()).filter(|&e| dead[src[e] as usize] || dead[dst[e] as usize]));
+            let (src, dst, edges) = (self.edges.src_rows(), self.edges.dst_rows(), &self.edges);
+            dead_edges.extend(
+                (0..edges.rows()).filter(|&e| (dead[src[e] as usize] || dead[dst[e] as usize]) && edges.is_live(e)),
+            );
         }
         dead_edges.sort_unstable();
         dead_edges.dedup();
@@ -325,6 +388,7 @@ impl Store {
             },
         );
         self.out_base = None;
+        self.layout = fresh_version();
         self.touched();
         self.values_version = fresh_version();
         self.debug_check();
@@ -334,19 +398,19 @@ impl Store {
     /// Rebuild both compressed-row views if the topology changed since their last rebuild
     /// (the two in parallel).
     pub fn refresh_topology(&mut self) {
-        let (n, e) = (self.nodes.len(), self.edges.len());
+        let (n, e) = (self.nodes.len(), self.edges.rows());
         let (out_valid, in_valid, out_base) = (self.out_valid, self.in_valid, self.out_base);
         let Topology { out, inc } = &mut self.topology;
-        let (src, dst) = (self.edges.src_rows(), self.edges.dst_rows());
+        let (src, dst, dead) = (self.edges.src_rows(), self.edges.dst_rows(), self.edges.tombstone_bits());
         rayon::join(
             || {
                 if !out_valid {
-                    refresh_out(out, out_base, n, src);
+                    refresh_out(out, out_base, n, src, dead);
                 }
             },
             || {
                 if !in_valid {
-                    inc.rebuild(n, dst);
+                    inc.rebuild_live(n, dst, dead);
                 }
             },
         );
@@ -359,9 +423,10 @@ impl Store {
     /// where only nodes and edges were added since it was complete, else by a rebuild.
     pub fn refresh_out_edges(&mut self) {
         if !self.out_valid {
-            refresh_out(&mut self.topology.out, self.out_base, self.nodes.len(), self.edges.src_rows());
+            let e = &self.edges;
+            refresh_out(&mut self.topology.out, self.out_base, self.nodes.len(), e.src_rows(), e.tombstone_bits());
             self.out_valid = true;
-            self.out_base = Some((self.nodes.len(), self.edges.len()));
+            self.out_base = Some((self.nodes.len(), self.edges.rows()));
         }
     }
 
@@ -371,14 +436,14 @@ impl Store {
     pub(crate) fn install_out_edges(&mut self, out: Csr) {
         debug_assert!(
             {
-                let want = Csr::build(self.nodes.len(), self.edges.src_rows());
+                let want = Csr::build_live(self.nodes.len(), self.edges.src_rows(), self.edges.tombstone_bits());
                 want.offsets() == out.offsets() && want.items() == out.items()
             },
             "an installed out-edge view should match a rebuild"
         );
         self.topology.out = out;
         self.out_valid = true;
-        self.out_base = Some((self.nodes.len(), self.edges.len()));
+        self.out_base = Some((self.nodes.len(), self.edges.rows()));
     }
 
     /// The compressed-row views; call [`Store::refresh_topology`] after mutations first.
@@ -415,15 +480,13 @@ impl Store {
     }
 }
 
-/// Bring `out` up to date for `n` nodes and the edges' source rows `src`: [`Csr::append`]
-/// from `base` (nodes and edges when it was last complete, only appends since), else a
-/// rebuild.
-fn refresh_out(out: &mut Csr, base: Option<(usize, usize)>, n: usize, src: &[u32]) {
+/// Bring `out` up to date for `n` nodes and the edges' source rows `src` (rows set in
+/// `dead` left out): [`Csr::append`] from `base` (nodes and edge rows when it was last
+/// complete, only appends since), else a rebuild.
+fn refresh_out(out: &mut Csr, base: Option<(usize, usize)>, n: usize, src: &[u32], dead: &[u64]) {
     match base {
-        Some((n0, e0)) if n0 <= n && e0 <= src.len() && out.n_nodes() == n0 && out.items().len() == e0 => {
-            out.append(n, src)
-        }
-        _ => out.rebuild(n, src),
+        Some((n0, e0)) if n0 <= n && e0 <= src.len() && out.n_nodes() == n0 => out.append(n, src, e0),
+        _ => out.rebuild_live(n, src, dead),
     }
 }
 

@@ -15,7 +15,7 @@ pub fn checkpoint(name: &str, params: Params, threads: usize, bandwidth: f64, di
     super::machine::reset_peak_rss();
     let (mut sim, build_seconds) = measure::build(name, params, threads)?;
     let mut timed = measure::Steps::new();
-    let edges = sim.store().edges().len();
+    let edges = sim.store().edges().count();
     for _ in 0..10 {
         let t = Instant::now();
         let m = sim.step()?;

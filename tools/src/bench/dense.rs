@@ -29,7 +29,7 @@ impl Reference {
     /// with the store's compressed-row builder, then copied into the plain arrays).
     pub fn of(sim: &Simulation) -> Self {
         let (nodes, edges) = (sim.store().nodes(), sim.store().edges());
-        let by_dst = Csr::build(nodes.len(), edges.dst_rows());
+        let by_dst = Csr::build_live(nodes.len(), edges.dst_rows(), edges.tombstone_bits());
         let (srcs, weights) = (edges.src_rows(), edges.weights());
         Self {
             off: by_dst.offsets().to_vec(),
@@ -75,7 +75,7 @@ pub fn propagation(name: &str, params: Params, threads: usize, bandwidth: f64) -
     sim.step()?;
     let mut reference = Reference::of(&sim);
     reference.time(&pool);
-    let edges = sim.store().edges().len();
+    let edges = sim.store().edges().count();
     let mut r = measure::start_record(name, &sim, build_seconds);
     let mut ours = Steps::new();
     let mut refs = Vec::new();
@@ -133,12 +133,16 @@ impl Mix {
 /// the removal frees the slot it takes).
 fn churn_edits(sim: &Simulation, k: usize, w: [f32; 2]) -> Proposals {
     let (nodes, edges) = (sim.store().nodes(), sim.store().edges());
-    let (n, m) = (nodes.len(), edges.len());
+    let (n, m) = (nodes.len(), edges.rows());
     let mut rng = Mix(0x6e65_7572_6f66_6c78 ^ sim.current_step());
-    let k = k.min(m);
+    let k = k.min(edges.count());
     let mut rows = HashSet::with_capacity(k);
     while rows.len() < k {
-        rows.insert(rng.below(m));
+        // A random row holding a live edge (tombstoned rows wait for compaction).
+        let e = rng.below(m);
+        if edges.is_live(e) {
+            rows.insert(e);
+        }
     }
     let mut rows: Vec<usize> = rows.into_iter().collect();
     rows.sort_unstable();
@@ -187,7 +191,7 @@ pub fn churn(name: &str, params: Params, threads: usize, bandwidth: f64, edits: 
     for _ in 0..steps {
         let p = churn_edits(&sim, edits, w);
         sim.queue_edits(p);
-        let at_start = sim.store().edges().len();
+        let at_start = sim.store().edges().count();
         let t = Instant::now();
         let m = sim.step()?;
         ours.add(t.elapsed().as_secs_f64(), &m, at_start);

@@ -80,7 +80,11 @@ pub fn build(name: &str, params: Params, threads: usize) -> Result<(Simulation, 
     eprintln!("{name}: building the graph");
     let sim = Simulation::new(params, Some(threads), &|_| {})?;
     let s = t0.elapsed().as_secs_f64();
-    eprintln!("{name}: built {} nodes and {} edges in {s:.2} s", sim.store().nodes().len(), sim.store().edges().len());
+    eprintln!(
+        "{name}: built {} nodes and {} edges in {s:.2} s",
+        sim.store().nodes().len(),
+        sim.store().edges().count()
+    );
     Ok((sim, s))
 }
 
@@ -89,7 +93,7 @@ pub fn start_record(name: &str, sim: &Simulation, build_seconds: f64) -> super::
     super::record::Record {
         workload: name.into(),
         nodes: sim.store().nodes().len(),
-        edges: sim.store().edges().len(),
+        edges: sim.store().edges().count(),
         build_seconds,
         ..Default::default()
     }
@@ -108,7 +112,7 @@ pub fn spread(v: &[f64]) -> [f64; 3] {
 /// Bytes per edge the store and the backend hold.
 pub fn resident_per_edge(sim: &Simulation) -> f64 {
     let (n, e, v) = sim.store().resident_bytes();
-    (n + e + v + sim.backend_footprint().resident_bytes) as f64 / sim.store().edges().len().max(1) as f64
+    (n + e + v + sim.backend_footprint().resident_bytes) as f64 / sim.store().edges().count().max(1) as f64
 }
 
 /// Fill the record fields every stepping workload shares.
@@ -137,6 +141,6 @@ pub fn fill(r: &mut super::record::Record, sim: &Simulation, steps: &Steps, band
     r.hot_bytes_per_edge = sim.backend_footprint().hot_bytes_per_edge;
     r.phase_shares = steps.shares();
     r.final_nodes = sim.store().nodes().len();
-    r.final_edges = sim.store().edges().len();
+    r.final_edges = sim.store().edges().count();
     r.state_hash = sim.state_hash();
 }

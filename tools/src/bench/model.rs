@@ -19,7 +19,7 @@ pub fn run(name: &str, params: Params, threads: usize, bandwidth: f64, repeats: 
     for rep in 0..repeats.max(1) {
         let (mut sim, build_seconds) = measure::build(name, params.clone(), threads)?;
         builds.push(build_seconds);
-        let edges = sim.store().edges().len();
+        let edges = sim.store().edges().count();
         let mut r = measure::start_record(name, &sim, 0.0);
         eprintln!("{name}: running {steps} steps (repetition {} of {})", rep + 1, repeats.max(1));
         let mut timed = Steps::new();
@@ -29,7 +29,7 @@ pub fn run(name: &str, params: Params, threads: usize, bandwidth: f64, repeats: 
         sim.run_until(steps, &mut |s, m| {
             let now = Instant::now();
             timed.add((now - last).as_secs_f64(), m, at_start);
-            at_start = s.store().edges().len();
+            at_start = s.store().edges().count();
             if (m.step + 1) % progress_every == 0 && steps >= 100 {
                 eprintln!("{name}: step {} of {steps}", m.step + 1);
             }

@@ -3,8 +3,9 @@
 //! - By edge row: the flag byte and the static factor `q_e = |w_e| * dst_scale(target)`.
 //!   Both depend only on the edge and its endpoints' kinds, subtype and lineage, which never
 //!   change while the edge lives (a plastic weight changes, and plasticity updates `q_e`
-//!   itself). When rows change, the entries are carried over by a merge on edge ids (rows
-//!   keep ascending id order; new edges have the largest ids) and computed only for new edges.
+//!   itself). While the store's edge layout stays, rows are only appended (new entries) or
+//!   tombstoned (flagged [`flag::DEAD`]); after rows moved, the entries are carried over by
+//!   a merge on edge ids (rows keep ascending id order; new edges have the largest ids).
 //! - By in-slot (edges grouped by target row, ascending id within a group): the source row,
 //!   `q_e` and the flags, for the pull loop; and per target whether all its in-edges are
 //!   plain (conducting, non-negative, neither gated nor plastic). Built in one pass, only
@@ -33,13 +34,14 @@ impl Sums {
     /// Add one out-edge (flags `f`, factor `q`, conducting this step if `open`), in the
     /// source's edge order. Branch-free: every sum starts at +0 and adds terms >= +0, so
     /// adding +0 for an edge that does not count is exact (the same bits as skipping it).
+    /// A tombstoned row ([`flag::DEAD`], no other flag) adds nothing.
     #[inline(always)]
     pub fn add_edge(&mut self, f: u8, q: f32, open: bool) {
         self.b += if f & flag::INTO_SENSORY != 0 { q } else { 0.0 };
         self.c += if open { q } else { 0.0 };
         self.n += u32::from(open);
         self.p += if open & (f & flag::NEGATIVE == 0) { q } else { 0.0 };
-        self.deg += 1;
+        self.deg += u32::from(f & flag::DEAD == 0);
     }
 }
 
@@ -73,6 +75,9 @@ pub(super) struct HotCache {
     pub last_transfer_version: Option<u64>,
     /// The store lineage the per-row entries belong to.
     instance: Option<u64>,
+    /// The store's edge layout the per-row entries were synced to, and how many of its
+    /// tombstoned rows they mark.
+    layout: Option<(u64, usize)>,
     /// Store version the per-source sums were computed for.
     pub sums_version: Option<u64>,
     /// Edge ids the per-row entries belong to (ascending).
@@ -109,9 +114,26 @@ impl HotCache {
             self.ids.clear();
             self.q.clear();
             self.meta.clear();
+            self.layout = None;
             self.instance = Some(store.instance());
         }
-        self.sync_edges(store, params);
+        let edges = store.edges();
+        let tombs = edges.tombstoned_rows();
+        // Rows that did not move since the last sync keep their entries as they are.
+        let seen = match self.layout {
+            Some((layout, seen)) if layout == store.edge_layout() && self.ids.len() <= edges.rows() => seen,
+            _ => {
+                self.sync_edges(store, params);
+                0
+            }
+        };
+        self.add_new_edges(store, params);
+        // Rows tombstoned since: flagged so no pass counts them.
+        for &r in &tombs[seen.min(tombs.len())..] {
+            self.q[r as usize] = 0.0;
+            self.meta[r as usize] = flag::DEAD;
+        }
+        self.layout = Some((store.edge_layout(), tombs.len()));
         self.version = Some(store.version());
     }
 
@@ -149,10 +171,11 @@ impl HotCache {
         }
     }
 
-    /// Carry per-row entries over to the store's current edge rows; compute new edges'.
-    fn sync_edges(&mut self, store: &Store, params: &Params) {
+    /// Carry per-row entries over to the store's current edge rows after rows moved (the
+    /// entries of rows since tombstoned too: the caller flags them); new edges' entries are
+    /// left to [`HotCache::add_new_edges`].
+    fn sync_edges(&mut self, store: &Store, _params: &Params) {
         let edges = store.edges();
-        let nodes = store.nodes();
         let new_ids = edges.ids();
         // Keep, in order, the entries whose ids survive: both lists ascend, and ids that are
         // new (larger than every old one) come after the survivors, so the survivors are a
@@ -193,8 +216,14 @@ impl HotCache {
         self.q.truncate(w);
         self.meta.truncate(w);
         debug_assert!(new_ids[..w] == self.ids[..], "surviving edges should keep their order");
+    }
+
+    /// Compute the entries of the edge rows past the cached ones (new edges).
+    fn add_new_edges(&mut self, store: &Store, params: &Params) {
+        let (edges, nodes) = (store.edges(), store.nodes());
+        let new_ids = edges.ids();
         let rule = params.transfer.direction_rule;
-        for e in w..new_ids.len() {
+        for e in self.ids.len()..new_ids.len() {
             let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
             let weight = edges.weights()[e];
             let f = edge_flags(

@@ -205,7 +205,7 @@ fn step(
         TransferPath::Rows => false,
     };
     cache.last_transfer_version = Some(store.version());
-    *last = Some((stream, store.edges().len()));
+    *last = Some((stream, store.edges().count()));
     if !stream {
         store.refresh_topology();
         cache.sync_slots(store);
@@ -252,14 +252,23 @@ fn step(
         let mut deg = std::mem::take(&mut sc.deg);
         deg.clear();
         deg.resize(n, 0);
-        for &s in store.edges().src_rows() {
-            deg[s as usize] += 1;
+        let edges = store.edges();
+        if edges.tombstones() == 0 {
+            for &s in edges.src_rows() {
+                deg[s as usize] += 1;
+            }
+        } else {
+            let dead = edges.tombstone_bits();
+            for (e, &s) in edges.src_rows().iter().enumerate() {
+                deg[s as usize] += u32::from(!crate::store::bit(dead, e));
+            }
         }
         // The out-edge view the growth rules read after this step is built beside the choice
         // of candidates (both only read the store); the children's edges are appended to it.
         let (out, served) = {
             let st: &Store = store;
-            rayon::join(|| Csr::build(n, st.edges().src_rows()), || spawn::candidates(st, params, &deg))
+            let e = st.edges();
+            rayon::join(|| Csr::build_live(n, e.src_rows(), e.tombstone_bits()), || spawn::candidates(st, params, &deg))
         };
         store.install_out_edges(out);
         let c = spawn::births(store, params, rng, t, &deg, &served);

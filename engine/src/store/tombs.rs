@@ -1,0 +1,94 @@
+//! Removed edge rows that are still in the edge table (tombstones), until the store compacts
+//! them in one batch (DESIGN.md: "removal may tombstone rows and compact in amortised
+//! batches; compaction keeps the order").
+//!
+//! A tombstoned row keeps its values (its endpoint rows stay valid: node removal compacts
+//! every tombstone with it), so passes over the rows only need to know that it no longer
+//! counts. Two forms of the same set: a bit per row for tests in row loops, and the rows in
+//! the order they were removed, so a reader that saw the first `k` can catch up on the rest.
+
+use super::col::Col;
+
+/// The tombstoned rows of the edge table.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tombs {
+    /// Bit `r % 64` of word `r / 64` is set when row `r` is tombstoned.
+    bits: Col<u64>,
+    /// The tombstoned rows, in the order they were removed (distinct).
+    rows: Col<u32>,
+}
+
+impl Tombs {
+    /// Number of tombstoned rows.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+    /// Whether row `r` is tombstoned.
+    #[inline]
+    pub fn contains(&self, r: usize) -> bool {
+        self.bits.get(r / 64).is_some_and(|w| w >> (r % 64) & 1 != 0)
+    }
+    /// The bit words (rows past the end read as live).
+    #[inline]
+    pub fn bits(&self) -> &[u64] {
+        &self.bits
+    }
+    /// The tombstoned rows in the order they were removed.
+    pub fn rows(&self) -> &[u32] {
+        &self.rows
+    }
+    /// Tombstone `rows` (live, distinct).
+    pub fn add(&mut self, rows: &[usize]) {
+        let Some(&max) = rows.iter().max() else {
+            return;
+        };
+        if self.bits.len() <= max / 64 {
+            self.bits.resize(max / 64 + 1, 0);
+        }
+        let bits: &mut Vec<u64> = &mut self.bits;
+        for &r in rows {
+            debug_assert!(bits[r / 64] >> (r % 64) & 1 == 0, "row {r} tombstoned twice");
+            bits[r / 64] |= 1 << (r % 64);
+        }
+        self.rows.extend(rows.iter().map(|&r| r as u32));
+    }
+    /// The tombstoned rows, ascending; and the set emptied.
+    pub fn take_sorted(&mut self) -> Vec<usize> {
+        let mut rows: Vec<usize> = self.rows.iter().map(|&r| r as usize).collect();
+        rows.sort_unstable();
+        *self = Self::default();
+        rows
+    }
+    /// Bytes allocated (by capacity).
+    pub fn resident_bytes(&self) -> usize {
+        self.bits.resident_bytes() + self.rows.resident_bytes()
+    }
+}
+
+/// Whether row `r` is set in the bit words `bits` (rows past the end read as clear).
+#[inline(always)]
+pub fn bit(bits: &[u64], r: usize) -> bool {
+    bits.get(r / 64).is_some_and(|w| w >> (r % 64) & 1 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tombs;
+
+    #[test]
+    fn keeps_both_forms_of_the_set() {
+        let mut t = Tombs::default();
+        assert!(!t.contains(5));
+        t.add(&[70, 3]);
+        t.add(&[]);
+        t.add(&[129]);
+        assert_eq!(t.len(), 3);
+        assert!(t.contains(3) && t.contains(70) && t.contains(129));
+        assert!(!t.contains(4) && !t.contains(71) && !t.contains(100_000));
+        assert_eq!(t.rows(), &[70, 3, 129]);
+        assert_eq!(t.take_sorted(), vec![3, 70, 129]);
+        assert_eq!(t.len(), 0);
+        assert!(!t.contains(3));
+    }
+}
