@@ -23,21 +23,40 @@ pub struct EditCounts {
     pub skipped: u64,
 }
 
+/// What an addition's existing out-edges say (computed for all additions in parallel,
+/// before the sequential pass that adds this step's earlier additions).
+#[derive(Clone, Copy)]
+struct Existing {
+    /// Source and target rows.
+    s: usize,
+    d: usize,
+    /// Out-edges not removed this step, whether one goes to the target, and whether one
+    /// goes to a workspace or sensory node (only where the rules read it).
+    deg: u32,
+    duplicate: bool,
+    to_workspace: bool,
+    to_sensory: bool,
+}
+
+/// Whether the workspace-and-sensory rule of 6.1 reads the targets' kinds.
+fn kinds_matter(src: NodeKind, dst: NodeKind) -> bool {
+    src == NodeKind::Dynamic && matches!(dst, NodeKind::Workspace | NodeKind::Sensory)
+}
+
 /// Apply `p` to `store` at step `step`. The store's out-edge view is refreshed first.
 pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64) -> EditCounts {
+    use rayon::prelude::*;
     let mut counts = EditCounts::default();
     store.refresh_out_edges();
     let mut removed: Vec<usize> = Vec::with_capacity(p.removes.len() + p.culls.len());
     {
         let nodes = store.nodes();
         let edges = store.edges();
-        // Removals from outside the model: wherever the edge still exists.
-        for &id in &p.removes {
-            match edges.row_of(id) {
-                Some(e) => removed.push(e),
-                None => counts.skipped += 1,
-            }
-        }
+        // Removals from outside the model: wherever the edge still exists (the lookups,
+        // each a likely cache miss on a large table, in parallel).
+        let rows: Vec<Option<usize>> = p.removes.par_iter().with_min_len(1024).map(|&id| edges.row_of(id)).collect();
+        removed.extend(rows.iter().flatten());
+        counts.skipped += (rows.len() - removed.len()) as u64;
         removed.sort_unstable();
         let before = removed.len();
         removed.dedup();
@@ -63,51 +82,79 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         }
     }
     // `removed` ascends (culls ascend and rows follow id order; removals were merged in).
+    // As bits by row, so an admission tests each out-edge in O(1).
+    let mut gone: Vec<u64> = Vec::new();
+    if let Some(&last) = removed.last() {
+        gone.resize(last / 64 + 1, 0);
+        for &r in &removed {
+            gone[r / 64] |= 1 << (r % 64);
+        }
+    }
     let mut added: Vec<EdgeRecord> = Vec::new();
-    // Per source row: the targets of the additions admitted so far, so an admission looks
-    // at its source's additions only.
-    let mut added_to: HashMap<usize, Vec<usize>> = HashMap::new();
     {
         let nodes = store.nodes();
         let edges = store.edges();
         let out = store.out_edges();
+        let (dst_rows, node_kinds) = (edges.dst_rows(), nodes.kinds());
+        let (ws, sens) = (NodeKind::Workspace.code(), NodeKind::Sensory.code());
+        // Each addition's existing out-edges (they do not change during this phase), in
+        // parallel: the scans are memory-latency bound.
+        let existing: Vec<Option<Existing>> = p
+            .adds
+            .par_iter()
+            .with_min_len(256)
+            .map(|e| {
+                let (s, d) = (nodes.row_of(e.src)?, nodes.row_of(e.dst)?);
+                let kinds = kinds_matter(nodes.kind_of(s), nodes.kind_of(d));
+                let mut x = Existing { s, d, deg: 0, duplicate: false, to_workspace: false, to_sensory: false };
+                for &r in out.row(s) {
+                    if !crate::store::bit(&gone, r as usize) {
+                        let t = dst_rows[r as usize] as usize;
+                        x.deg += 1;
+                        x.duplicate |= t == d;
+                        if kinds {
+                            x.to_workspace |= node_kinds[t] == ws;
+                            x.to_sensory |= node_kinds[t] == sens;
+                        }
+                    }
+                }
+                Some(x)
+            })
+            .collect();
+        // Then in proposal order, each seeing the additions admitted before it. Per source
+        // row: the targets of the additions admitted so far.
+        let mut added_to: HashMap<usize, Vec<usize>> = HashMap::new();
         let max_new = params.growth.max_new_edges_per_step as usize;
-        for e in &p.adds {
+        for (e, x) in p.adds.iter().zip(existing) {
             if added.len() >= max_new {
                 counts.skipped += 1;
                 continue;
             }
-            let (Some(s), Some(d)) = (nodes.row_of(e.src), nodes.row_of(e.dst)) else {
+            let Some(x) = x else {
                 counts.skipped += 1;
                 continue;
             };
+            let (s, d) = (x.s, x.d);
             let mut a = Admission {
                 src_kind: nodes.kind_of(s),
                 dst_kind: nodes.kind_of(d),
                 self_loop: s == d,
-                out_degree: 0,
+                out_degree: x.deg,
                 max_out_degree: nodes.max_out_degree()[s],
                 edge_count: (edges.count() - removed.len() + added.len()) as u64,
-                duplicate: false,
-                has_out_to_workspace: false,
-                has_out_to_sensory: false,
+                duplicate: x.duplicate,
+                has_out_to_workspace: x.to_workspace,
+                has_out_to_sensory: x.to_sensory,
             };
-            let mut see = |t: usize| {
-                a.out_degree += 1;
+            let kinds = kinds_matter(a.src_kind, a.dst_kind);
+            let mine = added_to.get(&s).map_or(&[][..], |v| &v[..]);
+            a.out_degree += mine.len() as u32;
+            for &t in mine {
                 a.duplicate |= t == d;
-                match nodes.kind_of(t) {
-                    NodeKind::Workspace => a.has_out_to_workspace = true,
-                    NodeKind::Sensory => a.has_out_to_sensory = true,
-                    NodeKind::Dynamic => {}
+                if kinds {
+                    a.has_out_to_workspace |= node_kinds[t] == ws;
+                    a.has_out_to_sensory |= node_kinds[t] == sens;
                 }
-            };
-            for &x in out.row(s) {
-                if removed.binary_search(&(x as usize)).is_err() {
-                    see(edges.dst_rows()[x as usize] as usize);
-                }
-            }
-            for &t in added_to.get(&s).map_or(&[][..], |v| &v[..]) {
-                see(t);
             }
             if admit(&a, params).is_ok() {
                 added_to.entry(s).or_default().push(d);

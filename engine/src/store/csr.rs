@@ -71,14 +71,16 @@ impl Csr {
     /// so) and the edge rows `first..key.len()` join their groups (`first`: the edge rows
     /// when it was built). Appended edges have the largest rows, so each goes at the end of
     /// its group: the same result as [`Csr::rebuild`], moving each run of unchanged groups once.
-    pub fn append(&mut self, n_nodes: usize, key: &[u32], first: usize) {
+    /// Rows set in the bit words `dead` are left out.
+    pub fn append(&mut self, n_nodes: usize, key: &[u32], first: usize, dead: &[u64]) {
         let old_edges = self.items.len();
         let old_nodes = self.n_nodes();
         debug_assert!(n_nodes >= old_nodes && key.len() >= first, "append only grows the view");
         let total = old_edges as u32;
         self.offsets.resize(n_nodes + 1, total);
         // The appended edges by group (a stable sort keeps edge row order within a group).
-        let mut adds: Vec<(u32, u32)> = (first..key.len()).map(|e| (key[e], e as u32)).collect();
+        let mut adds: Vec<(u32, u32)> =
+            (first..key.len()).filter(|&e| !super::tombs::bit(dead, e)).map(|e| (key[e], e as u32)).collect();
         adds.sort_by_key(|&(k, _)| k);
         self.items.resize(old_edges + adds.len(), 0);
         // From the last insertion to the first: the items after group `k`'s end move up by
@@ -98,6 +100,25 @@ impl Csr {
             }
             *o += j as u32;
         }
+    }
+
+    /// Drop the edge rows set in the bit words `dead` from their groups, keeping the order
+    /// of the rest: one forward pass over the items (the same result as a rebuild that leaves
+    /// them out, without the counting sort's scattered writes).
+    pub fn remove_marked(&mut self, dead: &[u64]) {
+        let mut w = 0usize;
+        let mut start = 0usize;
+        for g in 0..self.n_nodes() {
+            let end = self.offsets[g + 1] as usize;
+            for i in start..end {
+                let e = self.items[i];
+                self.items[w] = e;
+                w += usize::from(!super::tombs::bit(dead, e as usize));
+            }
+            start = end;
+            self.offsets[g + 1] = w as u32;
+        }
+        self.items.truncate(w);
     }
 
     /// The edge rows of node row `n`.
@@ -153,11 +174,26 @@ mod tests {
             for _ in 0..batch {
                 key.push(next(n as u32));
             }
-            c.append(n, &key, c.items().len());
+            c.append(n, &key, c.items().len(), &[]);
             let want = Csr::build(n, &key);
             assert_eq!(c.offsets(), want.offsets(), "offsets after a batch of {batch}");
             assert_eq!(c.items(), want.items(), "items after a batch of {batch}");
         }
+        // Rows marked dead, then more rows appended (one of them marked too): the same as a
+        // rebuild that leaves the marked rows out.
+        let first = key.len();
+        for _ in 0..40 {
+            key.push(next(n as u32));
+        }
+        let mut dead = vec![0u64; key.len().div_ceil(64)];
+        for e in (0..key.len()).filter(|e| e % 7 == 3 || *e == first + 5) {
+            dead[e / 64] |= 1 << (e % 64);
+        }
+        c.remove_marked(&dead);
+        c.append(n, &key, first, &dead);
+        let want = Csr::build_live(n, &key, &dead);
+        assert_eq!(c.offsets(), want.offsets(), "offsets after removals and appends");
+        assert_eq!(c.items(), want.items(), "items after removals and appends");
     }
 
     #[test]

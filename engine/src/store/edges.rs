@@ -198,6 +198,19 @@ impl EdgeTable {
         self.compact_rows(&rows);
         true
     }
+    fn reserve_exact(&mut self, n: usize) {
+        self.id.reserve_exact(n);
+        self.src.reserve_exact(n);
+        self.dst.reserve_exact(n);
+        self.src_row.reserve_exact(n);
+        self.dst_row.reserve_exact(n);
+        self.kind.reserve_exact(n);
+        self.weight.reserve_exact(n);
+        self.direction.reserve_exact(n);
+        self.gate.reserve_exact(n);
+        self.plastic_lr.reserve_exact(n);
+        self.born_step.reserve_exact(n);
+    }
     pub(crate) fn reserve(&mut self, n: usize) {
         self.id.reserve(n);
         self.src.reserve(n);
@@ -213,6 +226,12 @@ impl EdgeTable {
     }
     /// Append a row with its endpoint rows; the caller guarantees the id is the largest.
     pub(crate) fn push(&mut self, r: &EdgeRecord, src_row: u32, dst_row: u32) {
+        if self.id.len() == self.id.capacity() {
+            // Grow by an eighth, not by doubling: a built table is full to capacity, and a
+            // few additions should not leave room for as many edges again in every column.
+            let more = self.id.len() / 8 + 1024;
+            self.reserve_exact(more);
+        }
         self.id.push(r.id.0);
         self.src.push(r.src.0);
         self.dst.push(r.dst.0);
@@ -304,7 +323,7 @@ impl EdgeTable {
     }
     /// The row of an edge id, if it is alive.
     pub fn row_of(&self, id: EdgeId) -> Option<usize> {
-        self.id.binary_search(&id.0).ok().filter(|&r| self.is_live(r))
+        find_ascending(&self.id, id.0).filter(|&r| self.is_live(r))
     }
     /// The full record of one row.
     pub fn record(&self, row: usize) -> EdgeRecord {
@@ -419,6 +438,60 @@ impl EdgeTable {
             6 => self.gate[row] = f32::from_bits(self.gate[row].to_bits() ^ 1),
             7 => self.plastic_lr[row] = f32::from_bits(self.plastic_lr[row].to_bits() ^ 1),
             _ => self.born_step[row] ^= 1,
+        }
+    }
+}
+
+/// The index of `x` in the strictly ascending `ids`, if present. Edge and node ids are
+/// nearly dense (assigned in order, with gaps where rows were removed), so a few interpolation steps
+/// land next to the row where a binary search would miss the cache about 12 times on a
+/// 10 M-row table; after four steps it finishes as a binary search.
+pub(crate) fn find_ascending(ids: &[u64], x: u64) -> Option<usize> {
+    let (mut lo, mut hi) = (0usize, ids.len());
+    for _ in 0..4 {
+        if hi - lo <= 16 {
+            break;
+        }
+        let (a, b) = (ids[lo], ids[hi - 1]);
+        if x < a || x > b {
+            return None;
+        }
+        // Where `x` would be if the ids between rows `lo` and `hi - 1` were evenly spread,
+        // then a small window around it (widened until it holds `x`, else the side that does).
+        let span = (b - a).max(1) as u128;
+        let guess = lo + ((u128::from(x - a) * (hi - 1 - lo) as u128) / span) as usize;
+        let w = 8usize;
+        let (glo, ghi) = (guess.saturating_sub(w).max(lo), (guess + w + 1).min(hi));
+        if ids[glo] <= x && x <= ids[ghi - 1] {
+            (lo, hi) = (glo, ghi);
+        } else if x < ids[glo] {
+            hi = glo;
+        } else {
+            lo = ghi;
+        }
+    }
+    ids[lo..hi].binary_search(&x).ok().map(|i| lo + i)
+}
+
+#[cfg(test)]
+mod find_tests {
+    use super::find_ascending;
+
+    #[test]
+    fn finds_every_id_and_no_other() {
+        // Dense, gapped, clustered and sparse id lists.
+        let mut lists: Vec<Vec<u64>> = vec![(0..1000).collect(), (0..1000).filter(|x| x % 7 != 3).collect()];
+        lists.push((0..500).chain(100_000..100_400).chain([u64::MAX / 2, u64::MAX - 1]).collect());
+        lists.push((0..300u64).map(|i| i * i * i).collect());
+        lists.push(vec![]);
+        lists.push(vec![5]);
+        for ids in &lists {
+            for (i, &x) in ids.iter().enumerate() {
+                assert_eq!(find_ascending(ids, x), Some(i), "id {x}");
+            }
+            for x in [0u64, 1, 4, 6, 999, 1000, 1001, 99_999, 100_400, u64::MAX] {
+                assert_eq!(find_ascending(ids, x), ids.binary_search(&x).ok(), "id {x}");
+            }
         }
     }
 }

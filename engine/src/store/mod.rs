@@ -65,9 +65,10 @@ pub struct Store {
     topology: Topology,
     out_valid: bool,
     in_valid: bool,
-    /// Nodes and edges when the out-edge view was last complete, while only appends have
-    /// followed (so [`Csr::append`] brings it up to date).
-    out_base: Option<(usize, usize)>,
+    /// Nodes, edge rows and tombstones when the out-edge view was last complete, while
+    /// rows have only been appended or tombstoned since (so [`Csr::remove_marked`] and
+    /// [`Csr::append`] bring it up to date).
+    out_base: Option<(usize, usize, usize)>,
     version: u64,
     instance: u64,
     values_version: u64,
@@ -320,7 +321,6 @@ impl Store {
         rows.dedup();
         debug_assert!(rows.iter().all(|&r| r < self.edges.rows() && self.edges.is_live(r)), "removing a dead row");
         self.edges.tombstone(&rows);
-        self.out_base = None;
         self.touched();
         self.compact_if_due();
         self.debug_check();
@@ -398,14 +398,14 @@ impl Store {
     /// Rebuild both compressed-row views if the topology changed since their last rebuild
     /// (the two in parallel).
     pub fn refresh_topology(&mut self) {
-        let (n, e) = (self.nodes.len(), self.edges.rows());
+        let (n, e, t) = (self.nodes.len(), self.edges.rows(), self.edges.tombstones());
         let (out_valid, in_valid, out_base) = (self.out_valid, self.in_valid, self.out_base);
         let Topology { out, inc } = &mut self.topology;
         let (src, dst, dead) = (self.edges.src_rows(), self.edges.dst_rows(), self.edges.tombstone_bits());
         rayon::join(
             || {
                 if !out_valid {
-                    refresh_out(out, out_base, n, src, dead);
+                    refresh_out(out, out_base, n, src, dead, t);
                 }
             },
             || {
@@ -416,17 +416,17 @@ impl Store {
         );
         self.out_valid = true;
         self.in_valid = true;
-        self.out_base = Some((n, e));
+        self.out_base = Some((n, e, t));
     }
 
     /// Bring the out-edge view up to date (the in-edge view may stay stale): by appending
     /// where only nodes and edges were added since it was complete, else by a rebuild.
     pub fn refresh_out_edges(&mut self) {
         if !self.out_valid {
-            let e = &self.edges;
-            refresh_out(&mut self.topology.out, self.out_base, self.nodes.len(), e.src_rows(), e.tombstone_bits());
+            let (e, n) = (&self.edges, self.nodes.len());
+            refresh_out(&mut self.topology.out, self.out_base, n, e.src_rows(), e.tombstone_bits(), e.tombstones());
             self.out_valid = true;
-            self.out_base = Some((self.nodes.len(), self.edges.rows()));
+            self.out_base = Some((n, e.rows(), e.tombstones()));
         }
     }
 
@@ -443,7 +443,7 @@ impl Store {
         );
         self.topology.out = out;
         self.out_valid = true;
-        self.out_base = Some((self.nodes.len(), self.edges.rows()));
+        self.out_base = Some((self.nodes.len(), self.edges.rows(), self.edges.tombstones()));
     }
 
     /// The compressed-row views; call [`Store::refresh_topology`] after mutations first.
@@ -481,11 +481,18 @@ impl Store {
 }
 
 /// Bring `out` up to date for `n` nodes and the edges' source rows `src` (rows set in
-/// `dead` left out): [`Csr::append`] from `base` (nodes and edge rows when it was last
-/// complete, only appends since), else a rebuild.
-fn refresh_out(out: &mut Csr, base: Option<(usize, usize)>, n: usize, src: &[u32], dead: &[u64]) {
+/// `dead`, `tombs` of them, left out): from `base` (nodes, edge rows and tombstones when it
+/// was last complete, rows only appended or tombstoned since) by dropping the new
+/// tombstones ([`Csr::remove_marked`]) and adding the new rows ([`Csr::append`]), else by a
+/// rebuild.
+fn refresh_out(out: &mut Csr, base: Option<(usize, usize, usize)>, n: usize, src: &[u32], dead: &[u64], tombs: usize) {
     match base {
-        Some((n0, e0)) if n0 <= n && e0 <= src.len() && out.n_nodes() == n0 => out.append(n, src, e0),
+        Some((n0, e0, t0)) if n0 <= n && e0 <= src.len() && t0 <= tombs && out.n_nodes() == n0 => {
+            if tombs > t0 {
+                out.remove_marked(dead);
+            }
+            out.append(n, src, e0, dead);
+        }
         _ => out.rebuild_live(n, src, dead),
     }
 }

@@ -121,7 +121,7 @@ impl NodeTable {
 
     /// The row of a node id, if it is alive.
     pub fn row_of(&self, id: NodeId) -> Option<usize> {
-        self.id.binary_search(&id.0).ok()
+        super::edges::find_ascending(&self.id, id.0)
     }
     /// The full record of one row.
     pub fn record(&self, row: usize) -> NodeRecord {
