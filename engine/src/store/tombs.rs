@@ -27,7 +27,7 @@ impl Tombs {
     /// Whether row `r` is tombstoned.
     #[inline]
     pub fn contains(&self, r: usize) -> bool {
-        self.bits.get(r / 64).is_some_and(|w| w >> (r % 64) & 1 != 0)
+        bit(&self.bits, r)
     }
     /// The bit words (rows past the end read as live).
     #[inline]
