@@ -86,9 +86,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     let mut gone: Vec<u64> = Vec::new();
     if let Some(&last) = removed.last() {
         gone.resize(last / 64 + 1, 0);
-        for &r in &removed {
-            gone[r / 64] |= 1 << (r % 64);
-        }
+        crate::store::set_bits(&mut gone, &removed);
     }
     let mut added: Vec<EdgeRecord> = Vec::new();
     {

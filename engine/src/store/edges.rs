@@ -283,18 +283,10 @@ impl EdgeTable {
             self.compact_rows(rows);
             return;
         }
-        let dead = self.tombs.take_sorted();
-        let mut all = Vec::with_capacity(rows.len() + dead.len());
-        let (mut i, mut j) = (0, 0);
-        while i < rows.len() || j < dead.len() {
-            if j == dead.len() || (i < rows.len() && rows[i] < dead[j]) {
-                all.push(rows[i]);
-                i += 1;
-            } else {
-                all.push(dead[j]);
-                j += 1;
-            }
-        }
+        // Live rows and tombstones are disjoint: together, sorted, every row to drop.
+        let mut all = self.tombs.take_sorted();
+        all.extend_from_slice(rows);
+        all.sort_unstable();
         self.compact_rows(&all);
     }
 

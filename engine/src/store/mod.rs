@@ -20,7 +20,7 @@ pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use edges::{EdgeRecord, EdgeTable};
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
-pub use tombs::bit;
+pub use tombs::{bit, set_bits};
 
 /// Errors of store operations.
 #[derive(Debug, thiserror::Error, PartialEq)]

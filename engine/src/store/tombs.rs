@@ -43,14 +43,11 @@ impl Tombs {
         let Some(&max) = rows.iter().max() else {
             return;
         };
+        debug_assert!(rows.iter().all(|&r| !self.contains(r)), "a row tombstoned twice");
         if self.bits.len() <= max / 64 {
             self.bits.resize(max / 64 + 1, 0);
         }
-        let bits: &mut Vec<u64> = &mut self.bits;
-        for &r in rows {
-            debug_assert!(bits[r / 64] >> (r % 64) & 1 == 0, "row {r} tombstoned twice");
-            bits[r / 64] |= 1 << (r % 64);
-        }
+        set_bits(&mut self.bits, rows);
         self.rows.extend(rows.iter().map(|&r| r as u32));
     }
     /// The tombstoned rows, ascending; and the set emptied.
@@ -63,6 +60,13 @@ impl Tombs {
     /// Bytes allocated (by capacity).
     pub fn resident_bytes(&self) -> usize {
         self.bits.resident_bytes() + self.rows.resident_bytes()
+    }
+}
+
+/// Set the bits of `rows` in `bits` (long enough for every row).
+pub fn set_bits(bits: &mut [u64], rows: &[usize]) {
+    for &r in rows {
+        bits[r / 64] |= 1 << (r % 64);
     }
 }
 

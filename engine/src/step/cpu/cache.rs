@@ -123,7 +123,7 @@ impl HotCache {
         let seen = match self.layout {
             Some((layout, seen)) if layout == store.edge_layout() && self.ids.len() <= edges.rows() => seen,
             _ => {
-                self.sync_edges(store, params);
+                self.sync_edges(store);
                 0
             }
         };
@@ -174,7 +174,7 @@ impl HotCache {
     /// Carry per-row entries over to the store's current edge rows after rows moved (the
     /// entries of rows since tombstoned too: the caller flags them); new edges' entries are
     /// left to [`HotCache::add_new_edges`].
-    fn sync_edges(&mut self, store: &Store, _params: &Params) {
+    fn sync_edges(&mut self, store: &Store) {
         let edges = store.edges();
         let new_ids = edges.ids();
         // Keep, in order, the entries whose ids survive: both lists ascend, and ids that are
