@@ -111,7 +111,9 @@ pub fn build_initial(params: &Params, progress: &(dyn Fn(&str) + Sync)) -> Resul
     progress("edge table");
     store.set_build_edges(cols);
     progress("topology");
-    store.refresh_topology();
+    // The out-edge view (the growth rules and edit checks read it); the CPU stepper groups
+    // in-edges itself.
+    store.refresh_out_edges();
     Ok(store)
 }
 

@@ -6,13 +6,15 @@
 //!   itself). While the store's edge layout stays, rows are only appended (new entries) or
 //!   tombstoned (flagged [`flag::DEAD`]); after rows moved, the entries are carried over by
 //!   a merge on edge ids (rows keep ascending id order; new edges have the largest ids).
-//! - By in-slot (edges grouped by target row, ascending id within a group): the source row,
-//!   `q_e` and the flags, for the pull loop; and per target whether all its in-edges are
-//!   plain (conducting, non-negative, neither gated nor plastic). Built in one pass, only
-//!   for the compressed-row path (a topology unchanged since the previous step).
+//! - By in-slot (edges grouped by target row, ascending id within a group): the
+//!   [`InSlots`] of the compressed-row path, rebuilt when rows move and otherwise following
+//!   the store's appends and tombstones.
 //! - Per source: the [`Sums`] over its out-edges, recomputed by the source pass when the
-//!   topology changed or when the source has gated (or, with plasticity, plastic) out-edges.
+//!   topology changed (only for the sources whose out-edges changed, where the in-slots
+//!   followed the store) or when the source has gated (or, with plasticity, plastic)
+//!   out-edges.
 
+use super::slots::InSlots;
 use crate::config::Params;
 use crate::model::rules::{edge_flags, flag, scales};
 use crate::store::{NodeKind, Store};
@@ -69,10 +71,9 @@ pub(super) fn source_factor(tc: f32, mof: f32, sb: f32, e0: f32, scale: f32, s: 
 pub(super) struct HotCache {
     /// Store version the per-edge entries were synced to.
     version: Option<u64>,
-    /// Store version the in-slot arrays were built for.
-    slots_version: Option<u64>,
-    /// Store version at the previous step's transfer.
+    /// Store version and edge layout at the previous step's transfer.
     pub last_transfer_version: Option<u64>,
+    pub last_layout: Option<u64>,
     /// The store lineage the per-row entries belong to.
     instance: Option<u64>,
     /// The store's edge layout the per-row entries were synced to, and how many of its
@@ -85,22 +86,16 @@ pub(super) struct HotCache {
     /// Per edge row.
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
-    /// Per in-slot.
-    pub in_src: Vec<u32>,
-    pub in_q: Vec<f32>,
-    pub in_meta: Vec<u8>,
-    pub in_gate: Vec<f32>,
-    /// Per target row: every in-edge is plain.
-    pub plain: Vec<bool>,
+    /// The in-edges grouped by target.
+    pub slots: InSlots,
     /// Per source row: cached sums (valid for `sums_version` in the compressed-row path,
-    /// written every step by the streaming path) and whether they must be recomputed every
-    /// step.
+    /// except where `stale`; written every step by the streaming path), whether they must be
+    /// recomputed every step, and whether its out-edges changed since they were computed.
     pub sums: Vec<Sums>,
     pub per_step: Vec<bool>,
+    pub stale: Vec<bool>,
     /// Source and target scale by subtype code (dynamic nodes), from the parameters.
     pub scale_table: [(f32, f32); 4],
-    /// In-slots of targets whose in-edges are all plain (the short pull loop).
-    pub plain_slots: usize,
 }
 
 impl HotCache {
@@ -137,15 +132,30 @@ impl HotCache {
         self.version = Some(store.version());
     }
 
-    /// Bring the in-slot arrays up to date; the store's topology must be fresh and the
-    /// per-edge entries synced.
-    pub fn sync_slots(&mut self, store: &Store) {
+    /// Bring the in-slot arrays up to date (the per-edge entries must be synced): by
+    /// following the store's appends and tombstones where its rows did not move, else by a
+    /// rebuild (`slack`: with room for appends). Where they followed and the per-source sums
+    /// were those of the arrays' previous state, the sums stay, marked stale only for the
+    /// sources whose out-edges changed.
+    pub fn sync_slots(&mut self, store: &Store, slack: bool) {
         debug_assert_eq!(self.version, Some(store.version()), "slots are built from synced per-edge entries");
-        if self.slots_version == Some(store.version()) {
+        let before = self.slots.version();
+        if before == Some(store.version()) {
             return;
         }
-        self.rebuild_slots(store);
-        self.slots_version = Some(store.version());
+        let mut changed = Vec::new();
+        if self.slots.follow(store, &self.q, &self.meta, &mut changed) {
+            if before.is_some() && self.sums_version == before {
+                let n = store.nodes().len();
+                self.stale.resize(n, true);
+                for s in changed {
+                    self.stale[s as usize] = true;
+                }
+                self.sums_version = Some(store.version());
+            }
+        } else {
+            self.slots.rebuild(store, &self.q, &self.meta, slack);
+        }
     }
 
     /// Target scale of node row `r`.
@@ -242,52 +252,28 @@ impl HotCache {
         }
     }
 
-    /// Rebuild the in-slot arrays and the plain flags from the target-grouped view.
-    fn rebuild_slots(&mut self, store: &Store) {
-        let n = store.nodes().len();
-        let inc = &store.topology().inc;
-        let (off, items) = (inc.offsets(), inc.items());
-        let src_rows = store.edges().src_rows();
-        self.in_src.clear();
-        self.in_q.clear();
-        self.in_meta.clear();
-        self.in_gate.clear();
-        self.plain.clear();
-        let gates = store.edges().gates();
-        self.in_gate.extend(items.iter().map(|&p| gates[p as usize]));
-        self.in_src.extend(items.iter().map(|&p| src_rows[p as usize]));
-        self.in_q.extend(items.iter().map(|&p| self.q[p as usize]));
-        self.in_meta.extend(items.iter().map(|&p| self.meta[p as usize]));
-        let in_meta = &self.in_meta;
-        self.plain
-            .extend((0..n).map(|d| in_meta[off[d] as usize..off[d + 1] as usize].iter().all(|&f| f == flag::CONDUCTS)));
-        self.plain_slots = (0..n).filter(|&d| self.plain[d]).map(|d| (off[d + 1] - off[d]) as usize).sum();
-    }
-
     /// Bytes allocated for the cache (by capacity).
     pub fn resident_bytes(&self) -> usize {
         bytes(&self.ids)
             + bytes(&self.q)
             + bytes(&self.meta)
-            + bytes(&self.in_src)
-            + bytes(&self.in_q)
-            + bytes(&self.in_meta)
-            + bytes(&self.in_gate)
-            + bytes(&self.plain)
+            + self.slots.resident_bytes()
             + bytes(&self.sums)
             + bytes(&self.per_step)
+            + bytes(&self.stale)
     }
 
     /// The [`Sums`] of source row `s`, and whether they change from step to step (it has a
     /// gated out-edge, or a plastic one while plasticity is on). With `e0 = Some(E0_s)`
-    /// gated edges count only when open, with `None` they count as closed.
+    /// gated edges count only when open, with `None` they count as closed. The store's
+    /// out-edge view must be fresh.
     #[inline]
     pub fn source_sums(&self, store: &Store, s: usize, e0: Option<f32>, plasticity: bool) -> (Sums, bool) {
         let gates = store.edges().gates();
         let mut x = Sums::default();
         let mut per_step = false;
         let energy = e0.unwrap_or(f32::NEG_INFINITY);
-        for &e in store.topology().out.row(s) {
+        for &e in store.out_edges().row(s) {
             let e = e as usize;
             let f = self.meta[e];
             per_step |= f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0);

@@ -5,6 +5,7 @@
 //! depends on how rayon splits the work.
 
 mod cache;
+mod slots;
 mod stream;
 mod transfer;
 mod update;
@@ -46,13 +47,14 @@ struct Scratch {
 /// only their speed differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransferPath {
-    /// Stream the edge rows when the topology changed since the previous step, else use the
-    /// compressed-row views (built once per topology).
+    /// Use the compressed-row path where its in-slot arrays can follow the store (edges
+    /// only appended and tombstoned since they were built) or the edge rows stayed in place
+    /// since the previous step; stream the edge rows in a step whose rows just moved.
     #[default]
     Auto,
     /// Always stream the edge rows.
     Stream,
-    /// Always use the compressed-row views, rebuilt whenever the topology changed.
+    /// Always use the compressed-row path.
     Rows,
 }
 
@@ -153,7 +155,7 @@ impl Stepper for CpuStepper {
         let hot_bytes_per_edge = match self.last {
             Some((true, _)) => 42.0,
             Some((false, edges)) if edges > 0 => {
-                let plain = self.cache.plain_slots.min(edges);
+                let plain = self.cache.slots.plain_slots.min(edges);
                 (12 * plain + 21 * (edges - plain)) as f64 / edges as f64
             }
             _ => 0.0,
@@ -197,18 +199,24 @@ fn step(
         rayon::join(|| input_energies(st, params, frame, t, e0), || cache.sync(st, params))
     };
     ledger.input_set = input?;
-    // A topology that changed since the previous step is streamed; one that did not uses
-    // the compressed-row views, built once for it.
+    // The compressed-row path where its in-slot arrays follow the store in O(edits), or
+    // the edge rows stayed in place since the previous step (a rebuild then serves the steps
+    // after); a step whose rows just moved (node removal, compaction) is streamed, as
+    // rebuilding would cost more than the step when rows move every step.
+    let changing = cache.last_transfer_version != Some(store.version());
     let stream = match path {
-        TransferPath::Auto => cache.last_transfer_version != Some(store.version()),
+        TransferPath::Auto => {
+            changing && !cache.slots.can_follow(store) && cache.last_layout != Some(store.edge_layout())
+        }
         TransferPath::Stream => true,
         TransferPath::Rows => false,
     };
     cache.last_transfer_version = Some(store.version());
+    cache.last_layout = Some(store.edge_layout());
     *last = Some((stream, store.edges().count()));
     if !stream {
-        store.refresh_topology();
-        cache.sync_slots(store);
+        store.refresh_out_edges();
+        cache.sync_slots(store, changing);
     }
     rep.times.cache_ns = ns(t0);
     let t0 = Instant::now();

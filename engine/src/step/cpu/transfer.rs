@@ -59,6 +59,7 @@ pub(super) fn compute(
     } else {
         let fresh = cache.sums_version != Some(store.version());
         cache.sums.resize(n, Default::default());
+        cache.stale.resize(n, true);
         (paid_burned, conducting) = source_pass(cache, sc, store, params, fresh);
         cache.sums_version = Some(store.version());
         let updates;
@@ -66,7 +67,7 @@ pub(super) fn compute(
         weights = NewWeights::Rows(updates);
         // Out-degrees for 5.4, only where it uses them.
         if super::update::uses_out_degree(params) {
-            let off = store.topology().out.offsets();
+            let off = store.out_edges().offsets();
             sc.deg.clear();
             sc.deg.resize(n, 0);
             sc.deg.par_chunks_mut(CHUNK).enumerate().for_each(|(ci, d)| {
@@ -94,8 +95,8 @@ pub(super) fn apply(cache: &mut HotCache, store: &mut Store, weights: NewWeights
 }
 
 /// Per source: factors and outgoing change; the per-source sums are recomputed where the
-/// topology changed (`fresh`) or they depend on this step. Returns `((paid, burned),
-/// conducting edges)`.
+/// topology changed (all with `fresh`, else those marked stale) or they depend on this
+/// step. Returns `((paid, burned), conducting edges)`.
 fn source_pass(
     cache: &mut HotCache,
     sc: &mut Scratch,
@@ -111,14 +112,15 @@ fn source_pass(
     let e0 = &sc.e0;
     let mut sums = std::mem::take(&mut cache.sums);
     let mut per_step = std::mem::take(&mut cache.per_step);
+    let mut stale = std::mem::take(&mut cache.stale);
     let c: &HotCache = cache;
     let parts: Vec<(f64, f64, u64)> = sc
         .out
         .par_chunks_mut(CHUNK)
         .zip(sc.pair.par_chunks_mut(CHUNK).zip(sc.recv.par_chunks_mut(CHUNK)))
-        .zip(sums.par_chunks_mut(CHUNK).zip(per_step.par_chunks_mut(CHUNK)))
+        .zip(sums.par_chunks_mut(CHUNK).zip(per_step.par_chunks_mut(CHUNK).zip(stale.par_chunks_mut(CHUNK))))
         .enumerate()
-        .map(|(ci, ((out, (pair, recv)), (sums, per_step)))| {
+        .map(|(ci, ((out, (pair, recv)), (sums, (per_step, stale))))| {
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
             for k in 0..out.len() {
                 let i = ci * CHUNK + k;
@@ -126,7 +128,8 @@ fn source_pass(
                 let active = kinds[i] != ws && e > 0.0;
                 // A source without gated or plastic out-edges has the same sums with open
                 // or closed gates, so one scan serves this step and the cache.
-                let s = if fresh || (per_step[k] && active) {
+                let changed = std::mem::take(&mut stale[k]);
+                let s = if fresh || changed || (per_step[k] && active) {
                     let (s, dynamic) = c.source_sums(store, i, active.then_some(e), plasticity);
                     per_step[k] = dynamic;
                     sums[k] = s;
@@ -157,6 +160,7 @@ fn source_pass(
         .collect();
     cache.sums = sums;
     cache.per_step = per_step;
+    cache.stale = stale;
     sum_chunks(parts)
 }
 
@@ -177,15 +181,14 @@ pub(super) type Update = (u32, u32, f32);
 
 /// Per target: incoming change, received, inhibited; and the plastic weight updates.
 fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params) -> ((f64, f64), Vec<Update>) {
-    let topo = store.topology();
-    let off = topo.inc.offsets();
-    let pos = topo.inc.items();
+    let slots = &cache.slots;
+    let pos = &slots.row;
     let weights = store.edges().weights();
     let lrs = store.edges().plastic_lrs();
     let kinds = store.nodes().kinds();
     let (pair, recv) = (&sc.pair, &sc.recv);
-    let (in_src, in_q, in_meta, plain) = (&cache.in_src, &cache.in_q, &cache.in_meta, &cache.plain);
-    let in_gate = &cache.in_gate;
+    let (in_src, in_q, in_meta, plain) = (&slots.src, &slots.q, &slots.meta, &slots.plain);
+    let in_gate = &slots.gate;
     let plasticity = params.transfer.plasticity;
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
@@ -199,10 +202,11 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
             let mut updates = Vec::new();
             for (k, out) in chunk.iter_mut().enumerate() {
                 let j = ci * CHUNK + k;
-                let (lo, hi) = (off[j] as usize, off[j + 1] as usize);
+                let std::ops::Range { start: lo, end: hi } = slots.range(j);
                 if plain[j] {
-                    // Every term is >= +0, so adding the zero terms of inactive sources
-                    // changes no bit: the general loop below with its tests removed.
+                    // Every term is >= +0, so adding the zero terms of inactive sources and
+                    // masked slots changes no bit: the general loop below with its tests
+                    // removed.
                     let mut acc = 0.0f32;
                     for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
                         acc += recv[src as usize] * q;
@@ -261,7 +265,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
 
 /// Write the new plastic weights into the store and the cache (each edge once).
 fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update]) {
-    let pos: Vec<u32> = updates.iter().map(|&(s, _, _)| store.topology().inc.items()[s as usize]).collect();
+    let pos: Vec<u32> = updates.iter().map(|&(s, _, _)| cache.slots.row[s as usize]).collect();
     let ds: Vec<f32> = updates.iter().map(|&(_, j, _)| cache.dst_scale(store, j as usize)).collect();
     let weights = store.edge_weights_mut();
     for (i, &(slot, _, w)) in updates.iter().enumerate() {
@@ -271,7 +275,7 @@ fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update])
         let m = (cache.meta[p] & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 };
         cache.q[p] = q;
         cache.meta[p] = m;
-        cache.in_q[slot as usize] = q;
-        cache.in_meta[slot as usize] = m;
+        cache.slots.q[slot as usize] = q;
+        cache.slots.meta[slot as usize] = m;
     }
 }

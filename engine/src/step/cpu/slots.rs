@@ -1,0 +1,472 @@
+//! The in-slot arrays of the compressed-row transfer path, kept up to date under churn.
+//!
+//! Every live edge has one slot in its target row's group; a group's slots ascend by edge
+//! row, which is ascending `EdgeId` order (the summation order of MODEL.md section 5). Per
+//! slot: the edge row, the source row, the factor `q_e`, the flag byte and the gate.
+//!
+//! While the store's edge layout stays, edges are only appended (the largest rows) and
+//! tombstoned, so the arrays follow the store in O(edits) instead of being rebuilt:
+//!
+//! - an appended edge takes the next free slot of its target's group, after every edge
+//!   already there, which keeps the group's order. A full group first drops its tombstoned
+//!   slots (in place, order kept); still full, it moves to the end of the arrays with twice
+//!   the room (the hole it leaves is reclaimed by the next rebuild);
+//! - a tombstoned edge's slot is masked in place: `q = 0` and the flags [`flag::DEAD`]. The
+//!   pull loops add `+0` for it (`recv * 0` in the plain loop, a closed edge in the other),
+//!   and every per-target sum starts at `+0` and can never be `-0`, so a masked slot changes
+//!   no bit: the same sums as a group without it.
+//!
+//! A rebuild (rows moved, holes past an eighth of the arrays, or a full group in arrays
+//! built without room) groups the live rows by a counting sort; for a graph whose topology
+//! is changing, each group gets room for an eighth more edges (plus a few), so that appends
+//! rarely move groups. Moved groups lose the arrays' order, and with it the pull loop's
+//! locality, so they are kept few.
+
+use rayon::prelude::*;
+
+use crate::model::rules::flag;
+use crate::store::Store;
+
+/// Room a group gets beyond its edges at a rebuild for a changing graph (plus an eighth),
+/// and a new node's group.
+const SLACK: u32 = 4;
+
+/// A slot past a group's end (never read by the pull loops).
+const NO_ROW: u32 = u32::MAX;
+
+/// What the arrays describe: the store (lineage, edge layout, version) and how far into its
+/// rows and tombstone list they have followed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Basis {
+    instance: u64,
+    layout: u64,
+    version: u64,
+    nodes: usize,
+    rows: usize,
+    tombs: usize,
+}
+
+impl Basis {
+    fn of(store: &Store) -> Self {
+        let e = store.edges();
+        Self {
+            instance: store.instance(),
+            layout: store.edge_layout(),
+            version: store.version(),
+            nodes: store.nodes().len(),
+            rows: e.rows(),
+            tombs: e.tombstones(),
+        }
+    }
+}
+
+/// See the module docs.
+#[derive(Default)]
+pub(super) struct InSlots {
+    /// Per target row: first slot, slots in use, slots reserved.
+    start: Vec<u32>,
+    len: Vec<u32>,
+    cap: Vec<u32>,
+    /// Per slot.
+    pub row: Vec<u32>,
+    pub src: Vec<u32>,
+    pub q: Vec<f32>,
+    pub meta: Vec<u8>,
+    pub gate: Vec<f32>,
+    /// Per target row: every slot in use is plain (conducting, non-negative, neither gated
+    /// nor plastic) or masked.
+    pub plain: Vec<bool>,
+    /// Slots in use by plain targets (for the footprint).
+    pub plain_slots: usize,
+    /// Slots left behind by groups that moved.
+    holes: usize,
+    /// Whether the last rebuild left room in the groups.
+    slack: bool,
+    basis: Option<Basis>,
+}
+
+impl InSlots {
+    /// The slots in use of target row `j`.
+    #[inline(always)]
+    pub fn range(&self, j: usize) -> std::ops::Range<usize> {
+        let lo = self.start[j] as usize;
+        lo..lo + self.len[j] as usize
+    }
+
+    /// The store version the arrays describe.
+    pub fn version(&self) -> Option<u64> {
+        self.basis.map(|b| b.version)
+    }
+
+    /// Whether the arrays can follow `store` by [`InSlots::follow`]: the same lineage and
+    /// edge layout, and rows and nodes only added since.
+    pub fn can_follow(&self, store: &Store) -> bool {
+        let now = Basis::of(store);
+        self.basis.is_some_and(|b| {
+            b.instance == now.instance
+                && b.layout == now.layout
+                && b.nodes <= now.nodes
+                && b.rows <= now.rows
+                && b.tombs <= now.tombs
+        })
+    }
+
+    /// Group the live edge rows of `store` by target, with the per-row factors `q` and
+    /// flags `meta` (the cache's, synced); `slack`: leave room in every group for appends.
+    pub fn rebuild(&mut self, store: &Store, q: &[f32], meta: &[u8], slack: bool) {
+        let n = store.nodes().len();
+        let edges = store.edges();
+        let (dst, src_rows, gates) = (edges.dst_rows(), edges.src_rows(), edges.gates());
+        let rows = edges.rows().min(dst.len()).min(src_rows.len()).min(gates.len()).min(q.len()).min(meta.len());
+        let any_dead = edges.tombstones() > 0;
+        let dead = edges.tombstone_bits();
+        let live = |e: usize| !any_dead || !crate::store::bit(dead, e);
+        self.len.clear();
+        self.len.resize(n, 0);
+        for e in (0..rows).filter(|&e| live(e)) {
+            self.len[dst[e] as usize] += 1;
+        }
+        self.cap.clear();
+        self.cap.extend(self.len.iter().map(|&l| if slack { l + l / 8 + SLACK } else { l }));
+        self.start.clear();
+        let mut total = 0u32;
+        self.start.extend(self.cap.iter().map(|&c| {
+            let s = total;
+            total += c;
+            s
+        }));
+        // Edge rows by a counting sort (stable: ascending within a group); `len` is the cursor.
+        self.row.clear();
+        self.row.resize(total as usize, NO_ROW);
+        self.len.iter_mut().for_each(|l| *l = 0);
+        for e in (0..rows).filter(|&e| live(e)) {
+            let d = dst[e] as usize;
+            self.row[(self.start[d] + self.len[d]) as usize] = e as u32;
+            self.len[d] += 1;
+        }
+        let total = total as usize;
+        self.src.resize(total, 0);
+        self.q.resize(total, 0.0);
+        self.meta.resize(total, flag::DEAD);
+        self.gate.resize(total, 0.0);
+        let row = &self.row;
+        self.src
+            .par_iter_mut()
+            .zip(self.q.par_iter_mut())
+            .zip(self.meta.par_iter_mut().zip(self.gate.par_iter_mut()))
+            .zip(row.par_iter())
+            .with_min_len(1 << 14)
+            .for_each(|(((s, qq), (m, g)), &r)| {
+                (*s, *qq, *m, *g) = match r {
+                    NO_ROW => (0, 0.0, flag::DEAD, 0.0),
+                    r => {
+                        let r = r as usize;
+                        (src_rows[r], q[r], meta[r], gates[r])
+                    }
+                };
+            });
+        self.plain.clear();
+        self.plain_slots = 0;
+        for j in 0..n {
+            let r = self.range(j);
+            let plain = self.meta[r.clone()].iter().all(|&f| f == flag::CONDUCTS);
+            self.plain.push(plain);
+            self.plain_slots += if plain { r.len() } else { 0 };
+        }
+        self.holes = 0;
+        self.slack = slack;
+        self.basis = Some(Basis::of(store));
+    }
+
+    /// Follow `store` from the state the arrays describe, which must satisfy
+    /// [`InSlots::can_follow`]: new node rows get empty groups, new live edge rows their
+    /// slots, new tombstones are masked. The source rows of every edge added or removed are
+    /// pushed onto `changed` (their per-source sums changed), and new node rows too. Returns
+    /// false, with the arrays left for a rebuild, where following would leave too many
+    /// holes or the arrays do not match the store.
+    pub fn follow(&mut self, store: &Store, q: &[f32], meta: &[u8], changed: &mut Vec<u32>) -> bool {
+        let Some(b) = self.basis.filter(|_| self.can_follow(store)) else {
+            return false;
+        };
+        self.basis = None;
+        let (nodes, edges) = (store.nodes(), store.edges());
+        let (src_rows, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.gates());
+        for j in b.nodes..nodes.len() {
+            self.start.push(self.row.len() as u32);
+            self.len.push(0);
+            self.cap.push(SLACK);
+            self.extend_empty(SLACK as usize);
+            self.plain.push(true);
+            changed.push(j as u32);
+        }
+        for e in b.rows..edges.rows() {
+            if !edges.is_live(e) || e >= q.len().min(meta.len()) {
+                continue;
+            }
+            let d = dst[e] as usize;
+            if self.len[d] == self.cap[d] && !self.make_room(d) {
+                // Built without room: the graph turned out to change, so rebuild with room
+                // rather than move groups one by one (moved groups lose their locality).
+                return false;
+            }
+            let k = (self.start[d] + self.len[d]) as usize;
+            self.len[d] += 1;
+            (self.row[k], self.src[k], self.q[k], self.meta[k], self.gate[k]) =
+                (e as u32, src_rows[e], q[e], meta[e], gates[e]);
+            if self.plain[d] {
+                if meta[e] == flag::CONDUCTS {
+                    self.plain_slots += 1;
+                } else {
+                    self.plain[d] = false;
+                    self.plain_slots = self.plain_slots.saturating_sub(self.len[d] as usize - 1);
+                }
+            }
+            changed.push(src_rows[e]);
+        }
+        for &r in &edges.tombstoned_rows()[b.tombs..] {
+            let r = r as usize;
+            if r >= b.rows {
+                // Appended and removed since: never given a slot.
+                continue;
+            }
+            let d = dst[r] as usize;
+            let range = self.range(d);
+            let Ok(k) = self.row[range.clone()].binary_search(&(r as u32)) else {
+                return false;
+            };
+            self.q[range.start + k] = 0.0;
+            self.meta[range.start + k] = flag::DEAD;
+            changed.push(src_rows[r]);
+        }
+        if self.holes > self.row.len() / 8 {
+            return false;
+        }
+        self.basis = Some(Basis::of(store));
+        true
+    }
+
+    /// Room for one more slot in target row `d`'s full group: its masked slots dropped (in
+    /// place, order kept), else the group moved to the end of the arrays with twice the room
+    /// (only where the arrays were built with room; returns false otherwise).
+    fn make_room(&mut self, d: usize) -> bool {
+        let range = self.range(d);
+        let mut w = range.start;
+        for k in range.clone() {
+            if self.meta[k] != flag::DEAD {
+                self.row[w] = self.row[k];
+                self.src[w] = self.src[k];
+                self.q[w] = self.q[k];
+                self.meta[w] = self.meta[k];
+                self.gate[w] = self.gate[k];
+                w += 1;
+            }
+        }
+        let kept = w - range.start;
+        if self.plain[d] {
+            self.plain_slots = self.plain_slots.saturating_sub(range.len() - kept);
+        }
+        self.len[d] = kept as u32;
+        if kept < self.cap[d] as usize {
+            return true;
+        }
+        if !self.slack {
+            return false;
+        }
+        let new_start = self.row.len();
+        let new_cap = 2 * kept + SLACK as usize;
+        self.row.extend_from_within(range.start..w);
+        self.src.extend_from_within(range.start..w);
+        self.q.extend_from_within(range.start..w);
+        self.meta.extend_from_within(range.start..w);
+        self.gate.extend_from_within(range.start..w);
+        self.extend_empty(new_cap - kept);
+        self.holes += self.cap[d] as usize;
+        self.start[d] = new_start as u32;
+        self.cap[d] = new_cap as u32;
+        true
+    }
+
+    /// `k` unused slots at the end of the arrays.
+    fn extend_empty(&mut self, k: usize) {
+        let n = self.row.len() + k;
+        self.row.resize(n, NO_ROW);
+        self.src.resize(n, 0);
+        self.q.resize(n, 0.0);
+        self.meta.resize(n, flag::DEAD);
+        self.gate.resize(n, 0.0);
+    }
+
+    /// Bytes allocated (by capacity).
+    pub fn resident_bytes(&self) -> usize {
+        use super::cache::bytes;
+        bytes(&self.start)
+            + bytes(&self.len)
+            + bytes(&self.cap)
+            + bytes(&self.row)
+            + bytes(&self.src)
+            + bytes(&self.q)
+            + bytes(&self.meta)
+            + bytes(&self.gate)
+            + bytes(&self.plain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Direction, EdgeId, EdgeKind, EdgeRecord, NodeId, NodeKind, NodeRecord, NO_CLASS};
+
+    fn node() -> NodeRecord {
+        NodeRecord {
+            id: NodeId(0),
+            kind: NodeKind::Workspace,
+            energy: 1.0,
+            subtype: NO_CLASS,
+            fertility: 1,
+            growth_class: NO_CLASS,
+            gain_class: NO_CLASS,
+            max_out_degree: 64,
+            parent: None,
+            binding: 0,
+            born_step: 0,
+        }
+    }
+
+    fn edge(src: u64, dst: u64, w: f32) -> EdgeRecord {
+        EdgeRecord {
+            id: EdgeId(0),
+            src: NodeId(src),
+            dst: NodeId(dst),
+            kind: EdgeKind::Excitatory,
+            weight: w,
+            direction: Direction::FreeFlow,
+            gate: 0.0,
+            plastic_lr: 0.0,
+            born_step: 0,
+        }
+    }
+
+    /// Per-row factors and flags standing in for the cache's: distinct per row, flagged
+    /// [`flag::DEAD`] where tombstoned (as the cache flags them).
+    fn per_row(store: &Store) -> (Vec<f32>, Vec<u8>) {
+        let e = store.edges();
+        let q = (0..e.rows()).map(|r| if e.is_live(r) { e.weights()[r] } else { 0.0 }).collect();
+        let meta = (0..e.rows())
+            .map(|r| match (e.is_live(r), r % 3) {
+                (false, _) => flag::DEAD,
+                (true, 0) => flag::CONDUCTS | flag::NEGATIVE,
+                (true, _) => flag::CONDUCTS,
+            })
+            .collect();
+        (q, meta)
+    }
+
+    /// Every target's slots, masked ones left out, as `(row, src, q, meta)`.
+    fn live_groups(s: &InSlots) -> Vec<Vec<(u32, u32, u32, u8)>> {
+        (0..s.len.len())
+            .map(|j| {
+                s.range(j)
+                    .filter(|&k| s.meta[k] != flag::DEAD)
+                    .map(|k| (s.row[k], s.src[k], s.q[k].to_bits(), s.meta[k]))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn following_appends_tombstones_and_new_nodes_matches_a_rebuild() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % m
+        };
+        for slack in [true, false] {
+            let mut store = Store::new(true);
+            store.set_max_tombstone_fraction(1.0);
+            store.add_nodes(&[node(); 40]);
+            let mut pair = |n: u64, newest: bool| {
+                let a = next(n - 1);
+                if newest {
+                    (a, n - 1)
+                } else {
+                    (a, (a + 1 + next(n - 1)) % n)
+                }
+            };
+            let first: Vec<EdgeRecord> = (0..300)
+                .map(|i| {
+                    let (a, b) = pair(40, false);
+                    edge(a, b, 0.5 + i as f32)
+                })
+                .collect();
+            store.add_edges(&first).expect("edges");
+            let (q, meta) = per_row(&store);
+            let mut s = InSlots::default();
+            s.rebuild(&store, &q, &meta, slack);
+            let (mut followed, mut moved) = (0, 0);
+            for round in 0..40 {
+                // A batch: maybe new nodes, appended edges (some into the newest nodes, so
+                // groups fill up), then removals (some of rows appended in this batch).
+                let rows_before = store.edges().rows();
+                if round % 7 == 3 {
+                    store.add_nodes(&[node(); 3]);
+                }
+                let n = store.nodes().len() as u64;
+                let adds: Vec<EdgeRecord> = (0..1 + pair(30, false).0)
+                    .map(|i| {
+                        let (a, b) = pair(n, i % 4 == 0);
+                        edge(a, b, -(round as f32) - 0.25)
+                    })
+                    .collect();
+                store.add_edges(&adds).expect("edges");
+                let live: Vec<usize> = (0..store.edges().rows()).filter(|&r| store.edges().is_live(r)).collect();
+                let gone: Vec<usize> =
+                    (0..pair(12, false).0).map(|_| live[pair(live.len() as u64 + 1, false).0 as usize]).collect();
+                store.remove_edge_rows(&gone);
+                let (q, meta) = per_row(&store);
+                let mut changed = Vec::new();
+                let before = s.holes;
+                if s.follow(&store, &q, &meta, &mut changed) {
+                    followed += 1;
+                    moved += usize::from(s.holes > before);
+                    // Every source whose out-edges changed is reported (an edge appended and
+                    // removed since the last follow changes nothing).
+                    let e = store.edges();
+                    let appended = rows_before..e.rows();
+                    let mut want: Vec<u32> = gone
+                        .iter()
+                        .filter(|r| !appended.contains(r))
+                        .chain(appended.clone().filter(|&r| e.is_live(r)).collect::<Vec<_>>().iter())
+                        .map(|&r| e.src_rows()[r])
+                        .collect();
+                    want.sort_unstable();
+                    want.dedup();
+                    changed.sort_unstable();
+                    changed.dedup();
+                    assert!(want.iter().all(|w| changed.binary_search(w).is_ok()), "round {round}: changed sources");
+                } else {
+                    assert!(
+                        !slack || s.holes * 8 > s.row.len() || round == 0,
+                        "round {round}: only too many holes stop a follow"
+                    );
+                    s.rebuild(&store, &q, &meta, slack);
+                }
+                let mut fresh = InSlots::default();
+                fresh.rebuild(&store, &q, &meta, false);
+                assert_eq!(live_groups(&s), live_groups(&fresh), "round {round}, slack {slack}");
+                // A target marked plain has only plain edges (one that had a non-plain edge
+                // may stay unmarked after losing it: the general loop gives the same bits).
+                for j in 0..store.nodes().len() {
+                    let plain = fresh.meta[fresh.range(j)].iter().all(|&f| f == flag::CONDUCTS);
+                    assert!(plain || !s.plain[j], "round {round}: target {j} is not plain");
+                }
+            }
+            if slack {
+                assert!(followed > 30 && moved > 0, "followed {followed} times, moved groups {moved} times");
+            } else {
+                assert!(followed < 40, "arrays without room rebuild when a group fills");
+            }
+        }
+    }
+}
