@@ -2,12 +2,31 @@
 //!
 //! Within a node's group the edge rows ascend, which is ascending `EdgeId` order: the
 //! summation order of MODEL.md section 5 comes for free.
+//!
+//! Each group is a range of `items` with room to grow (`cap` past its start, `len` used),
+//! so a view follows a store whose edges are appended and tombstoned in O(edits):
+//! [`Csr::remove_rows`] closes the gap a removed row leaves in its group (O(degree)), and
+//! [`Csr::append`] puts a new row at its group's end (its largest row), moving a full group
+//! to the end of `items` with twice the room. The holes moved groups leave are reclaimed by
+//! the next rebuild ([`Csr::has_many_holes`] says when). A fresh build has no room (the
+//! groups are packed); [`Csr::rebuild_live_with_room`] leaves some.
 
-/// One compressed-row view: `items[offsets[n]..offsets[n + 1]]` are the edge rows of node row `n`.
+/// Room a group gets beyond its edges in [`Csr::rebuild_live_with_room`] (plus an eighth),
+/// and a new node's group.
+const ROOM: u32 = 4;
+
+/// One compressed-row view: `row(n)` are the edge rows of node row `n`, ascending.
 #[derive(Debug, Clone, Default)]
 pub struct Csr {
-    offsets: Vec<u32>,
+    /// Per node row: first item, items used, items reserved.
+    start: Vec<u32>,
+    len: Vec<u32>,
+    cap: Vec<u32>,
     items: Vec<u32>,
+    /// Items used over all groups.
+    count: usize,
+    /// Items left behind by groups that moved.
+    holes: usize,
 }
 
 impl Csr {
@@ -30,118 +49,155 @@ impl Csr {
         self.rebuild_live(n_nodes, key, &[]);
     }
 
-    /// [`Csr::build_live`] into the existing buffers.
+    /// [`Csr::build_live`] into the existing buffers, groups packed.
     pub fn rebuild_live(&mut self, n_nodes: usize, key: &[u32], dead: &[u64]) {
+        self.group(n_nodes, key, dead, false);
+    }
+
+    /// [`Csr::rebuild_live`] with room in every group for an eighth more edges (plus a
+    /// few): for a view that follows a changing store.
+    pub fn rebuild_live_with_room(&mut self, n_nodes: usize, key: &[u32], dead: &[u64]) {
+        self.group(n_nodes, key, dead, true);
+    }
+
+    fn group(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], room: bool) {
         let any_dead = dead.iter().any(|&w| w != 0);
         let live = |e: usize| !any_dead || !super::tombs::bit(dead, e);
-        let offsets = &mut self.offsets;
-        offsets.clear();
-        offsets.resize(n_nodes + 1, 0);
-        let mut n_live = 0usize;
+        self.len.clear();
+        self.len.resize(n_nodes, 0);
         for (e, &k) in key.iter().enumerate() {
             if live(e) {
-                offsets[k as usize + 1] += 1;
-                n_live += 1;
+                self.len[k as usize] += 1;
             }
         }
-        for i in 0..n_nodes {
-            offsets[i + 1] += offsets[i];
-        }
+        self.cap.clear();
+        self.cap.extend(self.len.iter().map(|&l| if room { l + l / 8 + ROOM } else { l }));
+        self.start.clear();
+        let mut total = 0u32;
+        self.start.extend(self.cap.iter().map(|&c| {
+            let s = total;
+            total += c;
+            s
+        }));
+        self.count = self.len.iter().map(|&l| l as usize).sum();
         self.items.clear();
-        self.items.resize(n_live, 0);
-        // The offsets double as cursors, shifted back by one row afterwards.
+        self.items.resize(total as usize, 0);
+        // `len` doubles as the cursor.
+        self.len.iter_mut().for_each(|l| *l = 0);
         for (e, &k) in key.iter().enumerate() {
             if live(e) {
-                let c = &mut offsets[k as usize];
-                self.items[*c as usize] = e as u32;
-                *c += 1;
+                let k = k as usize;
+                self.items[(self.start[k] + self.len[k]) as usize] = e as u32;
+                self.len[k] += 1;
             }
         }
-        for i in (0..n_nodes).rev() {
-            offsets[i + 1] = offsets[i];
-        }
-        offsets[0] = 0;
+        self.holes = 0;
     }
+
     /// Bytes allocated for the view (by capacity).
     pub fn resident_bytes(&self) -> usize {
-        (self.offsets.capacity() + self.items.capacity()) * std::mem::size_of::<u32>()
+        (self.start.capacity() + self.len.capacity() + self.cap.capacity() + self.items.capacity())
+            * std::mem::size_of::<u32>()
     }
+
     /// Bring the view up to date after nodes and edges were only appended since it was
-    /// built: the node rows grow to `n_nodes` (new rows have no edges yet, unless `key` says
-    /// so) and the edge rows `first..key.len()` join their groups (`first`: the edge rows
-    /// when it was built). Appended edges have the largest rows, so each goes at the end of
-    /// its group: the same result as [`Csr::rebuild`], moving each run of unchanged groups once.
-    /// Rows set in the bit words `dead` are left out.
+    /// complete: the node rows grow to `n_nodes` (new rows get empty groups) and the edge
+    /// rows `first..key.len()` (`first`: the edge rows when it was complete) not set in the
+    /// bit words `dead` join their groups. Appended edges have the largest rows, so each goes
+    /// at the end of its group: the same groups as [`Csr::rebuild_live`].
     pub fn append(&mut self, n_nodes: usize, key: &[u32], first: usize, dead: &[u64]) {
-        let old_edges = self.items.len();
-        let old_nodes = self.n_nodes();
-        debug_assert!(n_nodes >= old_nodes && key.len() >= first, "append only grows the view");
-        let total = old_edges as u32;
-        self.offsets.resize(n_nodes + 1, total);
-        // The appended edges by group (a stable sort keeps edge row order within a group).
-        let mut adds: Vec<(u32, u32)> =
-            (first..key.len()).filter(|&e| !super::tombs::bit(dead, e)).map(|e| (key[e], e as u32)).collect();
-        adds.sort_by_key(|&(k, _)| k);
-        self.items.resize(old_edges + adds.len(), 0);
-        // From the last insertion to the first: the items after group `k`'s end move up by
-        // the number of appended edges in groups up to `k`.
-        let mut end = old_edges;
-        for (j, &(k, e)) in adds.iter().enumerate().rev() {
-            let pos = self.offsets[k as usize + 1] as usize;
-            self.items.copy_within(pos..end, pos + j + 1);
-            self.items[pos + j] = e;
-            end = pos;
+        debug_assert!(n_nodes >= self.n_nodes() && key.len() >= first, "append only grows the view");
+        for _ in self.n_nodes()..n_nodes {
+            self.start.push(self.items.len() as u32);
+            self.len.push(0);
+            self.cap.push(ROOM);
+            self.items.resize(self.items.len() + ROOM as usize, 0);
         }
-        // Offsets: group `n` starts after the appended edges of the groups before it.
-        let mut j = 0;
-        for (n, o) in self.offsets.iter_mut().enumerate() {
-            while j < adds.len() && (adds[j].0 as usize) < n {
-                j += 1;
+        for e in first..key.len() {
+            if super::tombs::bit(dead, e) {
+                continue;
             }
-            *o += j as u32;
+            let k = key[e] as usize;
+            if self.len[k] == self.cap[k] {
+                self.move_to_end(k);
+            }
+            self.items[(self.start[k] + self.len[k]) as usize] = e as u32;
+            self.len[k] += 1;
+            self.count += 1;
         }
     }
 
-    /// Drop the edge rows set in the bit words `dead` from their groups, keeping the order
-    /// of the rest: one forward pass over the items (the same result as a rebuild that leaves
-    /// them out, without the counting sort's scattered writes).
-    pub fn remove_marked(&mut self, dead: &[u64]) {
-        let mut w = 0usize;
-        let mut start = 0usize;
-        for g in 0..self.n_nodes() {
-            let end = self.offsets[g + 1] as usize;
-            for i in start..end {
-                let e = self.items[i];
-                self.items[w] = e;
-                w += usize::from(!super::tombs::bit(dead, e as usize));
-            }
-            start = end;
-            self.offsets[g + 1] = w as u32;
+    /// Move group `k` to the end of `items` with twice its edges as room (plus a few).
+    fn move_to_end(&mut self, k: usize) {
+        let (s, l) = (self.start[k] as usize, self.len[k] as usize);
+        let new_start = self.items.len();
+        let new_cap = 2 * l + ROOM as usize;
+        self.items.extend_from_within(s..s + l);
+        self.items.resize(new_start + new_cap, 0);
+        self.holes += self.cap[k] as usize;
+        self.start[k] = new_start as u32;
+        self.cap[k] = new_cap as u32;
+    }
+
+    /// Drop the edge rows `rows` (each in the view once; any order) from their groups
+    /// (`key[e]`: the group of row `e`), keeping the order of the rest: O(degree) each.
+    /// Returns false, with the view left for a rebuild, where a row is not in its group.
+    pub fn remove_rows(&mut self, rows: impl IntoIterator<Item = u32>, key: &[u32]) -> bool {
+        for r in rows {
+            let Some(&k) = key.get(r as usize) else {
+                return false;
+            };
+            let k = k as usize;
+            let (s, l) = (self.start[k] as usize, self.len[k] as usize);
+            let Ok(i) = self.items[s..s + l].binary_search(&r) else {
+                return false;
+            };
+            self.items.copy_within(s + i + 1..s + l, s + i);
+            self.len[k] -= 1;
+            self.count -= 1;
         }
-        self.items.truncate(w);
+        true
+    }
+
+    /// Whether the holes left by moved groups pass an eighth of the items (time to rebuild).
+    pub fn has_many_holes(&self) -> bool {
+        self.holes > self.items.len() / 8
     }
 
     /// The edge rows of node row `n`.
     #[inline]
     pub fn row(&self, n: usize) -> &[u32] {
-        &self.items[self.offsets[n] as usize..self.offsets[n + 1] as usize]
+        let s = self.start[n] as usize;
+        &self.items[s..s + self.len[n] as usize]
     }
     /// Number of edges of node row `n`.
     #[inline]
     pub fn degree(&self, n: usize) -> u32 {
-        self.offsets[n + 1] - self.offsets[n]
+        self.len[n]
     }
-    /// The offsets (`n_nodes + 1` entries).
-    pub fn offsets(&self) -> &[u32] {
-        &self.offsets
-    }
-    /// Edge rows, grouped.
-    pub fn items(&self) -> &[u32] {
-        &self.items
+    /// Number of edge rows in the view.
+    pub fn count(&self) -> usize {
+        self.count
     }
     /// Number of node rows.
     pub fn n_nodes(&self) -> usize {
-        self.offsets.len().saturating_sub(1)
+        self.len.len()
+    }
+    /// Whether both views hold the same groups (whatever their room and placement).
+    pub fn same_groups(&self, other: &Csr) -> bool {
+        self.n_nodes() == other.n_nodes() && (0..self.n_nodes()).all(|n| self.row(n) == other.row(n))
+    }
+    /// The view packed: offsets (`n_nodes + 1` entries) and the groups' edge rows, in node
+    /// row order.
+    pub fn packed(&self) -> (Vec<u32>, Vec<u32>) {
+        let mut offsets = Vec::with_capacity(self.n_nodes() + 1);
+        let mut items = Vec::with_capacity(self.count);
+        offsets.push(0);
+        for n in 0..self.n_nodes() {
+            items.extend_from_slice(self.row(n));
+            offsets.push(items.len() as u32);
+        }
+        (offsets, items)
     }
 }
 
@@ -159,7 +215,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn appending_matches_a_rebuild() {
+    fn appending_and_removing_match_a_rebuild() {
         // Pseudo-random keys; append in several batches, with new node rows on the way.
         let mut x = 12345u32;
         let mut next = |m: u32| {
@@ -167,33 +223,47 @@ mod tests {
             (x >> 8) % m
         };
         let mut key: Vec<u32> = (0..200).map(|_| next(50)).collect();
-        let mut c = Csr::build(50, &key);
-        let mut n = 50;
-        for batch in [0usize, 1, 7, 30] {
-            n += batch / 3;
-            for _ in 0..batch {
+        for room in [false, true] {
+            let mut c = Csr::default();
+            if room {
+                c.rebuild_live_with_room(50, &key, &[]);
+            } else {
+                c.rebuild(50, &key);
+            }
+            let mut n = 50;
+            for batch in [0usize, 1, 7, 30, 90] {
+                n += batch / 3;
+                let first = key.len();
+                for _ in 0..batch {
+                    key.push(next(n as u32));
+                }
+                c.append(n, &key, first, &[]);
+                let want = Csr::build(n, &key);
+                assert!(c.same_groups(&want), "groups after a batch of {batch} (room {room})");
+                assert_eq!(c.count(), key.len());
+            }
+            assert!(c.holes > 0, "full groups moved");
+            // Rows marked dead (one appended after), removed from the groups: the same as a
+            // rebuild that leaves the marked rows out.
+            let first = key.len();
+            for _ in 0..40 {
                 key.push(next(n as u32));
             }
-            c.append(n, &key, c.items().len(), &[]);
-            let want = Csr::build(n, &key);
-            assert_eq!(c.offsets(), want.offsets(), "offsets after a batch of {batch}");
-            assert_eq!(c.items(), want.items(), "items after a batch of {batch}");
+            let mut dead = vec![0u64; key.len().div_ceil(64)];
+            let marked: Vec<u32> = (0..key.len() as u32).filter(|e| e % 7 == 3 || *e == first as u32 + 5).collect();
+            for &e in &marked {
+                dead[e as usize / 64] |= 1 << (e % 64);
+            }
+            assert!(c.remove_rows(marked.iter().rev().copied().filter(|&e| (e as usize) < first), &key));
+            c.append(n, &key, first, &dead);
+            let want = Csr::build_live(n, &key, &dead);
+            assert!(c.same_groups(&want), "groups after removals and appends (room {room})");
+            assert_eq!(c.packed(), want.packed());
+            assert_eq!(c.count(), want.count());
+            // A row not in the view is refused.
+            assert!(!c.remove_rows([marked[0]], &key));
+            key.truncate(200);
         }
-        // Rows marked dead, then more rows appended (one of them marked too): the same as a
-        // rebuild that leaves the marked rows out.
-        let first = key.len();
-        for _ in 0..40 {
-            key.push(next(n as u32));
-        }
-        let mut dead = vec![0u64; key.len().div_ceil(64)];
-        for e in (0..key.len()).filter(|e| e % 7 == 3 || *e == first + 5) {
-            dead[e / 64] |= 1 << (e % 64);
-        }
-        c.remove_marked(&dead);
-        c.append(n, &key, first, &dead);
-        let want = Csr::build_live(n, &key, &dead);
-        assert_eq!(c.offsets(), want.offsets(), "offsets after removals and appends");
-        assert_eq!(c.items(), want.items(), "items after removals and appends");
     }
 
     #[test]

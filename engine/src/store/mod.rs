@@ -66,7 +66,7 @@ pub struct Store {
     out_valid: bool,
     in_valid: bool,
     /// Nodes, edge rows and tombstones when the out-edge view was last complete, while
-    /// rows have only been appended or tombstoned since (so [`Csr::remove_marked`] and
+    /// rows have only been appended or tombstoned since (so [`Csr::remove_rows`] and
     /// [`Csr::append`] bring it up to date).
     out_base: Option<(usize, usize, usize)>,
     version: u64,
@@ -402,10 +402,11 @@ impl Store {
         let (out_valid, in_valid, out_base) = (self.out_valid, self.in_valid, self.out_base);
         let Topology { out, inc } = &mut self.topology;
         let (src, dst, dead) = (self.edges.src_rows(), self.edges.dst_rows(), self.edges.tombstone_bits());
+        let tombs = self.edges.tombstoned_rows();
         rayon::join(
             || {
                 if !out_valid {
-                    refresh_out(out, out_base, n, src, dead, t);
+                    refresh_out(out, out_base, n, src, dead, tombs);
                 }
             },
             || {
@@ -424,7 +425,14 @@ impl Store {
     pub fn refresh_out_edges(&mut self) {
         if !self.out_valid {
             let (e, n) = (&self.edges, self.nodes.len());
-            refresh_out(&mut self.topology.out, self.out_base, n, e.src_rows(), e.tombstone_bits(), e.tombstones());
+            refresh_out(
+                &mut self.topology.out,
+                self.out_base,
+                n,
+                e.src_rows(),
+                e.tombstone_bits(),
+                e.tombstoned_rows(),
+            );
             self.out_valid = true;
             self.out_base = Some((n, e.rows(), e.tombstones()));
         }
@@ -437,7 +445,7 @@ impl Store {
         debug_assert!(
             {
                 let want = Csr::build_live(self.nodes.len(), self.edges.src_rows(), self.edges.tombstone_bits());
-                want.offsets() == out.offsets() && want.items() == out.items()
+                want.same_groups(&out)
             },
             "an installed out-edge view should match a rebuild"
         );
@@ -481,19 +489,27 @@ impl Store {
 }
 
 /// Bring `out` up to date for `n` nodes and the edges' source rows `src` (rows set in
-/// `dead`, `tombs` of them, left out): from `base` (nodes, edge rows and tombstones when it
-/// was last complete, rows only appended or tombstoned since) by dropping the new
-/// tombstones ([`Csr::remove_marked`]) and adding the new rows ([`Csr::append`]), else by a
-/// rebuild.
-fn refresh_out(out: &mut Csr, base: Option<(usize, usize, usize)>, n: usize, src: &[u32], dead: &[u64], tombs: usize) {
-    match base {
-        Some((n0, e0, t0)) if n0 <= n && e0 <= src.len() && t0 <= tombs && out.n_nodes() == n0 => {
-            if tombs > t0 {
-                out.remove_marked(dead);
-            }
+/// `dead` left out; `tombs`: the tombstoned rows in removal order): from `base` (nodes, edge
+/// rows and tombstones when it was last complete, rows only appended or tombstoned since)
+/// by dropping the new tombstones ([`Csr::remove_rows`]) and adding the new rows
+/// ([`Csr::append`]), O(edits); else by a rebuild, with room in the groups where the view
+/// had been built before (the store is changing).
+fn refresh_out(out: &mut Csr, base: Option<(usize, usize, usize)>, n: usize, src: &[u32], dead: &[u64], tombs: &[u32]) {
+    if let Some((_, e0, t0)) = base.filter(|&(n0, e0, t0)| {
+        n0 <= n && e0 <= src.len() && t0 <= tombs.len() && out.n_nodes() == n0 && out.count() <= e0
+    }) {
+        // Rows appended and tombstoned since were never in the view.
+        if out.remove_rows(tombs[t0..].iter().copied().filter(|&r| (r as usize) < e0), src) {
             out.append(n, src, e0, dead);
+            if !out.has_many_holes() {
+                return;
+            }
         }
-        _ => out.rebuild_live(n, src, dead),
+    }
+    if out.n_nodes() > 0 {
+        out.rebuild_live_with_room(n, src, dead);
+    } else {
+        out.rebuild_live(n, src, dead);
     }
 }
 

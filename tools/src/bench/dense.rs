@@ -29,12 +29,12 @@ impl Reference {
     /// with the store's compressed-row builder, then copied into the plain arrays).
     pub fn of(sim: &Simulation) -> Self {
         let (nodes, edges) = (sim.store().nodes(), sim.store().edges());
-        let by_dst = Csr::build_live(nodes.len(), edges.dst_rows(), edges.tombstone_bits());
+        let (off, by_dst) = Csr::build_live(nodes.len(), edges.dst_rows(), edges.tombstone_bits()).packed();
         let (srcs, weights) = (edges.src_rows(), edges.weights());
         Self {
-            off: by_dst.offsets().to_vec(),
-            src: by_dst.items().iter().map(|&e| srcs[e as usize]).collect(),
-            w: by_dst.items().iter().map(|&e| weights[e as usize]).collect(),
+            off,
+            src: by_dst.iter().map(|&e| srcs[e as usize]).collect(),
+            w: by_dst.iter().map(|&e| weights[e as usize]).collect(),
             e: nodes.energy().to_vec(),
             out: vec![0.0; nodes.len()],
         }

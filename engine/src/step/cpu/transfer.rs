@@ -67,13 +67,12 @@ pub(super) fn compute(
         weights = NewWeights::Rows(updates);
         // Out-degrees for 5.4, only where it uses them.
         if super::update::uses_out_degree(params) {
-            let off = store.out_edges().offsets();
+            let out = store.out_edges();
             sc.deg.clear();
             sc.deg.resize(n, 0);
             sc.deg.par_chunks_mut(CHUNK).enumerate().for_each(|(ci, d)| {
                 for (k, x) in d.iter_mut().enumerate() {
-                    let r = ci * CHUNK + k;
-                    *x = off[r + 1] - off[r];
+                    *x = out.degree(ci * CHUNK + k);
                 }
             });
         }
