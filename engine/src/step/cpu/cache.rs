@@ -71,9 +71,11 @@ pub(super) fn source_factor(tc: f32, mof: f32, sb: f32, e0: f32, scale: f32, s: 
 pub(super) struct HotCache {
     /// Store version the per-edge entries were synced to.
     version: Option<u64>,
-    /// Store version and edge layout at the previous step's transfer.
+    /// Store version and edge layout at the previous step's transfer, and whether the
+    /// layout had changed then.
     pub last_transfer_version: Option<u64>,
     pub last_layout: Option<u64>,
+    pub moved_before: bool,
     /// The store lineage the per-row entries belong to.
     instance: Option<u64>,
     /// The store's edge layout the per-row entries were synced to, and how many of its

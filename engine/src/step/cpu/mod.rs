@@ -47,9 +47,9 @@ struct Scratch {
 /// only their speed differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TransferPath {
-    /// Use the compressed-row path where its in-slot arrays can follow the store (edges
-    /// only appended and tombstoned since they were built) or the edge rows stayed in place
-    /// since the previous step; stream the edge rows in a step whose rows just moved.
+    /// Use the compressed-row path, its in-slot arrays following the store (edges only
+    /// appended and tombstoned) or rebuilt after edge rows moved; stream the edge rows in a
+    /// step whose rows moved when they had also moved in the step before.
     #[default]
     Auto,
     /// Always stream the edge rows.
@@ -199,20 +199,20 @@ fn step(
         rayon::join(|| input_energies(st, params, frame, t, e0), || cache.sync(st, params))
     };
     ledger.input_set = input?;
-    // The compressed-row path where its in-slot arrays follow the store in O(edits), or
-    // the edge rows stayed in place since the previous step (a rebuild then serves the steps
-    // after); a step whose rows just moved (node removal, compaction) is streamed, as
-    // rebuilding would cost more than the step when rows move every step.
+    // The compressed-row path where its in-slot arrays follow the store in O(edits), else
+    // after a rebuild, which serves the steps after; but where the edge rows moved in this
+    // step and the one before (node removals every step), the topology is streamed, as
+    // rebuilding would cost more than the step.
     let changing = cache.last_transfer_version != Some(store.version());
+    let moved = cache.last_layout != Some(store.edge_layout());
     let stream = match path {
-        TransferPath::Auto => {
-            changing && !cache.slots.can_follow(store) && cache.last_layout != Some(store.edge_layout())
-        }
+        TransferPath::Auto => changing && !cache.slots.can_follow(store) && moved && cache.moved_before,
         TransferPath::Stream => true,
         TransferPath::Rows => false,
     };
     cache.last_transfer_version = Some(store.version());
     cache.last_layout = Some(store.edge_layout());
+    cache.moved_before = moved;
     *last = Some((stream, store.edges().count()));
     if !stream {
         store.refresh_out_edges();

@@ -135,36 +135,69 @@ impl InSlots {
             total += c;
             s
         }));
-        // Edge rows by a counting sort (stable: ascending within a group); `len` is the cursor.
-        self.row.clear();
-        self.row.resize(total as usize, NO_ROW);
-        self.len.iter_mut().for_each(|l| *l = 0);
-        for e in (0..rows).filter(|&e| live(e)) {
-            let d = dst[e] as usize;
-            self.row[(self.start[d] + self.len[d]) as usize] = e as u32;
-            self.len[d] += 1;
-        }
+        // A counting sort (stable: ascending within a group); `len` is the cursor. The edge
+        // rows are read in order and each slot written once (scattered writes cost less than
+        // scattered reads of four columns per slot); each thread takes the targets of one
+        // range of slots and skips the others' edges.
         let total = total as usize;
-        self.src.resize(total, 0);
+        for (v, x) in [(&mut self.row, NO_ROW), (&mut self.src, 0)] {
+            v.clear();
+            v.resize(total, x);
+        }
+        self.q.clear();
         self.q.resize(total, 0.0);
+        self.meta.clear();
         self.meta.resize(total, flag::DEAD);
+        self.gate.clear();
         self.gate.resize(total, 0.0);
-        let row = &self.row;
-        self.src
-            .par_iter_mut()
-            .zip(self.q.par_iter_mut())
-            .zip(self.meta.par_iter_mut().zip(self.gate.par_iter_mut()))
-            .zip(row.par_iter())
-            .with_min_len(1 << 14)
-            .for_each(|(((s, qq), (m, g)), &r)| {
-                (*s, *qq, *m, *g) = match r {
-                    NO_ROW => (0, 0.0, flag::DEAD, 0.0),
-                    r => {
-                        let r = r as usize;
-                        (src_rows[r], q[r], meta[r], gates[r])
-                    }
-                };
-            });
+        self.len.iter_mut().for_each(|l| *l = 0);
+        let parts = rayon::current_num_threads().clamp(1, 64);
+        let mut bounds = vec![0usize];
+        for p in 1..parts {
+            let j = self.start.partition_point(|&s| (s as usize) < total * p / parts);
+            bounds.push(j.max(bounds[p - 1]));
+        }
+        bounds.push(n);
+        let mut pieces = Vec::with_capacity(parts);
+        let (mut row, mut src, mut qs, mut metas, mut gs, mut lens) = (
+            &mut self.row[..],
+            &mut self.src[..],
+            &mut self.q[..],
+            &mut self.meta[..],
+            &mut self.gate[..],
+            &mut self.len[..],
+        );
+        for w in bounds.windows(2) {
+            let (lo, hi) = (w[0], w[1]);
+            let base = self.start.get(lo).map_or(total, |&s| s as usize);
+            let end = self.start.get(hi).map_or(total, |&s| s as usize);
+            let k = end - base;
+            let (a, b) = std::mem::take(&mut row).split_at_mut(k);
+            row = b;
+            let (c, d) = std::mem::take(&mut src).split_at_mut(k);
+            src = d;
+            let (e, f) = std::mem::take(&mut qs).split_at_mut(k);
+            qs = f;
+            let (g, h) = std::mem::take(&mut metas).split_at_mut(k);
+            metas = h;
+            let (i, j) = std::mem::take(&mut gs).split_at_mut(k);
+            gs = j;
+            let (l, m) = std::mem::take(&mut lens).split_at_mut(hi - lo);
+            lens = m;
+            pieces.push((lo, hi, base, a, c, e, g, i, l));
+        }
+        let start = &self.start;
+        pieces.into_par_iter().for_each(|(lo, hi, base, row, src, qs, metas, gs, lens)| {
+            for e in (0..rows).filter(|&e| live(e)) {
+                let d = dst[e] as usize;
+                if d < lo || d >= hi {
+                    continue;
+                }
+                let k = start[d] as usize - base + lens[d - lo] as usize;
+                lens[d - lo] += 1;
+                (row[k], src[k], qs[k], metas[k], gs[k]) = (e as u32, src_rows[e], q[e], meta[e], gates[e]);
+            }
+        });
         self.plain.clear();
         self.plain_slots = 0;
         for j in 0..n {
@@ -455,6 +488,18 @@ mod tests {
                 let mut fresh = InSlots::default();
                 fresh.rebuild(&store, &q, &meta, false);
                 assert_eq!(live_groups(&s), live_groups(&fresh), "round {round}, slack {slack}");
+                // The rebuild itself: each target's live rows in ascending order, with their
+                // source rows, factors and flags.
+                let e = store.edges();
+                let naive: Vec<Vec<(u32, u32, u32, u8)>> = (0..store.nodes().len())
+                    .map(|j| {
+                        (0..e.rows())
+                            .filter(|&r| e.is_live(r) && e.dst_rows()[r] as usize == j)
+                            .map(|r| (r as u32, e.src_rows()[r], q[r].to_bits(), meta[r]))
+                            .collect()
+                    })
+                    .collect();
+                assert_eq!(live_groups(&fresh), naive, "round {round}: the rebuild");
                 // A target marked plain has only plain edges (one that had a non-plain edge
                 // may stay unmarked after losing it: the general loop gives the same bits).
                 for j in 0..store.nodes().len() {
