@@ -204,6 +204,7 @@ fn step(
     // step and the one before (node removals every step), the topology is streamed, as
     // rebuilding would cost more than the step.
     let changing = cache.last_transfer_version != Some(store.version());
+    let cache_had_step = cache.last_transfer_version.is_some();
     let moved = cache.last_layout != Some(store.edge_layout());
     let stream = match path {
         TransferPath::Auto => changing && !cache.slots.can_follow(store) && moved && cache.moved_before,
@@ -216,7 +217,9 @@ fn step(
     *last = Some((stream, store.edges().count()));
     if !stream {
         store.refresh_out_edges();
-        cache.sync_slots(store, changing);
+        // Room in the groups only where the topology changed since an earlier step (a graph
+        // that stays the same reads its groups packed).
+        cache.sync_slots(store, changing && cache_had_step);
     }
     rep.times.cache_ns = ns(t0);
     let t0 = Instant::now();
