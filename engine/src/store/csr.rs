@@ -81,6 +81,8 @@ impl Csr {
         }));
         self.count = self.len.iter().map(|&l| l as usize).sum();
         self.items.clear();
+        // Exactly the room asked for (a plain resize past the capacity would double it).
+        self.items.reserve_exact(total as usize);
         self.items.resize(total as usize, 0);
         // `len` doubles as the cursor.
         self.len.iter_mut().for_each(|l| *l = 0);
@@ -107,6 +109,8 @@ impl Csr {
     /// at the end of its group: the same groups as [`Csr::rebuild_live`].
     pub fn append(&mut self, n_nodes: usize, key: &[u32], first: usize, dead: &[u64]) {
         debug_assert!(n_nodes >= self.n_nodes() && key.len() >= first, "append only grows the view");
+        let new_nodes = n_nodes.saturating_sub(self.n_nodes());
+        grow(&mut self.items, new_nodes * ROOM as usize);
         for _ in self.n_nodes()..n_nodes {
             self.start.push(self.items.len() as u32);
             self.len.push(0);
@@ -132,6 +136,7 @@ impl Csr {
         let (s, l) = (self.start[k] as usize, self.len[k] as usize);
         let new_start = self.items.len();
         let new_cap = 2 * l + ROOM as usize;
+        grow(&mut self.items, new_cap);
         self.items.extend_from_within(s..s + l);
         self.items.resize(new_start + new_cap, 0);
         self.holes += self.cap[k] as usize;
@@ -198,6 +203,14 @@ impl Csr {
             offsets.push(items.len() as u32);
         }
         (offsets, items)
+    }
+}
+
+/// Room for `more` entries at the end of `v`, growing its allocation by an eighth (not
+/// doubling it) when full: views that follow a changing store grow a little at a time.
+pub(crate) fn grow<T>(v: &mut Vec<T>, more: usize) {
+    if v.capacity() - v.len() < more {
+        v.reserve_exact(more.max(v.len() / 8));
     }
 }
 

@@ -15,6 +15,7 @@ mod nodes;
 mod tombs;
 
 pub use col::Col;
+pub(crate) use csr::grow;
 pub use csr::{Csr, Topology};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use edges::{EdgeRecord, EdgeTable};

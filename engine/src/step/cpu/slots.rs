@@ -140,15 +140,17 @@ impl InSlots {
         // scattered reads of four columns per slot); each thread takes the targets of one
         // range of slots and skips the others' edges.
         let total = total as usize;
-        for (v, x) in [(&mut self.row, NO_ROW), (&mut self.src, 0)] {
-            v.clear();
-            v.resize(total, x);
-        }
+        self.row.clear();
+        self.src.clear();
         self.q.clear();
-        self.q.resize(total, 0.0);
         self.meta.clear();
-        self.meta.resize(total, flag::DEAD);
         self.gate.clear();
+        // Exactly the room asked for (a plain resize past the capacity would double it).
+        self.reserve(total);
+        self.row.resize(total, NO_ROW);
+        self.src.resize(total, 0);
+        self.q.resize(total, 0.0);
+        self.meta.resize(total, flag::DEAD);
         self.gate.resize(total, 0.0);
         self.len.iter_mut().for_each(|l| *l = 0);
         let parts = rayon::current_num_threads().clamp(1, 64);
@@ -307,6 +309,7 @@ impl InSlots {
         }
         let new_start = self.row.len();
         let new_cap = 2 * kept + SLACK as usize;
+        self.reserve(new_cap);
         self.row.extend_from_within(range.start..w);
         self.src.extend_from_within(range.start..w);
         self.q.extend_from_within(range.start..w);
@@ -319,8 +322,19 @@ impl InSlots {
         true
     }
 
+    /// Room for `k` more slots, the arrays growing by an eighth (not doubling) when full.
+    fn reserve(&mut self, k: usize) {
+        use crate::store::grow;
+        grow(&mut self.row, k);
+        grow(&mut self.src, k);
+        grow(&mut self.q, k);
+        grow(&mut self.meta, k);
+        grow(&mut self.gate, k);
+    }
+
     /// `k` unused slots at the end of the arrays.
     fn extend_empty(&mut self, k: usize) {
+        self.reserve(k);
         let n = self.row.len() + k;
         self.row.resize(n, NO_ROW);
         self.src.resize(n, 0);
