@@ -439,6 +439,27 @@ impl Store {
         }
     }
 
+    /// [`Store::refresh_out_edges`], with `beside` run on another thread meanwhile: it reads
+    /// the store, whose out-edge view it must not read (the view is being brought up to
+    /// date; reading it panics in debug builds).
+    pub fn refresh_out_edges_beside<R: Send>(&mut self, beside: impl FnOnce(&Store) -> R + Send) -> R {
+        if self.out_valid {
+            return beside(self);
+        }
+        let mut out = std::mem::take(&mut self.topology.out);
+        let (n, base) = (self.nodes.len(), self.out_base);
+        let r = {
+            let me: &Store = self;
+            let e = &me.edges;
+            let refresh = || refresh_out(&mut out, base, n, e.src_rows(), e.tombstone_bits(), e.tombstoned_rows());
+            rayon::join(refresh, || beside(me)).1
+        };
+        self.topology.out = out;
+        self.out_valid = true;
+        self.out_base = Some((n, self.edges.rows(), self.edges.tombstones()));
+        r
+    }
+
     /// Take `out` as the out-edge view of the current tables (built elsewhere, for example
     /// beside other work that reads the store); it must equal what
     /// [`Store::refresh_out_edges`] would build (checked in debug builds).

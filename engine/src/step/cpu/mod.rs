@@ -216,10 +216,11 @@ fn step(
     cache.moved_before = moved;
     *last = Some((stream, store.edges().count()));
     if !stream {
-        store.refresh_out_edges();
-        // Room in the groups only where the topology changed since an earlier step (a graph
-        // that stays the same reads its groups packed).
-        cache.sync_slots(store, changing && cache_had_step);
+        // The in-slot arrays follow the store beside the out-edge view (which they do not
+        // read); room in the groups only where the topology changed since an earlier step
+        // (a graph that stays the same reads its groups packed).
+        let slack = changing && cache_had_step;
+        store.refresh_out_edges_beside(|st| cache.sync_slots(st, slack));
     }
     rep.times.cache_ns = ns(t0);
     let t0 = Instant::now();
