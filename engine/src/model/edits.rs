@@ -89,6 +89,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         crate::store::set_bits(&mut gone, &removed);
     }
     let mut added: Vec<EdgeRecord> = Vec::new();
+    let mut added_rows: Vec<(u32, u32)> = Vec::new();
     {
         let nodes = store.nodes();
         let edges = store.edges();
@@ -168,6 +169,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                     born_step: step,
                 };
                 added.push(rec);
+                added_rows.push((s as u32, d as u32));
             } else {
                 counts.skipped += 1;
             }
@@ -176,6 +178,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     counts.culled = removed.len() as u64;
     counts.added = added.len() as u64;
     store.remove_edge_rows(&removed);
-    store.add_edges(&added).expect("admitted additions should have live, distinct endpoints");
+    // The endpoint rows were found above (node rows do not move in this phase).
+    store.add_edges_at_rows(&added, &added_rows);
     counts
 }

@@ -281,8 +281,24 @@ impl Store {
             let d = self.nodes.row_of(r.dst).ok_or_else(|| missing(r.dst))?;
             rows.push((s as u32, d as u32));
         }
+        Ok(self.add_edges_at_rows(recs, &rows))
+    }
+
+    /// [`Store::add_edges`] for a caller that has found the endpoints' rows (`rows[i]` for
+    /// `recs[i]`: live, distinct, those of `recs[i].src` and `recs[i].dst`; checked in debug
+    /// builds).
+    pub(crate) fn add_edges_at_rows(&mut self, recs: &[EdgeRecord], rows: &[(u32, u32)]) -> Vec<EdgeId> {
+        debug_assert!(
+            recs.len() == rows.len()
+                && recs.iter().zip(rows).all(|(r, &(s, d))| {
+                    s != d
+                        && self.nodes.row_of(r.src) == Some(s as usize)
+                        && self.nodes.row_of(r.dst) == Some(d as usize)
+                }),
+            "endpoint rows should be those of the records' live, distinct endpoints"
+        );
         let mut ids = Vec::with_capacity(recs.len());
-        for (r, (s, d)) in recs.iter().zip(rows) {
+        for (r, &(s, d)) in recs.iter().zip(rows) {
             let mut rec = *r;
             rec.id = EdgeId(self.next_edge_id);
             self.next_edge_id += 1;
@@ -293,7 +309,7 @@ impl Store {
             self.touched();
             self.debug_check();
         }
-        Ok(ids)
+        ids
     }
 
     /// Set the edges of a fresh build from whole columns (ids `0..n`): the store has nodes
