@@ -189,14 +189,15 @@ impl EdgeTable {
     pub(crate) fn tombstone(&mut self, rows: &[usize]) {
         self.tombs.add(rows);
     }
-    /// Remove every tombstoned row, keeping the order of the rest; whether there were any.
-    pub(crate) fn compact_tombstones(&mut self) -> bool {
+    /// Remove every tombstoned row, keeping the order of the rest; the rows removed
+    /// (ascending), or `None` where there were none.
+    pub(crate) fn compact_tombstones(&mut self) -> Option<Vec<usize>> {
         if self.tombs.len() == 0 {
-            return false;
+            return None;
         }
         let rows = self.tombs.take_sorted();
         self.compact_rows(&rows);
-        true
+        Some(rows)
     }
     fn reserve_exact(&mut self, n: usize) {
         self.id.reserve_exact(n);

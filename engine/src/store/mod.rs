@@ -78,6 +78,24 @@ pub struct Store {
     layout: u64,
     /// Tombstoned edge rows are compacted away once they exceed this fraction of the rows.
     max_tombstone_fraction: f64,
+    /// The compaction that made the current layout, if one did.
+    last_compaction: Option<std::sync::Arc<Compaction>>,
+}
+
+/// A compaction of tombstoned edge rows: the edge layouts before and after, the number of
+/// rows before, and the rows it removed (ascending). Every other row `r` moved to `r` less
+/// the removed rows below it, in order; so per-row data can be carried over without
+/// matching ids.
+#[derive(Debug)]
+pub struct Compaction {
+    /// [`Store::edge_layout`] before and after.
+    pub from: u64,
+    /// See `from`.
+    pub to: u64,
+    /// Edge rows before.
+    pub rows_before: usize,
+    /// The rows removed, ascending.
+    pub removed: Vec<u32>,
 }
 
 /// The default [`Store::set_max_tombstone_fraction`]. A compaction moves every row after
@@ -103,6 +121,7 @@ impl Clone for Store {
             values_version: fresh_version(),
             layout: fresh_version(),
             max_tombstone_fraction: self.max_tombstone_fraction,
+            last_compaction: None,
         }
     }
 }
@@ -135,6 +154,7 @@ impl Store {
             values_version: fresh_version(),
             layout: fresh_version(),
             max_tombstone_fraction: DEFAULT_MAX_TOMBSTONE_FRACTION,
+            last_compaction: None,
         }
     }
     /// An identity of this store's lineage: new for every store and every clone, so caches
@@ -196,12 +216,21 @@ impl Store {
     }
     /// Remove every tombstoned edge row now (rows after the first tombstone move).
     pub fn compact_edges(&mut self) {
-        if self.edges.compact_tombstones() {
+        let rows_before = self.edges.rows();
+        if let Some(removed) = self.edges.compact_tombstones() {
+            let from = self.layout;
             self.layout = fresh_version();
+            let removed = removed.iter().map(|&r| r as u32).collect();
+            self.last_compaction =
+                Some(std::sync::Arc::new(Compaction { from, to: self.layout, rows_before, removed }));
             self.out_base = None;
             self.touched();
             self.debug_check();
         }
+    }
+    /// The compaction that made the current edge layout, if one did (see [`Compaction`]).
+    pub fn last_compaction(&self) -> Option<&Compaction> {
+        self.last_compaction.as_deref().filter(|c| c.to == self.layout)
     }
     fn compact_if_due(&mut self) {
         let t = self.edges.tombstones();

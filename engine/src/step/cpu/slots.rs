@@ -98,16 +98,19 @@ impl InSlots {
         self.basis.map(|b| b.version)
     }
 
-    /// Whether the arrays can follow `store` by [`InSlots::follow`]: the same lineage and
-    /// edge layout, and rows and nodes only added since.
+    /// Whether the arrays can follow `store` by [`InSlots::follow`]: the same lineage, nodes
+    /// only added, and either the same edge layout with rows only appended and tombstoned,
+    /// or a layout made from theirs by one compaction.
     pub fn can_follow(&self, store: &Store) -> bool {
         let now = Basis::of(store);
         self.basis.is_some_and(|b| {
             b.instance == now.instance
-                && b.layout == now.layout
                 && b.nodes <= now.nodes
-                && b.rows <= now.rows
-                && b.tombs <= now.tombs
+                && if b.layout == now.layout {
+                    b.rows <= now.rows && b.tombs <= now.tombs
+                } else {
+                    store.last_compaction().is_some_and(|c| c.from == b.layout && c.rows_before >= b.rows)
+                }
         })
     }
 
@@ -220,10 +223,13 @@ impl InSlots {
     /// false, with the arrays left for a rebuild, where following would leave too many
     /// holes or the arrays do not match the store.
     pub fn follow(&mut self, store: &Store, q: &[f32], meta: &[u8], changed: &mut Vec<u32>) -> bool {
-        let Some(b) = self.basis.filter(|_| self.can_follow(store)) else {
+        let Some(mut b) = self.basis.take() else {
             return false;
         };
-        self.basis = None;
+        let now = Basis::of(store);
+        if b.instance != now.instance || b.nodes > now.nodes {
+            return false;
+        }
         let (nodes, edges) = (store.nodes(), store.edges());
         let (src_rows, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.gates());
         for j in b.nodes..nodes.len() {
@@ -234,29 +240,27 @@ impl InSlots {
             self.plain.push(true);
             changed.push(j as u32);
         }
-        for e in b.rows..edges.rows() {
-            if !edges.is_live(e) || e >= q.len().min(meta.len()) {
-                continue;
+        b.nodes = nodes.len();
+        if b.layout != now.layout {
+            // Rows moved: the arrays follow only through the compaction that made this layout
+            // from theirs.
+            let Some(c) = store.last_compaction().filter(|c| c.from == b.layout && c.rows_before >= b.rows) else {
+                return false;
+            };
+            if !self.carry_over(store, c, b.rows, q, meta, changed) {
+                return false;
             }
-            let d = dst[e] as usize;
-            if self.len[d] == self.cap[d] && !self.make_room(d) {
+            (b.layout, b.rows, b.tombs) = (c.to, c.rows_before - c.removed.len(), 0);
+        }
+        if b.rows > now.rows || b.tombs > now.tombs {
+            return false;
+        }
+        for e in b.rows..edges.rows() {
+            if edges.is_live(e) && !self.append(e, src_rows, dst, gates, q, meta, changed) {
                 // Built without room: the graph turned out to change, so rebuild with room
                 // rather than move groups one by one (moved groups lose their locality).
                 return false;
             }
-            let k = (self.start[d] + self.len[d]) as usize;
-            self.len[d] += 1;
-            (self.row[k], self.src[k], self.q[k], self.meta[k], self.gate[k]) =
-                (e as u32, src_rows[e], q[e], meta[e], gates[e]);
-            if self.plain[d] {
-                if meta[e] == flag::CONDUCTS {
-                    self.plain_slots += 1;
-                } else {
-                    self.plain[d] = false;
-                    self.plain_slots = self.plain_slots.saturating_sub(self.len[d] as usize - 1);
-                }
-            }
-            changed.push(src_rows[e]);
         }
         for &r in &edges.tombstoned_rows()[b.tombs..] {
             let r = r as usize;
@@ -276,7 +280,107 @@ impl InSlots {
         if self.holes > self.row.len() / 8 {
             return false;
         }
-        self.basis = Some(Basis::of(store));
+        self.basis = Some(now);
+        true
+    }
+
+    /// Give live edge row `e` (of the store's current rows) the next slot of its target's
+    /// group, its source row onto `changed`; false where its group is full and the arrays
+    /// have no room to move it.
+    fn append(
+        &mut self,
+        e: usize,
+        src_rows: &[u32],
+        dst: &[u32],
+        gates: &[f32],
+        q: &[f32],
+        meta: &[u8],
+        changed: &mut Vec<u32>,
+    ) -> bool {
+        if e >= q.len().min(meta.len()) {
+            return false;
+        }
+        let d = dst[e] as usize;
+        if self.len[d] == self.cap[d] && !self.make_room(d) {
+            return false;
+        }
+        let k = (self.start[d] + self.len[d]) as usize;
+        self.len[d] += 1;
+        (self.row[k], self.src[k], self.q[k], self.meta[k], self.gate[k]) =
+            (e as u32, src_rows[e], q[e], meta[e], gates[e]);
+        if self.plain[d] {
+            if meta[e] == flag::CONDUCTS {
+                self.plain_slots += 1;
+            } else {
+                self.plain[d] = false;
+                self.plain_slots = self.plain_slots.saturating_sub(self.len[d] as usize - 1);
+            }
+        }
+        changed.push(src_rows[e]);
+        true
+    }
+
+    /// Carry the arrays (which had followed the old layout up to its row `seen`) over the
+    /// compaction `c` to the store's rows: the slots of removed rows dropped (their sources
+    /// pushed onto `changed` where the slot was not masked yet: removed since), the others
+    /// renumbered (the order within each group stays), then the rows appended between
+    /// `seen` and the compaction that survived it given their slots. Every masked slot
+    /// goes, since a compaction removes every tombstone.
+    fn carry_over(
+        &mut self,
+        store: &Store,
+        c: &crate::store::Compaction,
+        seen: usize,
+        q: &[f32],
+        meta: &[u8],
+        changed: &mut Vec<u32>,
+    ) -> bool {
+        let words = c.rows_before.div_ceil(64);
+        let mut bits = vec![0u64; words];
+        for &r in &c.removed {
+            bits[r as usize / 64] |= 1 << (r % 64);
+        }
+        let mut below = Vec::with_capacity(words);
+        let mut n = 0u32;
+        for w in &bits {
+            below.push(n);
+            n += w.count_ones();
+        }
+        let dead = |r: usize| bits[r / 64] >> (r % 64) & 1 != 0;
+        let new_row = |r: usize| r - (below[r / 64] + (bits[r / 64] & ((1u64 << (r % 64)) - 1)).count_ones()) as usize;
+        for j in 0..self.len.len() {
+            let range = self.range(j);
+            let mut w = range.start;
+            for k in range.clone() {
+                let r = self.row[k] as usize;
+                if r >= c.rows_before {
+                    return false;
+                }
+                if dead(r) {
+                    if self.meta[k] != flag::DEAD {
+                        changed.push(self.src[k]);
+                    }
+                    continue;
+                }
+                self.row[w] = new_row(r) as u32;
+                self.src[w] = self.src[k];
+                self.q[w] = self.q[k];
+                self.meta[w] = self.meta[k];
+                self.gate[w] = self.gate[k];
+                w += 1;
+            }
+            if self.plain[j] {
+                self.plain_slots = self.plain_slots.saturating_sub(range.end - w);
+            }
+            self.len[j] = (w - range.start) as u32;
+        }
+        let edges = store.edges();
+        let (src_rows, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.gates());
+        for r in seen..c.rows_before {
+            if !dead(r) && !self.append(new_row(r), src_rows, dst, gates, q, meta, changed) {
+                return false;
+            }
+        }
         true
     }
 
@@ -393,13 +497,14 @@ mod tests {
         }
     }
 
-    /// Per-row factors and flags standing in for the cache's: distinct per row, flagged
-    /// [`flag::DEAD`] where tombstoned (as the cache flags them).
+    /// Per-row factors and flags standing in for the cache's: a function of the edge (not
+    /// of its row, which a compaction changes), flagged [`flag::DEAD`] where tombstoned (as
+    /// the cache flags them).
     fn per_row(store: &Store) -> (Vec<f32>, Vec<u8>) {
         let e = store.edges();
         let q = (0..e.rows()).map(|r| if e.is_live(r) { e.weights()[r] } else { 0.0 }).collect();
         let meta = (0..e.rows())
-            .map(|r| match (e.is_live(r), r % 3) {
+            .map(|r| match (e.is_live(r), e.ids()[r] % 3) {
                 (false, _) => flag::DEAD,
                 (true, 0) => flag::CONDUCTS | flag::NEGATIVE,
                 (true, _) => flag::CONDUCTS,
@@ -451,7 +556,7 @@ mod tests {
             let (q, meta) = per_row(&store);
             let mut s = InSlots::default();
             s.rebuild(&store, &q, &meta, slack);
-            let (mut followed, mut moved) = (0, 0);
+            let (mut followed, mut moved, mut carried) = (0, 0, 0);
             for round in 0..40 {
                 // A batch: maybe new nodes, appended edges (some into the newest nodes, so
                 // groups fill up), then removals (some of rows appended in this batch).
@@ -471,27 +576,49 @@ mod tests {
                 let gone: Vec<usize> =
                     (0..pair(12, false).0).map(|_| live[pair(live.len() as u64 + 1, false).0 as usize]).collect();
                 store.remove_edge_rows(&gone);
+                // Now and then a compaction (rows move), maybe with more edits after it.
+                let compacted = round % 5 == 4;
+                if compacted {
+                    store.compact_edges();
+                    let n = store.nodes().len() as u64;
+                    let more: Vec<EdgeRecord> = (0..3)
+                        .map(|_| {
+                            let (a, b) = pair(n, false);
+                            edge(a, b, 7.5)
+                        })
+                        .collect();
+                    store.add_edges(&more).expect("edges");
+                    let live = (0..store.edges().rows()).find(|&r| store.edges().is_live(r)).expect("a live row");
+                    store.remove_edge_rows(&[live]);
+                }
                 let (q, meta) = per_row(&store);
                 let mut changed = Vec::new();
                 let before = s.holes;
                 if s.follow(&store, &q, &meta, &mut changed) {
                     followed += 1;
+                    carried += usize::from(compacted);
                     moved += usize::from(s.holes > before);
                     // Every source whose out-edges changed is reported (an edge appended and
-                    // removed since the last follow changes nothing).
-                    let e = store.edges();
-                    let appended = rows_before..e.rows();
-                    let mut want: Vec<u32> = gone
-                        .iter()
-                        .filter(|r| !appended.contains(r))
-                        .chain(appended.clone().filter(|&r| e.is_live(r)).collect::<Vec<_>>().iter())
-                        .map(|&r| e.src_rows()[r])
-                        .collect();
-                    want.sort_unstable();
-                    want.dedup();
-                    changed.sort_unstable();
-                    changed.dedup();
-                    assert!(want.iter().all(|w| changed.binary_search(w).is_ok()), "round {round}: changed sources");
+                    // removed since the last follow changes nothing); compactions renumber
+                    // the rows, so this is checked between them only.
+                    if !compacted {
+                        let e = store.edges();
+                        let appended = rows_before..e.rows();
+                        let mut want: Vec<u32> = gone
+                            .iter()
+                            .filter(|r| !appended.contains(r))
+                            .chain(appended.clone().filter(|&r| e.is_live(r)).collect::<Vec<_>>().iter())
+                            .map(|&r| e.src_rows()[r])
+                            .collect();
+                        want.sort_unstable();
+                        want.dedup();
+                        changed.sort_unstable();
+                        changed.dedup();
+                        assert!(
+                            want.iter().all(|w| changed.binary_search(w).is_ok()),
+                            "round {round}: changed sources"
+                        );
+                    }
                 } else {
                     assert!(
                         !slack || s.holes * 8 > s.row.len() || round == 0,
@@ -522,7 +649,10 @@ mod tests {
                 }
             }
             if slack {
-                assert!(followed > 30 && moved > 0, "followed {followed} times, moved groups {moved} times");
+                assert!(
+                    followed > 30 && moved > 0 && carried >= 5,
+                    "followed {followed} times ({carried} through a compaction), moved groups {moved} times"
+                );
             } else {
                 assert!(followed < 40, "arrays without room rebuild when a group fills");
             }
