@@ -13,7 +13,28 @@
 
 /// Room a group gets beyond its edges in [`Csr::rebuild_live_with_room`] (plus an eighth),
 /// and a new node's group.
-const ROOM: u32 = 4;
+pub(crate) const ROOM: u32 = 4;
+
+/// The groups' bounds for `len` edges each: `cap` (with `room`, an eighth more plus
+/// [`ROOM`]) and `start` (the groups laid out in order, by a running total of `cap`);
+/// returns the total. Shared by the views and the CPU stepper's in-slot arrays.
+pub(crate) fn lay_out_groups(len: &[u32], room: bool, cap: &mut Vec<u32>, start: &mut Vec<u32>) -> u32 {
+    cap.clear();
+    cap.extend(len.iter().map(|&l| if room { l + l / 8 + ROOM } else { l }));
+    start.clear();
+    let mut total = 0u32;
+    start.extend(cap.iter().map(|&c| {
+        let s = total;
+        total += c;
+        s
+    }));
+    total
+}
+
+/// The capacity a full group of `len` edges moves to: twice its edges plus [`ROOM`].
+pub(crate) fn moved_capacity(len: usize) -> usize {
+    2 * len + ROOM as usize
+}
 
 /// One compressed-row view: `row(n)` are the edge rows of node row `n`, ascending.
 #[derive(Debug, Clone, Default)]
@@ -70,15 +91,7 @@ impl Csr {
                 self.len[k as usize] += 1;
             }
         }
-        self.cap.clear();
-        self.cap.extend(self.len.iter().map(|&l| if room { l + l / 8 + ROOM } else { l }));
-        self.start.clear();
-        let mut total = 0u32;
-        self.start.extend(self.cap.iter().map(|&c| {
-            let s = total;
-            total += c;
-            s
-        }));
+        let total = lay_out_groups(&self.len, room, &mut self.cap, &mut self.start);
         self.count = self.len.iter().map(|&l| l as usize).sum();
         self.items.clear();
         // Exactly the room asked for (a plain resize past the capacity would double it).
@@ -135,7 +148,7 @@ impl Csr {
     fn move_to_end(&mut self, k: usize) {
         let (s, l) = (self.start[k] as usize, self.len[k] as usize);
         let new_start = self.items.len();
-        let new_cap = 2 * l + ROOM as usize;
+        let new_cap = moved_capacity(l);
         grow(&mut self.items, new_cap);
         self.items.extend_from_within(s..s + l);
         self.items.resize(new_start + new_cap, 0);

@@ -15,7 +15,7 @@ mod nodes;
 mod tombs;
 
 pub use col::Col;
-pub(crate) use csr::grow;
+pub(crate) use csr::{grow, lay_out_groups, moved_capacity, ROOM};
 pub use csr::{Csr, Topology};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use edges::{EdgeRecord, EdgeTable};

@@ -25,11 +25,7 @@
 use rayon::prelude::*;
 
 use crate::model::rules::flag;
-use crate::store::Store;
-
-/// Room a group gets beyond its edges at a rebuild for a changing graph (plus an eighth),
-/// and a new node's group.
-const SLACK: u32 = 4;
+use crate::store::{lay_out_groups, moved_capacity, Store, ROOM};
 
 /// A slot past a group's end (never read by the pull loops).
 const NO_ROW: u32 = u32::MAX;
@@ -129,15 +125,7 @@ impl InSlots {
         for e in (0..rows).filter(|&e| live(e)) {
             self.len[dst[e] as usize] += 1;
         }
-        self.cap.clear();
-        self.cap.extend(self.len.iter().map(|&l| if slack { l + l / 8 + SLACK } else { l }));
-        self.start.clear();
-        let mut total = 0u32;
-        self.start.extend(self.cap.iter().map(|&c| {
-            let s = total;
-            total += c;
-            s
-        }));
+        let total = lay_out_groups(&self.len, slack, &mut self.cap, &mut self.start);
         // A counting sort (stable: ascending within a group); `len` is the cursor. The edge
         // rows are read in order and each slot written once (scattered writes cost less than
         // scattered reads of four columns per slot); each thread takes the targets of one
@@ -235,8 +223,8 @@ impl InSlots {
         for j in b.nodes..nodes.len() {
             self.start.push(self.row.len() as u32);
             self.len.push(0);
-            self.cap.push(SLACK);
-            self.extend_empty(SLACK as usize);
+            self.cap.push(ROOM);
+            self.extend_empty(ROOM as usize);
             self.plain.push(true);
             changed.push(j as u32);
         }
@@ -412,7 +400,7 @@ impl InSlots {
             return false;
         }
         let new_start = self.row.len();
-        let new_cap = 2 * kept + SLACK as usize;
+        let new_cap = moved_capacity(kept);
         self.reserve(new_cap);
         self.row.extend_from_within(range.start..w);
         self.src.extend_from_within(range.start..w);
