@@ -215,6 +215,11 @@ fn step(
     cache.last_layout = Some(store.edge_layout());
     cache.moved_before = moved;
     *last = Some((stream, store.edges().count()));
+    if stream && moved {
+        // Rows moved: the in-slot arrays cannot follow any more (a later rebuild allocates
+        // them again), so they stop holding memory.
+        cache.slots = Default::default();
+    }
     if !stream {
         // The in-slot arrays follow the store beside the out-edge view (which they do not
         // read); room in the groups only where the topology changed since an earlier step
