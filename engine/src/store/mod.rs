@@ -470,17 +470,9 @@ impl Store {
     /// where only nodes and edges were added since it was complete, else by a rebuild.
     pub fn refresh_out_edges(&mut self) {
         if !self.out_valid {
-            let (e, n) = (&self.edges, self.nodes.len());
-            refresh_out(
-                &mut self.topology.out,
-                self.out_base,
-                n,
-                e.src_rows(),
-                e.tombstone_bits(),
-                e.tombstoned_rows(),
-            );
-            self.out_valid = true;
-            self.out_base = Some((n, e.rows(), e.tombstones()));
+            let mut out = std::mem::take(&mut self.topology.out);
+            self.patch_out(&mut out);
+            self.set_out_edges(out);
         }
     }
 
@@ -492,17 +484,23 @@ impl Store {
             return beside(self);
         }
         let mut out = std::mem::take(&mut self.topology.out);
-        let (n, base) = (self.nodes.len(), self.out_base);
-        let r = {
-            let me: &Store = self;
-            let e = &me.edges;
-            let refresh = || refresh_out(&mut out, base, n, e.src_rows(), e.tombstone_bits(), e.tombstoned_rows());
-            rayon::join(refresh, || beside(me)).1
-        };
+        let me: &Store = self;
+        let r = rayon::join(|| me.patch_out(&mut out), || beside(me)).1;
+        self.set_out_edges(out);
+        r
+    }
+
+    /// Bring `out` (the out-edge view as last complete) up to date with the tables.
+    fn patch_out(&self, out: &mut Csr) {
+        let e = &self.edges;
+        refresh_out(out, self.out_base, self.nodes.len(), e.src_rows(), e.tombstone_bits(), e.tombstoned_rows());
+    }
+
+    /// Take `out`, complete for the current tables, as the out-edge view.
+    fn set_out_edges(&mut self, out: Csr) {
         self.topology.out = out;
         self.out_valid = true;
-        self.out_base = Some((n, self.edges.rows(), self.edges.tombstones()));
-        r
+        self.out_base = Some((self.nodes.len(), self.edges.rows(), self.edges.tombstones()));
     }
 
     /// Take `out` as the out-edge view of the current tables (built elsewhere, for example
@@ -516,9 +514,7 @@ impl Store {
             },
             "an installed out-edge view should match a rebuild"
         );
-        self.topology.out = out;
-        self.out_valid = true;
-        self.out_base = Some((self.nodes.len(), self.edges.rows(), self.edges.tombstones()));
+        self.set_out_edges(out);
     }
 
     /// The compressed-row views; call [`Store::refresh_topology`] after mutations first.

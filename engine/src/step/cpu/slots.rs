@@ -43,6 +43,12 @@ struct Basis {
 }
 
 impl Basis {
+    /// The store's compaction that made its layout from this one (rows this far in kept
+    /// track of), if one did.
+    fn compacted_to(self, store: &Store) -> Option<&crate::store::Compaction> {
+        store.last_compaction().filter(|c| c.from == self.layout && c.rows_before >= self.rows)
+    }
+
     fn of(store: &Store) -> Self {
         let e = store.edges();
         Self {
@@ -105,7 +111,7 @@ impl InSlots {
                 && if b.layout == now.layout {
                     b.rows <= now.rows && b.tombs <= now.tombs
                 } else {
-                    store.last_compaction().is_some_and(|c| c.from == b.layout && c.rows_before >= b.rows)
+                    b.compacted_to(store).is_some()
                 }
         })
     }
@@ -232,7 +238,7 @@ impl InSlots {
         if b.layout != now.layout {
             // Rows moved: the arrays follow only through the compaction that made this layout
             // from theirs.
-            let Some(c) = store.last_compaction().filter(|c| c.from == b.layout && c.rows_before >= b.rows) else {
+            let Some(c) = b.compacted_to(store) else {
                 return false;
             };
             if !self.carry_over(store, c, b.rows, q, meta, changed) {
@@ -336,31 +342,25 @@ impl InSlots {
         }
         let dead = |r: usize| bits[r / 64] >> (r % 64) & 1 != 0;
         let new_row = |r: usize| r - (below[r / 64] + (bits[r / 64] & ((1u64 << (r % 64)) - 1)).count_ones()) as usize;
+        let mut stray = false;
         for j in 0..self.len.len() {
-            let range = self.range(j);
-            let mut w = range.start;
-            for k in range.clone() {
-                let r = self.row[k] as usize;
+            self.compact_group(j, |row, meta, src| {
+                let r = row as usize;
                 if r >= c.rows_before {
-                    return false;
-                }
-                if dead(r) {
-                    if self.meta[k] != flag::DEAD {
-                        changed.push(self.src[k]);
+                    stray = true;
+                    Some(row)
+                } else if dead(r) {
+                    if meta != flag::DEAD {
+                        changed.push(src);
                     }
-                    continue;
+                    None
+                } else {
+                    Some(new_row(r) as u32)
                 }
-                self.row[w] = new_row(r) as u32;
-                self.src[w] = self.src[k];
-                self.q[w] = self.q[k];
-                self.meta[w] = self.meta[k];
-                self.gate[w] = self.gate[k];
-                w += 1;
-            }
-            if self.plain[j] {
-                self.plain_slots = self.plain_slots.saturating_sub(range.end - w);
-            }
-            self.len[j] = (w - range.start) as u32;
+            });
+        }
+        if stray {
+            return false;
         }
         let edges = store.edges();
         let (src_rows, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.gates());
@@ -372,15 +372,14 @@ impl InSlots {
         true
     }
 
-    /// Room for one more slot in target row `d`'s full group: its masked slots dropped (in
-    /// place, order kept), else the group moved to the end of the arrays with twice the room
-    /// (only where the arrays were built with room; returns false otherwise).
-    fn make_room(&mut self, d: usize) -> bool {
-        let range = self.range(d);
+    /// Keep, in order, the slots of target row `j` for which `keep(row, flags, source row)`
+    /// gives a row (the slot's new edge row), closing the gaps; returns the slots kept.
+    fn compact_group(&mut self, j: usize, mut keep: impl FnMut(u32, u8, u32) -> Option<u32>) -> usize {
+        let range = self.range(j);
         let mut w = range.start;
         for k in range.clone() {
-            if self.meta[k] != flag::DEAD {
-                self.row[w] = self.row[k];
+            if let Some(row) = keep(self.row[k], self.meta[k], self.src[k]) {
+                self.row[w] = row;
                 self.src[w] = self.src[k];
                 self.q[w] = self.q[k];
                 self.meta[w] = self.meta[k];
@@ -389,10 +388,20 @@ impl InSlots {
             }
         }
         let kept = w - range.start;
-        if self.plain[d] {
+        if self.plain[j] {
             self.plain_slots = self.plain_slots.saturating_sub(range.len() - kept);
         }
-        self.len[d] = kept as u32;
+        self.len[j] = kept as u32;
+        kept
+    }
+
+    /// Room for one more slot in target row `d`'s full group: its masked slots dropped (in
+    /// place, order kept), else the group moved to the end of the arrays with twice the room
+    /// (only where the arrays were built with room; returns false otherwise).
+    fn make_room(&mut self, d: usize) -> bool {
+        let range = self.range(d);
+        let kept = self.compact_group(d, |row, meta, _| (meta != flag::DEAD).then_some(row));
+        let w = range.start + kept;
         if kept < self.cap[d] as usize {
             return true;
         }
