@@ -88,8 +88,13 @@ pub fn state_hash(store: &Store, step: u64, pending: &Pending) -> String {
     let e = compacted.edges();
     h.u64(e.rows() as u64);
     column(&mut h, e.ids());
-    column(&mut h, e.src());
-    column(&mut h, e.dst());
+    let nodes = compacted.nodes();
+    for x in e.src_ids(nodes) {
+        h.u64(x);
+    }
+    for x in e.dst_ids(nodes) {
+        h.u64(x);
+    }
     column(&mut h, e.kinds());
     column(&mut h, e.weights());
     column(&mut h, e.directions());

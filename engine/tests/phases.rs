@@ -189,7 +189,7 @@ fn death_removes_node_edges_and_clears_children_parents() {
     assert_eq!(m.ledger.dead, -10.0);
     assert!(s.store().nodes().row_of(NodeId(0)).is_none());
     assert_eq!(s.store().edges().count(), 1, "both edges of the dead node are gone");
-    assert_eq!(s.store().edges().src()[0], 2);
+    assert_eq!(s.store().edges().record(s.store().nodes(), 0).src.0, 2);
     let r = s.store().nodes().row_of(NodeId(3)).expect("child lives");
     assert_eq!(s.store().nodes().record(r).parent, None);
     s.check_invariants().expect("invariants");
@@ -222,7 +222,8 @@ fn spawn_serves_by_energy_then_id_with_fertility() {
     assert!((4..7).all(|r| n.energy()[r] == 0.5 * 19.52 && n.kind_of(r) == D && n.born_steps()[r] == 0));
     let store = s.store().compacted();
     let e = store.edges();
-    let pairs: Vec<_> = (0..e.rows()).map(|i| (e.src()[i], e.dst()[i])).collect();
+    let pairs: Vec<_> =
+        (0..e.rows()).map(|i| (e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0)).collect();
     assert_eq!(pairs, vec![(1, 4), (0, 5), (0, 6)], "one parent edge per child, in service order");
     assert!((0..e.rows()).all(|i| e.kind_of(i) == EdgeKind::Excitatory && e.direction_of(i) == Direction::FreeFlow));
     s.check_invariants().expect("invariants");
@@ -267,7 +268,8 @@ fn spawn_needs_energy_a_free_slot_and_wires_while_slots_remain() {
     assert_eq!(parents, vec![Some(1), Some(1), Some(3)]);
     let store = s.store().compacted();
     let e = store.edges();
-    let pairs: Vec<_> = (0..e.rows()).map(|i| (e.src()[i], e.dst()[i])).collect();
+    let pairs: Vec<_> =
+        (0..e.rows()).map(|i| (e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0)).collect();
     assert_eq!(pairs, vec![(0, 4), (1, 5), (3, 7)]);
     s.check_invariants().expect("invariants");
 }
@@ -353,7 +355,9 @@ fn edits_are_revalidated_when_applied() {
     assert_eq!((c.culled, c.added, c.skipped), (1, 4, 2 + 6));
     let store = s.store().compacted();
     let e = store.edges();
-    let got: Vec<_> = (0..e.rows()).map(|i| (e.ids()[i], e.src()[i], e.dst()[i], e.born_steps()[i])).collect();
+    let got: Vec<_> = (0..e.rows())
+        .map(|i| (e.ids()[i], e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0, e.born_steps()[i]))
+        .collect();
     assert_eq!(
         got,
         vec![(1, 0, 2, 0), (2, 3, 0, 0), (3, 1, 5, 0), (4, 0, 1, 7), (5, 2, 0, 7), (6, 2, 1, 7), (7, 1, 0, 7)]
@@ -393,7 +397,9 @@ fn queued_removals_need_only_their_edge_and_additions_see_earlier_ones() {
     assert_eq!((m.edges_culled, m.edges_added, m.edits_skipped), (2, 3, 2 + 1 + 2));
     let store = s.store().compacted();
     let e = store.edges();
-    let pairs: Vec<_> = (0..e.rows()).map(|i| (e.ids()[i], e.src()[i], e.dst()[i])).collect();
+    let pairs: Vec<_> = (0..e.rows())
+        .map(|i| (e.ids()[i], e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0))
+        .collect();
     assert_eq!(pairs, vec![(1, 2, 0), (3, 2, 1), (4, 0, 1), (5, 1, 3)]);
     s.check_invariants().expect("invariants");
 }
@@ -515,7 +521,7 @@ fn cull_table_agrees_with_the_cull_condition() {
                 n.ids()[s],
                 n.parents()[d],
             );
-            assert_eq!(table.edge_row(n, e, r), want, "{rule:?}: edge {:?}", e.record(r));
+            assert_eq!(table.edge_row(n, e, r), want, "{rule:?}: edge {:?}", e.record(n, r));
             culled += usize::from(want);
         }
         assert!(culled > 0 && culled < e.rows(), "both outcomes occur ({culled} of {})", e.rows());

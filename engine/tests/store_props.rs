@@ -108,7 +108,8 @@ fn compare(s: &Simulation, m: &Naive) -> Result<(), TestCaseError> {
     prop_assert_eq!(live.len(), e.count());
     prop_assert_eq!(live.iter().map(|&r| e.ids()[r]).collect::<Vec<_>>(), m.edges.keys().copied().collect::<Vec<_>>());
     for (&r, x) in live.iter().zip(m.edges.values()) {
-        prop_assert_eq!((e.src()[r], e.dst()[r]), (x.src, x.dst));
+        let rec = e.record(s.store().nodes(), r);
+        prop_assert_eq!((rec.src.0, rec.dst.0), (x.src, x.dst));
     }
     Ok(())
 }
@@ -295,7 +296,7 @@ fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), T
             let e = s.store().edges();
             for r in (0..e.rows()).filter(|&r| e.is_live(r)) {
                 if e.ids()[r] >= next_edge {
-                    let rec = e.record(r);
+                    let rec = e.record(s.store().nodes(), r);
                     prop_assert!(rec.dst.0 >= next_node, "new edges only wire new children");
                     m.edges.insert(
                         rec.id.0,

@@ -136,8 +136,8 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     ];
     let edge_bytes: Vec<Vec<u8>> = vec![
         le_bytes(e.ids(), u64::to_le_bytes),
-        le_bytes(e.src(), u64::to_le_bytes),
-        le_bytes(e.dst(), u64::to_le_bytes),
+        e.src_ids(n).flat_map(u64::to_le_bytes).collect(),
+        e.dst_ids(n).flat_map(u64::to_le_bytes).collect(),
         e.kinds().to_vec(),
         le_bytes(e.weights(), f32::to_le_bytes),
         e.directions().to_vec(),

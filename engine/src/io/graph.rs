@@ -102,7 +102,7 @@ pub fn to_graphml(store: &Store) -> String {
         s.push_str("</node>\n");
     }
     for r in 0..e.rows() {
-        let rec = e.record(r);
+        let rec = e.record(n, r);
         let values = [
             rec.kind.name().to_string(),
             rec.direction.name().to_string(),

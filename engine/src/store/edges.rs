@@ -1,5 +1,7 @@
-//! The edge table: one private column per field of MODEL.md 1.2, rows in ascending id order,
-//! plus two derived columns (the endpoint rows) that the store keeps in step with the node table.
+//! The edge table: one private column per field of MODEL.md 1.2, rows in ascending id order.
+//! The endpoints are held as node rows, which the store keeps in step with the node table;
+//! their ids are read through the node table ([`EdgeTable::src_ids`], [`EdgeTable::record`]),
+//! so the table holds no copy of them.
 //!
 //! Only [`EdgeTable::push`], [`EdgeTable::remove_sorted`] and the build's `from_build_columns`
 //! change lengths, each touching
@@ -8,6 +10,7 @@
 use super::col::Col;
 use super::csr::compact;
 use super::ids::{Direction, EdgeId, EdgeKind, NodeId};
+use super::nodes::NodeTable;
 use super::tombs::Tombs;
 
 /// Everything stored for one edge.
@@ -33,11 +36,12 @@ pub struct EdgeRecord {
     pub born_step: u64,
 }
 
-/// The drawn columns of a fresh build's edges (ids, endpoint rows and birth steps follow).
+/// The drawn columns of a fresh build's edges (ids and birth steps follow); node ids equal
+/// node rows in a fresh build, so the endpoints are written as rows.
 #[derive(Debug, Default)]
 pub(crate) struct BuildColumns {
-    pub src: Vec<u64>,
-    pub dst: Vec<u64>,
+    pub src: Vec<u32>,
+    pub dst: Vec<u32>,
     pub kind: Vec<u8>,
     pub weight: Vec<f32>,
     pub direction: Vec<u8>,
@@ -75,8 +79,8 @@ impl BuildColumns {
 
 /// Mutable slices of [`BuildColumns`], over some range of rows.
 pub(crate) struct BuildColumnsMut<'a> {
-    pub src: &'a mut [u64],
-    pub dst: &'a mut [u64],
+    pub src: &'a mut [u32],
+    pub dst: &'a mut [u32],
     pub kind: &'a mut [u8],
     pub weight: &'a mut [f32],
     pub direction: &'a mut [u8],
@@ -100,11 +104,12 @@ impl<'a> BuildColumnsMut<'a> {
         )
     }
 
-    /// Write one edge's drawn fields at row `i`.
+    /// Write one edge's drawn fields at row `i` (its endpoint ids are their rows).
     #[inline]
     pub fn set(&mut self, i: usize, r: &EdgeRecord) {
-        self.src[i] = r.src.0;
-        self.dst[i] = r.dst.0;
+        debug_assert!(r.src.0 <= u64::from(u32::MAX) && r.dst.0 <= u64::from(u32::MAX), "node rows are u32");
+        self.src[i] = r.src.0 as u32;
+        self.dst[i] = r.dst.0 as u32;
         self.kind[i] = r.kind.code();
         self.weight[i] = r.weight;
         self.direction[i] = r.direction.code();
@@ -139,8 +144,6 @@ impl<'a> BuildColumnsMut<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct EdgeTable {
     id: Col<u64>,
-    src: Col<u64>,
-    dst: Col<u64>,
     src_row: Col<u32>,
     dst_row: Col<u32>,
     kind: Col<u8>,
@@ -201,8 +204,6 @@ impl EdgeTable {
     }
     fn reserve_exact(&mut self, n: usize) {
         self.id.reserve_exact(n);
-        self.src.reserve_exact(n);
-        self.dst.reserve_exact(n);
         self.src_row.reserve_exact(n);
         self.dst_row.reserve_exact(n);
         self.kind.reserve_exact(n);
@@ -214,8 +215,6 @@ impl EdgeTable {
     }
     pub(crate) fn reserve(&mut self, n: usize) {
         self.id.reserve(n);
-        self.src.reserve(n);
-        self.dst.reserve(n);
         self.src_row.reserve(n);
         self.dst_row.reserve(n);
         self.kind.reserve(n);
@@ -225,7 +224,8 @@ impl EdgeTable {
         self.plastic_lr.reserve(n);
         self.born_step.reserve(n);
     }
-    /// Append a row with its endpoint rows; the caller guarantees the id is the largest.
+    /// Append a row with its endpoint rows (those of `r.src` and `r.dst`); the caller
+    /// guarantees the id is the largest.
     pub(crate) fn push(&mut self, r: &EdgeRecord, src_row: u32, dst_row: u32) {
         if self.id.len() == self.id.capacity() {
             // Grow by an eighth, not by doubling: a built table is full to capacity, and a
@@ -234,8 +234,6 @@ impl EdgeTable {
             self.reserve_exact(more);
         }
         self.id.push(r.id.0);
-        self.src.push(r.src.0);
-        self.dst.push(r.dst.0);
         self.src_row.push(src_row);
         self.dst_row.push(dst_row);
         self.kind.push(r.kind.code());
@@ -245,8 +243,8 @@ impl EdgeTable {
         self.plastic_lr.push(r.plastic_lr);
         self.born_step.push(r.born_step);
     }
-    /// A table from whole columns of a fresh build (node ids equal node rows, so the endpoint
-    /// rows are the endpoint ids). All columns must have the same length.
+    /// A table from whole columns of a fresh build (node ids equal node rows). All columns
+    /// must have the same length.
     pub(crate) fn from_build_columns(cols: BuildColumns) -> Self {
         let n = cols.dst.len();
         let same = [
@@ -258,15 +256,10 @@ impl EdgeTable {
             cols.plastic_lr.len(),
         ];
         assert!(same.iter().all(|&l| l == n), "build columns should have equal lengths");
-        use rayon::prelude::*;
-        let src_row: Vec<u32> = cols.src.par_iter().map(|&s| s as u32).collect();
-        let dst_row: Vec<u32> = cols.dst.par_iter().map(|&d| d as u32).collect();
         Self {
             id: (0..n as u64).collect::<Vec<_>>().into(),
-            src: cols.src.into(),
-            dst: cols.dst.into(),
-            src_row: src_row.into(),
-            dst_row: dst_row.into(),
+            src_row: cols.src.into(),
+            dst_row: cols.dst.into(),
             kind: cols.kind.into(),
             weight: cols.weight.into(),
             direction: cols.direction.into(),
@@ -295,8 +288,6 @@ impl EdgeTable {
     /// the order of the rest: one `copy_within` per run of kept rows.
     fn compact_rows(&mut self, rows: &[usize]) {
         compact(&mut self.id, rows);
-        compact(&mut self.src, rows);
-        compact(&mut self.dst, rows);
         compact(&mut self.src_row, rows);
         compact(&mut self.dst_row, rows);
         compact(&mut self.kind, rows);
@@ -318,12 +309,14 @@ impl EdgeTable {
     pub fn row_of(&self, id: EdgeId) -> Option<usize> {
         find_ascending(&self.id, id.0).filter(|&r| self.is_live(r))
     }
-    /// The full record of one row.
-    pub fn record(&self, row: usize) -> EdgeRecord {
+    /// The full record of one row; `nodes` is the node table of the same store (the
+    /// endpoint ids are read there).
+    pub fn record(&self, nodes: &NodeTable, row: usize) -> EdgeRecord {
+        let ids = nodes.ids();
         EdgeRecord {
             id: EdgeId(self.id[row]),
-            src: NodeId(self.src[row]),
-            dst: NodeId(self.dst[row]),
+            src: NodeId(ids[self.src_row[row] as usize]),
+            dst: NodeId(ids[self.dst_row[row] as usize]),
             kind: self.kind_of(row),
             weight: self.weight[row],
             direction: self.direction_of(row),
@@ -344,19 +337,21 @@ impl EdgeTable {
     pub fn ids(&self) -> &[u64] {
         &self.id
     }
-    /// Source node ids.
-    pub fn src(&self) -> &[u64] {
-        &self.src
+    /// Source node ids by row, read through `nodes` (the node table of the same store).
+    pub fn src_ids<'a>(&'a self, nodes: &'a NodeTable) -> impl ExactSizeIterator<Item = u64> + 'a {
+        let ids = nodes.ids();
+        self.src_row.iter().map(move |&r| ids[r as usize])
     }
-    /// Target node ids.
-    pub fn dst(&self) -> &[u64] {
-        &self.dst
+    /// Target node ids by row, read through `nodes` (the node table of the same store).
+    pub fn dst_ids<'a>(&'a self, nodes: &'a NodeTable) -> impl ExactSizeIterator<Item = u64> + 'a {
+        let ids = nodes.ids();
+        self.dst_row.iter().map(move |&r| ids[r as usize])
     }
-    /// Source node rows (derived).
+    /// Source node rows.
     pub fn src_rows(&self) -> &[u32] {
         &self.src_row
     }
-    /// Target node rows (derived).
+    /// Target node rows.
     pub fn dst_rows(&self) -> &[u32] {
         &self.dst_row
     }
@@ -391,8 +386,6 @@ impl EdgeTable {
     /// Bytes allocated for all columns (by capacity).
     pub fn resident_bytes(&self) -> usize {
         self.id.resident_bytes()
-            + self.src.resident_bytes()
-            + self.dst.resident_bytes()
             + self.src_row.resident_bytes()
             + self.dst_row.resident_bytes()
             + self.kind.resident_bytes()
@@ -403,11 +396,9 @@ impl EdgeTable {
             + self.born_step.resident_bytes()
             + self.tombs.resident_bytes()
     }
-    pub(crate) fn column_lengths(&self) -> [usize; 11] {
+    pub(crate) fn column_lengths(&self) -> [usize; 9] {
         [
             self.id.len(),
-            self.src.len(),
-            self.dst.len(),
             self.src_row.len(),
             self.dst_row.len(),
             self.kind.len(),
@@ -418,13 +409,14 @@ impl EdgeTable {
             self.born_step.len(),
         ]
     }
-    /// Overwrite one value of one model column (tests of the state hash use this).
+    /// Overwrite one value of one model column (tests of the state hash use this); each
+    /// poke undoes itself when repeated. The endpoint ids (columns 1 and 2) are read through
+    /// the rows, so either pokes the endpoints by swapping them.
     #[doc(hidden)]
     pub fn poke_column(&mut self, column: usize, row: usize) {
         match column {
             0 => self.id[row] ^= 1 << 40,
-            1 => self.src[row] ^= 1 << 40,
-            2 => self.dst[row] ^= 1 << 40,
+            1 | 2 => std::mem::swap(&mut self.src_row[row], &mut self.dst_row[row]),
             3 => self.kind[row] ^= 0x80,
             4 => self.weight[row] = f32::from_bits(self.weight[row].to_bits() ^ 1),
             5 => self.direction[row] ^= 0x80,
