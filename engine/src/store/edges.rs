@@ -271,17 +271,14 @@ impl EdgeTable {
     }
 
     /// Remove the live rows listed in `rows` (ascending, distinct) and every tombstoned
-    /// row from every column, keeping the order of the rest.
-    pub(crate) fn remove_sorted(&mut self, rows: &[usize]) {
-        if self.tombs.len() == 0 {
-            self.compact_rows(rows);
-            return;
-        }
+    /// row from every column, keeping the order of the rest; every row removed, ascending.
+    pub(crate) fn remove_sorted(&mut self, rows: &[usize]) -> Vec<usize> {
         // Live rows and tombstones are disjoint: together, sorted, every row to drop.
         let mut all = self.tombs.take_sorted();
         all.extend_from_slice(rows);
         all.sort_unstable();
         self.compact_rows(&all);
+        all
     }
 
     /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping

@@ -15,7 +15,7 @@ mod nodes;
 mod tombs;
 
 pub use col::Col;
-pub(crate) use csr::{grow, lay_out_groups, moved_capacity, ROOM};
+pub(crate) use csr::{compact, grow, lay_out_groups, moved_capacity, ROOM};
 pub use csr::{Csr, Topology};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use edges::{EdgeRecord, EdgeTable};
@@ -82,12 +82,16 @@ pub struct Store {
     last_compaction: Option<std::sync::Arc<Compaction>>,
 }
 
-/// A compaction of tombstoned edge rows: the edge layouts before and after, the number of
-/// rows before, and the rows it removed (ascending). Every other row `r` moved to `r` less
-/// the removed rows below it, in order; so per-row data can be carried over without
-/// matching ids.
+/// A compaction of edge rows: the edge layouts before and after, the number of rows before,
+/// and the rows it removed (ascending). Every other row `r` moved to `r` less the removed
+/// rows below it, in order; so per-row data can be carried over without matching ids.
+/// A node removal makes one too (the incident edges and the tombstones removed), with
+/// `nodes_moved`: the node rows moved as well, so per-edge data that depends only on the
+/// edge and its endpoints' kinds carries over, but data grouped by node row does not.
 #[derive(Debug)]
 pub struct Compaction {
+    /// Whether node rows were removed (and the edges' endpoint rows renumbered) too.
+    pub nodes_moved: bool,
     /// [`Store::edge_layout`] before and after.
     pub from: u64,
     /// See `from`.
@@ -221,8 +225,13 @@ impl Store {
             let from = self.layout;
             self.layout = fresh_version();
             let removed = removed.iter().map(|&r| r as u32).collect();
-            self.last_compaction =
-                Some(std::sync::Arc::new(Compaction { from, to: self.layout, rows_before, removed }));
+            self.last_compaction = Some(std::sync::Arc::new(Compaction {
+                nodes_moved: false,
+                from,
+                to: self.layout,
+                rows_before,
+                removed,
+            }));
             self.out_base = None;
             self.touched();
             self.debug_check();
@@ -419,7 +428,8 @@ impl Store {
             }
         }
         let (nodes, edges) = (&mut self.nodes, &mut self.edges);
-        rayon::join(
+        let rows_before = edges.rows();
+        let (_, removed) = rayon::join(
             || {
                 for p in nodes.columns_mut().parent.iter_mut() {
                     if p.wrapping_sub(lo) <= hi - lo && dead_ids.contains(*p) {
@@ -429,12 +439,21 @@ impl Store {
                 nodes.remove_sorted(&rows);
             },
             || {
-                edges.remove_sorted(&dead_edges);
+                let removed = edges.remove_sorted(&dead_edges);
                 edges.remap_rows(&new_row);
+                removed
             },
         );
         self.out_base = None;
+        let from = self.layout;
         self.layout = fresh_version();
+        self.last_compaction = Some(std::sync::Arc::new(Compaction {
+            nodes_moved: true,
+            from,
+            to: self.layout,
+            rows_before,
+            removed: removed.iter().map(|&r| r as u32).collect(),
+        }));
         self.touched();
         self.values_version = fresh_version();
         self.debug_check();

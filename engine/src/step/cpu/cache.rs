@@ -4,8 +4,10 @@
 //!   Both depend only on the edge and its endpoints' kinds, subtype and lineage, which never
 //!   change while the edge lives (a plastic weight changes, and plasticity updates `q_e`
 //!   itself). While the store's edge layout stays, rows are only appended (new entries) or
-//!   tombstoned (flagged [`flag::DEAD`]); after rows moved, the entries are carried over by
-//!   a merge on edge ids (rows keep ascending id order; new edges have the largest ids).
+//!   tombstoned (flagged [`flag::DEAD`]); after rows moved by a compaction (of tombstones,
+//!   or with a node removal), the entries are carried over through the store's record of
+//!   the rows it removed ([`crate::store::Compaction`]), so they need no edge ids; after
+//!   anything else (two moves between syncs), they are recomputed.
 //! - By in-slot (edges grouped by target row, ascending id within a group): the
 //!   [`InSlots`] of the compressed-row path, rebuilt when rows move and otherwise following
 //!   the store's appends and tombstones.
@@ -83,8 +85,6 @@ pub(super) struct HotCache {
     layout: Option<(u64, usize)>,
     /// Store version the per-source sums were computed for.
     pub sums_version: Option<u64>,
-    /// Edge ids the per-row entries belong to (ascending).
-    ids: Vec<u64>,
     /// Per edge row.
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
@@ -108,7 +108,6 @@ impl HotCache {
         }
         self.scale_table = [0u8, 1, 2, 3].map(|st| scales(params, NodeKind::Dynamic.code(), st));
         if self.instance != Some(store.instance()) {
-            self.ids.clear();
             self.q.clear();
             self.meta.clear();
             self.layout = None;
@@ -118,9 +117,14 @@ impl HotCache {
         let tombs = edges.tombstoned_rows();
         // Rows that did not move since the last sync keep their entries as they are.
         let seen = match self.layout {
-            Some((layout, seen)) if layout == store.edge_layout() && self.ids.len() <= edges.rows() => seen,
-            _ => {
-                self.sync_edges(store);
+            Some((layout, seen)) if layout == store.edge_layout() && self.q.len() <= edges.rows() => seen,
+            Some((layout, _)) => {
+                self.carry_over(store, layout);
+                0
+            }
+            None => {
+                self.q.clear();
+                self.meta.clear();
                 0
             }
         };
@@ -183,59 +187,29 @@ impl HotCache {
         }
     }
 
-    /// Carry per-row entries over to the store's current edge rows after rows moved (the
-    /// entries of rows since tombstoned too: the caller flags them); new edges' entries are
-    /// left to [`HotCache::add_new_edges`].
-    fn sync_edges(&mut self, store: &Store) {
-        let edges = store.edges();
-        let new_ids = edges.ids();
-        // Keep, in order, the entries whose ids survive: both lists ascend, and ids that are
-        // new (larger than every old one) come after the survivors, so the survivors are a
-        // prefix of the new ids. Runs of survivors are found by comparing blocks and moved
-        // with one copy each.
-        let old_len = self.ids.len();
-        let (mut w, mut r, mut i) = (0usize, 0usize, 0usize);
-        while r < old_len {
-            if i < new_ids.len() && self.ids[r] == new_ids[i] {
-                let mut l = 1;
-                while r + l < old_len && i + l < new_ids.len() {
-                    let m = 32.min(old_len - r - l).min(new_ids.len() - i - l);
-                    if self.ids[r + l..r + l + m] == new_ids[i + l..i + l + m] {
-                        l += m;
-                    } else {
-                        while self.ids[r + l] == new_ids[i + l] {
-                            l += 1;
-                        }
-                        break;
-                    }
-                }
-                if w != r {
-                    self.ids.copy_within(r..r + l, w);
-                    self.q.copy_within(r..r + l, w);
-                    self.meta.copy_within(r..r + l, w);
-                }
-                (w, r, i) = (w + l, r + l, i + l);
-            } else if i < new_ids.len() && new_ids[i] < self.ids[r] {
-                // A new id below a surviving one: not a sequence of removals and appends.
-                // Recompute every entry (never expected from the store's operations).
-                w = 0;
-                break;
-            } else {
-                r += 1;
-            }
-        }
-        self.ids.truncate(w);
-        self.q.truncate(w);
-        self.meta.truncate(w);
-        debug_assert!(new_ids[..w] == self.ids[..], "surviving edges should keep their order");
+    /// Carry the per-row entries synced to edge layout `layout` over to the store's current
+    /// rows, through the compaction that made them (the entries of rows since tombstoned
+    /// too: the caller flags them), else drop them all; new edges' entries are left to
+    /// [`HotCache::add_new_edges`].
+    fn carry_over(&mut self, store: &Store, layout: u64) {
+        let Some(c) = store.last_compaction().filter(|c| c.from == layout && c.rows_before >= self.q.len()) else {
+            self.q.clear();
+            self.meta.clear();
+            return;
+        };
+        // Entries exist for rows `..q.len()`; the rows removed among them go, the rest move
+        // down in order (rows past them, appended since the last sync, follow after).
+        let seen = c.removed.partition_point(|&r| (r as usize) < self.q.len());
+        let rows: Vec<usize> = c.removed[..seen].iter().map(|&r| r as usize).collect();
+        crate::store::compact(&mut self.q, &rows);
+        crate::store::compact(&mut self.meta, &rows);
     }
 
     /// Compute the entries of the edge rows past the cached ones (new edges).
     fn add_new_edges(&mut self, store: &Store, params: &Params) {
         let (edges, nodes) = (store.edges(), store.nodes());
-        let new_ids = edges.ids();
         let rule = params.transfer.direction_rule;
-        for e in self.ids.len()..new_ids.len() {
+        for e in self.q.len()..edges.rows() {
             let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
             let weight = edges.weights()[e];
             let f = edge_flags(
@@ -248,7 +222,6 @@ impl HotCache {
                 nodes.ids()[s],
                 nodes.parents()[d],
             );
-            self.ids.push(new_ids[e]);
             self.q.push(weight.abs() * self.dst_scale(store, d));
             self.meta.push(f);
         }
@@ -256,8 +229,7 @@ impl HotCache {
 
     /// Bytes allocated for the cache (by capacity).
     pub fn resident_bytes(&self) -> usize {
-        bytes(&self.ids)
-            + bytes(&self.q)
+        bytes(&self.q)
             + bytes(&self.meta)
             + self.slots.resident_bytes()
             + bytes(&self.sums)
