@@ -100,7 +100,9 @@ pub fn state_hash(store: &Store, step: u64, pending: &Pending) -> String {
     column(&mut h, e.directions());
     column(&mut h, e.gates());
     column(&mut h, e.plastic_lrs());
-    column(&mut h, e.born_steps());
+    for x in e.born_steps() {
+        h.u64(x);
+    }
     h.u64(pending.len() as u64);
     for (due, p) in pending.entries() {
         h.u64(*due);

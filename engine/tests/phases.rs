@@ -356,7 +356,7 @@ fn edits_are_revalidated_when_applied() {
     let store = s.store().compacted();
     let e = store.edges();
     let got: Vec<_> = (0..e.rows())
-        .map(|i| (e.ids()[i], e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0, e.born_steps()[i]))
+        .map(|i| (e.ids()[i], e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0, e.born_step(i)))
         .collect();
     assert_eq!(
         got,

@@ -143,7 +143,7 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
         e.directions().to_vec(),
         le_bytes(e.gates(), f32::to_le_bytes),
         le_bytes(e.plastic_lrs(), f32::to_le_bytes),
-        le_bytes(e.born_steps(), u64::to_le_bytes),
+        e.born_steps().flat_map(u64::to_le_bytes).collect(),
     ];
     let config = c.config.to_toml_string();
     let pending = pending_json(&c.pending)?;

@@ -11,6 +11,7 @@ use super::col::Col;
 use super::csr::compact;
 use super::ids::{Direction, EdgeId, EdgeKind, NodeId};
 use super::nodes::NodeTable;
+use super::runs::Runs;
 use super::tombs::Tombs;
 
 /// Everything stored for one edge.
@@ -151,7 +152,8 @@ pub struct EdgeTable {
     direction: Col<u8>,
     gate: Col<f32>,
     plastic_lr: Col<f32>,
-    born_step: Col<u64>,
+    /// Birth steps, as runs (edges are appended as they are born, so it rarely changes).
+    born_step: Runs<u64>,
     /// Rows removed but not yet compacted away.
     tombs: Tombs,
 }
@@ -211,7 +213,6 @@ impl EdgeTable {
         self.direction.reserve_exact(n);
         self.gate.reserve_exact(n);
         self.plastic_lr.reserve_exact(n);
-        self.born_step.reserve_exact(n);
     }
     pub(crate) fn reserve(&mut self, n: usize) {
         self.id.reserve(n);
@@ -222,7 +223,6 @@ impl EdgeTable {
         self.direction.reserve(n);
         self.gate.reserve(n);
         self.plastic_lr.reserve(n);
-        self.born_step.reserve(n);
     }
     /// Append a row with its endpoint rows (those of `r.src` and `r.dst`); the caller
     /// guarantees the id is the largest.
@@ -265,7 +265,7 @@ impl EdgeTable {
             direction: cols.direction.into(),
             gate: cols.gate.into(),
             plastic_lr: cols.plastic_lr.into(),
-            born_step: vec![0; n].into(),
+            born_step: Runs::filled(0, n),
             tombs: Tombs::default(),
         }
     }
@@ -292,7 +292,7 @@ impl EdgeTable {
         compact(&mut self.direction, rows);
         compact(&mut self.gate, rows);
         compact(&mut self.plastic_lr, rows);
-        compact(&mut self.born_step, rows);
+        self.born_step.compact(rows);
     }
 
     /// Rewrite the endpoint rows through `new_row` (old node row to new node row) after
@@ -319,7 +319,7 @@ impl EdgeTable {
             direction: self.direction_of(row),
             gate: self.gate[row],
             plastic_lr: self.plastic_lr[row],
-            born_step: self.born_step[row],
+            born_step: self.born_step.get(row),
         }
     }
     /// The kind of one row.
@@ -376,9 +376,13 @@ impl EdgeTable {
     pub fn plastic_lrs(&self) -> &[f32] {
         &self.plastic_lr
     }
-    /// Birth steps.
-    pub fn born_steps(&self) -> &[u64] {
-        &self.born_step
+    /// Birth steps by row.
+    pub fn born_steps(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
+        self.born_step.iter()
+    }
+    /// The birth step of row `row`.
+    pub fn born_step(&self, row: usize) -> u64 {
+        self.born_step.get(row)
     }
     /// Bytes allocated for all columns (by capacity).
     pub fn resident_bytes(&self) -> usize {
@@ -419,7 +423,7 @@ impl EdgeTable {
             5 => self.direction[row] ^= 0x80,
             6 => self.gate[row] = f32::from_bits(self.gate[row].to_bits() ^ 1),
             7 => self.plastic_lr[row] = f32::from_bits(self.plastic_lr[row].to_bits() ^ 1),
-            _ => self.born_step[row] ^= 1,
+            _ => self.born_step.set(row, self.born_step.get(row) ^ 1),
         }
     }
 }

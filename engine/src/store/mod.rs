@@ -12,6 +12,7 @@ mod edges;
 mod ids;
 mod invariants;
 mod nodes;
+mod runs;
 mod tombs;
 
 pub use col::Col;
@@ -21,6 +22,7 @@ pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use edges::{EdgeRecord, EdgeTable};
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
+pub use runs::Runs;
 pub use tombs::{bit, set_bits};
 
 /// Errors of store operations.

@@ -1,0 +1,190 @@
+//! A column held as runs of equal values: the first row and the value of each run.
+//!
+//! For a column whose rows mostly repeat their neighbour's value, such as the edges' birth
+//! steps (edges are appended in id order as they are born, so the column never decreases
+//! while the engine alone adds edges), the column takes a few bytes per run instead of
+//! eight per row. Any sequence can be held; one that changes at every row takes 16 bytes
+//! per row, twice the plain column.
+
+use super::col::Col;
+
+/// See the module docs. Runs are maximal: neighbouring runs hold different values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Runs<T: Clone> {
+    /// The first row of each run, ascending; `starts[0] == 0` when there are rows.
+    starts: Col<u64>,
+    /// The value of each run.
+    values: Col<T>,
+    /// The number of rows.
+    len: usize,
+}
+
+impl<T: Clone> Default for Runs<T> {
+    fn default() -> Self {
+        Self { starts: Col::default(), values: Vec::new().into(), len: 0 }
+    }
+}
+
+impl<T: Copy + PartialEq> Runs<T> {
+    /// `n` rows of `v`.
+    pub fn filled(v: T, n: usize) -> Self {
+        if n == 0 {
+            return Self::default();
+        }
+        Self { starts: vec![0].into(), values: vec![v].into(), len: n }
+    }
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// The number of runs.
+    pub fn runs(&self) -> usize {
+        self.values.len()
+    }
+    /// Append a row.
+    pub fn push(&mut self, v: T) {
+        if self.values.last() != Some(&v) {
+            self.starts.push(self.len as u64);
+            self.values.push(v);
+        }
+        self.len += 1;
+    }
+    /// The value of row `row` (`row < len`).
+    pub fn get(&self, row: usize) -> T {
+        assert!(row < self.len, "row {row} of a column of {} rows", self.len);
+        let i = self.starts.partition_point(|&s| s <= row as u64) - 1;
+        self.values[i]
+    }
+    /// Every row's value, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = T> + '_ {
+        let ends = self.starts.iter().skip(1).copied().chain(std::iter::once(self.len as u64));
+        let each = self.starts.iter().zip(ends).zip(self.values.iter());
+        Expand { runs: each.flat_map(|((&s, e), &v)| std::iter::repeat_n(v, (e - s) as usize)), left: self.len }
+    }
+    /// Every row's value, as a vector.
+    pub fn to_vec(&self) -> Vec<T> {
+        self.iter().collect()
+    }
+    /// Remove the rows listed in `rows` (ascending, distinct, each `< len`), keeping the
+    /// order of the rest: O(runs + rows).
+    pub fn compact(&mut self, rows: &[usize]) {
+        if rows.is_empty() {
+            return;
+        }
+        let (mut starts, mut values) = (Vec::with_capacity(self.runs()), Vec::with_capacity(self.runs()));
+        let mut gone = 0usize;
+        let mut k = 0usize;
+        for i in 0..self.runs() {
+            let s = self.starts[i] as usize;
+            let e = self.starts.get(i + 1).map_or(self.len, |&x| x as usize);
+            let before = gone;
+            while k < rows.len() && rows[k] < e {
+                k += 1;
+                gone += 1;
+            }
+            let kept = (e - s) - (gone - before);
+            let v = self.values[i];
+            if kept > 0 && values.last() != Some(&v) {
+                starts.push((s - before) as u64);
+                values.push(v);
+            }
+        }
+        self.len -= gone;
+        self.starts = starts.into();
+        self.values = values.into();
+    }
+    /// Set row `row` to `v` (re-encodes the column: for tests).
+    #[doc(hidden)]
+    pub fn set(&mut self, row: usize, v: T) {
+        let mut all = self.to_vec();
+        all[row] = v;
+        let mut out = Self::default();
+        for x in all {
+            out.push(x);
+        }
+        *self = out;
+    }
+    /// Reserve room for `n` more runs (a run per row at worst).
+    pub fn reserve_runs(&mut self, n: usize) {
+        self.starts.reserve(n);
+        self.values.reserve(n);
+    }
+    /// Bytes allocated (by capacity).
+    pub fn resident_bytes(&self) -> usize {
+        self.starts.resident_bytes() + self.values.resident_bytes()
+    }
+}
+
+/// The rows of a sequence of runs, with its length known.
+struct Expand<I> {
+    runs: I,
+    left: usize,
+}
+
+impl<T, I: Iterator<Item = T>> Iterator for Expand<I> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        let x = self.runs.next()?;
+        self.left -= 1;
+        Some(x)
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<T, I: Iterator<Item = T>> ExactSizeIterator for Expand<I> {}
+
+#[cfg(test)]
+mod tests {
+    use super::Runs;
+
+    fn runs_of(v: &[u64]) -> Runs<u64> {
+        let mut r = Runs::default();
+        for &x in v {
+            r.push(x);
+        }
+        r
+    }
+
+    #[test]
+    fn holds_any_sequence_and_compacts_like_a_vector() {
+        let seqs: Vec<Vec<u64>> = vec![
+            vec![],
+            vec![0; 10],
+            vec![0, 0, 0, 1, 1, 2, 5, 5, 5, 5, 7],
+            (0..40).map(|i| i % 3).collect(),
+            vec![3, 3, 1, 1, 3, 3],
+        ];
+        for v in &seqs {
+            let r = runs_of(v);
+            assert_eq!(r.to_vec(), *v);
+            assert_eq!(r.iter().len(), v.len());
+            for (i, &x) in v.iter().enumerate() {
+                assert_eq!(r.get(i), x);
+            }
+            // Every subset of the rows of a short sequence; a few of a longer one (in its first 64 rows).
+            let n = v.len();
+            let patterns: Vec<u64> =
+                if n <= 12 { (0..1u64 << n).collect() } else { vec![0, 1, 0x0055_5555_5555, u64::MAX] };
+            for m in patterns {
+                let rows: Vec<usize> = (0..n).filter(|&i| i < 64 && m >> i & 1 == 1).collect();
+                let mut c = r.clone();
+                c.compact(&rows);
+                let want: Vec<u64> =
+                    v.iter().enumerate().filter(|(i, _)| rows.binary_search(i).is_err()).map(|(_, &x)| x).collect();
+                assert_eq!(c.to_vec(), want, "{v:?} less {rows:?}");
+                assert_eq!(c, runs_of(&want), "runs stay maximal");
+            }
+        }
+        let mut r = runs_of(&[1, 1, 1]);
+        r.set(1, 4);
+        assert_eq!((r.to_vec(), r.runs()), (vec![1, 4, 1], 3));
+        assert_eq!(Runs::filled(7u64, 3).to_vec(), vec![7, 7, 7]);
+        assert_eq!(Runs::filled(7u64, 3), runs_of(&[7, 7, 7]));
+    }
+}
