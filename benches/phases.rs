@@ -89,7 +89,7 @@ fn apply_edits(c: &mut Criterion) {
     for k in 0..1000usize {
         let e = (k * 1999) % edges.rows(); // a fresh build: no tombstones
         let s = edges.src_rows()[e] as usize;
-        p.removes.push(EdgeId(edges.ids()[e]));
+        p.removes.push(EdgeId(edges.id(e)));
         // The removed edge's source to the node after its old target: admissible unless that
         // pair exists (then counted as skipped, which costs the same checks).
         let d = (edges.dst_rows()[e] as usize + 1) % nodes.len();

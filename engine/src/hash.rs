@@ -87,7 +87,9 @@ pub fn state_hash(store: &Store, step: u64, pending: &Pending) -> String {
     let compacted = store.compacted();
     let e = compacted.edges();
     h.u64(e.rows() as u64);
-    column(&mut h, e.ids());
+    for x in e.ids() {
+        h.u64(x);
+    }
     let nodes = compacted.nodes();
     for x in e.src_ids(nodes) {
         h.u64(x);

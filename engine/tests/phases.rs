@@ -356,7 +356,7 @@ fn edits_are_revalidated_when_applied() {
     let store = s.store().compacted();
     let e = store.edges();
     let got: Vec<_> = (0..e.rows())
-        .map(|i| (e.ids()[i], e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0, e.born_step(i)))
+        .map(|i| (e.id(i), e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0, e.born_step(i)))
         .collect();
     assert_eq!(
         got,
@@ -397,9 +397,8 @@ fn queued_removals_need_only_their_edge_and_additions_see_earlier_ones() {
     assert_eq!((m.edges_culled, m.edges_added, m.edits_skipped), (2, 3, 2 + 1 + 2));
     let store = s.store().compacted();
     let e = store.edges();
-    let pairs: Vec<_> = (0..e.rows())
-        .map(|i| (e.ids()[i], e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0))
-        .collect();
+    let pairs: Vec<_> =
+        (0..e.rows()).map(|i| (e.id(i), e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0)).collect();
     assert_eq!(pairs, vec![(1, 2, 0), (3, 2, 1), (4, 0, 1), (5, 1, 3)]);
     s.check_invariants().expect("invariants");
 }

@@ -106,7 +106,7 @@ fn compare(s: &Simulation, m: &Naive) -> Result<(), TestCaseError> {
     // The live rows (tombstoned ones wait for compaction), in id order.
     let live: Vec<usize> = (0..e.rows()).filter(|&r| e.is_live(r)).collect();
     prop_assert_eq!(live.len(), e.count());
-    prop_assert_eq!(live.iter().map(|&r| e.ids()[r]).collect::<Vec<_>>(), m.edges.keys().copied().collect::<Vec<_>>());
+    prop_assert_eq!(live.iter().map(|&r| e.id(r)).collect::<Vec<_>>(), m.edges.keys().copied().collect::<Vec<_>>());
     for (&r, x) in live.iter().zip(m.edges.values()) {
         let rec = e.record(s.store().nodes(), r);
         prop_assert_eq!((rec.src.0, rec.dst.0), (x.src, x.dst));
@@ -295,14 +295,14 @@ fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), T
             }
             let e = s.store().edges();
             for r in (0..e.rows()).filter(|&r| e.is_live(r)) {
-                if e.ids()[r] >= next_edge {
+                if e.id(r) >= next_edge {
                     let rec = e.record(s.store().nodes(), r);
                     prop_assert!(rec.dst.0 >= next_node, "new edges only wire new children");
                     m.edges.insert(
                         rec.id.0,
                         E { src: rec.src.0, dst: rec.dst.0, kind: rec.kind, dir: rec.direction, w: rec.weight },
                     );
-                } else if let Some(x) = m.edges.get_mut(&e.ids()[r]) {
+                } else if let Some(x) = m.edges.get_mut(&e.id(r)) {
                     x.w = e.weights()[r]; // plasticity may have moved it
                 }
             }

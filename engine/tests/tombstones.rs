@@ -92,7 +92,7 @@ fn mix(x: u64) -> u64 {
 /// whatever the layout) and `k` random additions of every kind.
 fn random_edits(s: &Simulation, k: usize) -> Proposals {
     let (nodes, edges) = (s.store().nodes(), s.store().edges());
-    let live: Vec<u64> = (0..edges.rows()).filter(|&r| edges.is_live(r)).map(|r| edges.ids()[r]).collect();
+    let live: Vec<u64> = (0..edges.rows()).filter(|&r| edges.is_live(r)).map(|r| edges.id(r)).collect();
     let mut p = Proposals::default();
     let mut x = s.current_step().wrapping_mul(0x1234_5678_9ABC_DEF1);
     let mut next = |m: usize| {

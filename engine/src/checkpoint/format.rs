@@ -135,7 +135,7 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
         le_bytes(n.born_steps(), u64::to_le_bytes),
     ];
     let edge_bytes: Vec<Vec<u8>> = vec![
-        le_bytes(e.ids(), u64::to_le_bytes),
+        e.ids().flat_map(u64::to_le_bytes).collect(),
         e.src_ids(n).flat_map(u64::to_le_bytes).collect(),
         e.dst_ids(n).flat_map(u64::to_le_bytes).collect(),
         e.kinds().to_vec(),
@@ -342,7 +342,7 @@ pub fn read(path: &Path, limits: Option<(u64, u64)>) -> Result<Checkpoint, Check
     let nodes = decode_nodes(&st, &params)?;
     let edges = decode_edges(&st, &nodes)?;
     if nodes.ids().last().is_some_and(|&id| id >= h.next_node_id)
-        || edges.ids().last().is_some_and(|&id| id >= h.next_edge_id)
+        || edges.last_id().is_some_and(|id| id >= h.next_edge_id)
     {
         return Err(CheckpointError::Invalid("an id is not below its next-id counter".into()));
     }

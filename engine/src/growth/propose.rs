@@ -279,7 +279,7 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
                 }
                 for (k, &h) in hit[..bhi - b].iter().enumerate() {
                     if h && edges.is_live(b + k) {
-                        out.push(EdgeId(edges.ids()[b + k]));
+                        out.push(EdgeId(edges.id(b + k)));
                         if out.len() == max {
                             return out;
                         }

@@ -135,7 +135,7 @@ pub fn to_dot(store: &Store) -> String {
         let k = petgraph::visit::EdgeRef::id(&er).index();
         let kind = EdgeKind::from_code(e.kinds()[k]).map_or("?", EdgeKind::name);
         let dir = Direction::from_code(e.directions()[k]).map_or("?", Direction::name);
-        format!("id={} kind=\"{kind}\" direction=\"{dir}\" weight={}", e.ids()[k], e.weights()[k])
+        format!("id={} kind=\"{kind}\" direction=\"{dir}\" weight={}", e.id(k), e.weights()[k])
     };
     let cfg = [petgraph::dot::Config::NodeNoLabel, petgraph::dot::Config::EdgeNoLabel];
     format!("{:?}", petgraph::dot::Dot::with_attr_getters(&g, &cfg, &edge_attrs, &node_attrs))

@@ -11,7 +11,7 @@ use super::col::Col;
 use super::csr::compact;
 use super::ids::{Direction, EdgeId, EdgeKind, NodeId};
 use super::nodes::NodeTable;
-use super::runs::Runs;
+use super::runs::{IdRuns, Runs};
 use super::tombs::Tombs;
 
 /// Everything stored for one edge.
@@ -144,7 +144,8 @@ impl<'a> BuildColumnsMut<'a> {
 /// Structure-of-arrays edge storage.
 #[derive(Debug, Clone, Default)]
 pub struct EdgeTable {
-    id: Col<u64>,
+    /// Edge ids, ascending, as runs of consecutive ids.
+    id: IdRuns,
     src_row: Col<u32>,
     dst_row: Col<u32>,
     kind: Col<u8>,
@@ -205,7 +206,6 @@ impl EdgeTable {
         Some(rows)
     }
     fn reserve_exact(&mut self, n: usize) {
-        self.id.reserve_exact(n);
         self.src_row.reserve_exact(n);
         self.dst_row.reserve_exact(n);
         self.kind.reserve_exact(n);
@@ -215,7 +215,6 @@ impl EdgeTable {
         self.plastic_lr.reserve_exact(n);
     }
     pub(crate) fn reserve(&mut self, n: usize) {
-        self.id.reserve(n);
         self.src_row.reserve(n);
         self.dst_row.reserve(n);
         self.kind.reserve(n);
@@ -227,10 +226,10 @@ impl EdgeTable {
     /// Append a row with its endpoint rows (those of `r.src` and `r.dst`); the caller
     /// guarantees the id is the largest.
     pub(crate) fn push(&mut self, r: &EdgeRecord, src_row: u32, dst_row: u32) {
-        if self.id.len() == self.id.capacity() {
+        if self.weight.len() == self.weight.capacity() {
             // Grow by an eighth, not by doubling: a built table is full to capacity, and a
             // few additions should not leave room for as many edges again in every column.
-            let more = self.id.len() / 8 + 1024;
+            let more = self.weight.len() / 8 + 1024;
             self.reserve_exact(more);
         }
         self.id.push(r.id.0);
@@ -257,7 +256,7 @@ impl EdgeTable {
         ];
         assert!(same.iter().all(|&l| l == n), "build columns should have equal lengths");
         Self {
-            id: (0..n as u64).collect::<Vec<_>>().into(),
+            id: IdRuns::dense(n),
             src_row: cols.src.into(),
             dst_row: cols.dst.into(),
             kind: cols.kind.into(),
@@ -284,7 +283,7 @@ impl EdgeTable {
     /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping
     /// the order of the rest: one `copy_within` per run of kept rows.
     fn compact_rows(&mut self, rows: &[usize]) {
-        compact(&mut self.id, rows);
+        self.id.compact(rows);
         compact(&mut self.src_row, rows);
         compact(&mut self.dst_row, rows);
         compact(&mut self.kind, rows);
@@ -304,14 +303,14 @@ impl EdgeTable {
     }
     /// The row of an edge id, if it is alive.
     pub fn row_of(&self, id: EdgeId) -> Option<usize> {
-        find_ascending(&self.id, id.0).filter(|&r| self.is_live(r))
+        self.id.find(id.0).filter(|&r| self.is_live(r))
     }
     /// The full record of one row; `nodes` is the node table of the same store (the
     /// endpoint ids are read there).
     pub fn record(&self, nodes: &NodeTable, row: usize) -> EdgeRecord {
         let ids = nodes.ids();
         EdgeRecord {
-            id: EdgeId(self.id[row]),
+            id: EdgeId(self.id.get(row)),
             src: NodeId(ids[self.src_row[row] as usize]),
             dst: NodeId(ids[self.dst_row[row] as usize]),
             kind: self.kind_of(row),
@@ -330,9 +329,22 @@ impl EdgeTable {
     pub fn direction_of(&self, row: usize) -> Direction {
         Direction::from_code(self.direction[row]).expect("direction codes should only be written from Direction")
     }
-    /// Edge ids, ascending.
-    pub fn ids(&self) -> &[u64] {
-        &self.id
+    /// Edge ids by row, ascending.
+    pub fn ids(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
+        self.id.iter()
+    }
+    /// The id of row `row`.
+    pub fn id(&self, row: usize) -> u64 {
+        self.id.get(row)
+    }
+    /// The largest id, if there are rows.
+    pub fn last_id(&self) -> Option<u64> {
+        self.id.last()
+    }
+    /// The number of runs of consecutive ids the id column holds (one per gap a removal
+    /// left, plus one).
+    pub fn id_runs(&self) -> usize {
+        self.id.runs()
     }
     /// Source node ids by row, read through `nodes` (the node table of the same store).
     pub fn src_ids<'a>(&'a self, nodes: &'a NodeTable) -> impl ExactSizeIterator<Item = u64> + 'a {
@@ -416,7 +428,7 @@ impl EdgeTable {
     #[doc(hidden)]
     pub fn poke_column(&mut self, column: usize, row: usize) {
         match column {
-            0 => self.id[row] ^= 1 << 40,
+            0 => self.id.poke(row),
             1 | 2 => std::mem::swap(&mut self.src_row[row], &mut self.dst_row[row]),
             3 => self.kind[row] ^= 0x80,
             4 => self.weight[row] = f32::from_bits(self.weight[row].to_bits() ^ 1),

@@ -34,7 +34,7 @@ impl Store {
                 return bad(format!("node {} has parent {p}, which is not alive", ids[row]));
             }
         }
-        let eids = edges.ids();
+        let eids: Vec<u64> = edges.ids().collect();
         if eids.windows(2).any(|w| w[0] >= w[1]) {
             return bad("edge ids are not strictly ascending".into());
         }

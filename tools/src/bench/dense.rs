@@ -151,7 +151,7 @@ fn churn_edits(sim: &Simulation, k: usize, w: [f32; 2]) -> Proposals {
     let mut p = Proposals::default();
     for &e in &rows {
         let s = edges.src_rows()[e];
-        p.removes.push(EdgeId(edges.ids()[e]));
+        p.removes.push(EdgeId(edges.id(e)));
         for _ in 0..64 {
             let d = rng.below(n) as u32;
             let taken = d == s

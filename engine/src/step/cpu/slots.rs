@@ -501,7 +501,7 @@ mod tests {
         let e = store.edges();
         let q = (0..e.rows()).map(|r| if e.is_live(r) { e.weights()[r] } else { 0.0 }).collect();
         let meta = (0..e.rows())
-            .map(|r| match (e.is_live(r), e.ids()[r] % 3) {
+            .map(|r| match (e.is_live(r), e.id(r) % 3) {
                 (false, _) => flag::DEAD,
                 (true, 0) => flag::CONDUCTS | flag::NEGATIVE,
                 (true, _) => flag::CONDUCTS,
