@@ -151,12 +151,13 @@ impl Stepper for CpuStepper {
         // flags, source row, q and gate (13) and gathers E0 (4); pass C reads flags, both
         // endpoint rows, gate and q (17) and gathers the source pair (8). Compressed rows:
         // source row and q (8) and the gathered factor (4) on plain targets; the others read
-        // flags and gate too (5) and gather the source pair (8).
+        // flags too (1) and gather the source pair (8), and a gated edge its edge row and gate
+        // (rare: counted as the others).
         let hot_bytes_per_edge = match self.last {
             Some((true, _)) => 42.0,
             Some((false, edges)) if edges > 0 => {
                 let plain = self.cache.slots.plain_slots.min(edges);
-                (12 * plain + 21 * (edges - plain)) as f64 / edges as f64
+                (12 * plain + 17 * (edges - plain)) as f64 / edges as f64
             }
             _ => 0.0,
         };

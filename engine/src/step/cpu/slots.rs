@@ -2,7 +2,8 @@
 //!
 //! Every live edge has one slot in its target row's group; a group's slots ascend by edge
 //! row, which is ascending `EdgeId` order (the summation order of MODEL.md section 5). Per
-//! slot: the edge row, the source row, the factor `q_e`, the flag byte and the gate.
+//! slot: the edge row, the source row, the factor `q_e` and the flag byte (a gated edge's gate
+//! is read through its edge row).
 //!
 //! While the store's edge layout stays, edges are only appended (the largest rows) and
 //! tombstoned, so the arrays follow the store in O(edits) instead of being rebuilt:
@@ -74,7 +75,6 @@ pub(super) struct InSlots {
     pub src: Vec<u32>,
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
-    pub gate: Vec<f32>,
     /// Per target row: every slot in use is plain (conducting, non-negative, neither gated
     /// nor plastic) or masked.
     pub plain: Vec<bool>,
@@ -121,8 +121,8 @@ impl InSlots {
     pub fn rebuild(&mut self, store: &Store, q: &[f32], meta: &[u8], slack: bool) {
         let n = store.nodes().len();
         let edges = store.edges();
-        let (dst, src_rows, gates) = (edges.dst_rows(), edges.src_rows(), edges.gates());
-        let rows = edges.rows().min(dst.len()).min(src_rows.len()).min(gates.len()).min(q.len()).min(meta.len());
+        let (dst, src_rows) = (edges.dst_rows(), edges.src_rows());
+        let rows = edges.rows().min(dst.len()).min(src_rows.len()).min(q.len()).min(meta.len());
         let any_dead = edges.tombstones() > 0;
         let dead = edges.tombstone_bits();
         let live = |e: usize| !any_dead || !crate::store::bit(dead, e);
@@ -141,14 +141,12 @@ impl InSlots {
         self.src.clear();
         self.q.clear();
         self.meta.clear();
-        self.gate.clear();
         // Exactly the room asked for (a plain resize past the capacity would double it).
         self.reserve(total);
         self.row.resize(total, NO_ROW);
         self.src.resize(total, 0);
         self.q.resize(total, 0.0);
         self.meta.resize(total, flag::DEAD);
-        self.gate.resize(total, 0.0);
         self.len.iter_mut().for_each(|l| *l = 0);
         let parts = rayon::current_num_threads().clamp(1, 64);
         let mut bounds = vec![0usize];
@@ -158,14 +156,8 @@ impl InSlots {
         }
         bounds.push(n);
         let mut pieces = Vec::with_capacity(parts);
-        let (mut row, mut src, mut qs, mut metas, mut gs, mut lens) = (
-            &mut self.row[..],
-            &mut self.src[..],
-            &mut self.q[..],
-            &mut self.meta[..],
-            &mut self.gate[..],
-            &mut self.len[..],
-        );
+        let (mut row, mut src, mut qs, mut metas, mut lens) =
+            (&mut self.row[..], &mut self.src[..], &mut self.q[..], &mut self.meta[..], &mut self.len[..]);
         for w in bounds.windows(2) {
             let (lo, hi) = (w[0], w[1]);
             let base = self.start.get(lo).map_or(total, |&s| s as usize);
@@ -179,14 +171,12 @@ impl InSlots {
             qs = f;
             let (g, h) = std::mem::take(&mut metas).split_at_mut(k);
             metas = h;
-            let (i, j) = std::mem::take(&mut gs).split_at_mut(k);
-            gs = j;
             let (l, m) = std::mem::take(&mut lens).split_at_mut(hi - lo);
             lens = m;
-            pieces.push((lo, hi, base, a, c, e, g, i, l));
+            pieces.push((lo, hi, base, a, c, e, g, l));
         }
         let start = &self.start;
-        pieces.into_par_iter().for_each(|(lo, hi, base, row, src, qs, metas, gs, lens)| {
+        pieces.into_par_iter().for_each(|(lo, hi, base, row, src, qs, metas, lens)| {
             for e in (0..rows).filter(|&e| live(e)) {
                 let d = dst[e] as usize;
                 if d < lo || d >= hi {
@@ -194,7 +184,7 @@ impl InSlots {
                 }
                 let k = start[d] as usize - base + lens[d - lo] as usize;
                 lens[d - lo] += 1;
-                (row[k], src[k], qs[k], metas[k], gs[k]) = (e as u32, src_rows[e], q[e], meta[e], gates[e]);
+                (row[k], src[k], qs[k], metas[k]) = (e as u32, src_rows[e], q[e], meta[e]);
             }
         });
         self.plain.clear();
@@ -225,7 +215,7 @@ impl InSlots {
             return false;
         }
         let (nodes, edges) = (store.nodes(), store.edges());
-        let (src_rows, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.gates());
+        let (src_rows, dst) = (edges.src_rows(), edges.dst_rows());
         for j in b.nodes..nodes.len() {
             self.start.push(self.row.len() as u32);
             self.len.push(0);
@@ -250,7 +240,7 @@ impl InSlots {
             return false;
         }
         for e in b.rows..edges.rows() {
-            if edges.is_live(e) && !self.append(e, src_rows, dst, gates, q, meta, changed) {
+            if edges.is_live(e) && !self.append(e, src_rows, dst, q, meta, changed) {
                 // Built without room: the graph turned out to change, so rebuild with room
                 // rather than move groups one by one (moved groups lose their locality).
                 return false;
@@ -286,7 +276,6 @@ impl InSlots {
         e: usize,
         src_rows: &[u32],
         dst: &[u32],
-        gates: &[f32],
         q: &[f32],
         meta: &[u8],
         changed: &mut Vec<u32>,
@@ -300,8 +289,7 @@ impl InSlots {
         }
         let k = (self.start[d] + self.len[d]) as usize;
         self.len[d] += 1;
-        (self.row[k], self.src[k], self.q[k], self.meta[k], self.gate[k]) =
-            (e as u32, src_rows[e], q[e], meta[e], gates[e]);
+        (self.row[k], self.src[k], self.q[k], self.meta[k]) = (e as u32, src_rows[e], q[e], meta[e]);
         if self.plain[d] {
             if meta[e] == flag::CONDUCTS {
                 self.plain_slots += 1;
@@ -363,9 +351,9 @@ impl InSlots {
             return false;
         }
         let edges = store.edges();
-        let (src_rows, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.gates());
+        let (src_rows, dst) = (edges.src_rows(), edges.dst_rows());
         for r in seen..c.rows_before {
-            if !dead(r) && !self.append(new_row(r), src_rows, dst, gates, q, meta, changed) {
+            if !dead(r) && !self.append(new_row(r), src_rows, dst, q, meta, changed) {
                 return false;
             }
         }
@@ -383,7 +371,6 @@ impl InSlots {
                 self.src[w] = self.src[k];
                 self.q[w] = self.q[k];
                 self.meta[w] = self.meta[k];
-                self.gate[w] = self.gate[k];
                 w += 1;
             }
         }
@@ -415,7 +402,6 @@ impl InSlots {
         self.src.extend_from_within(range.start..w);
         self.q.extend_from_within(range.start..w);
         self.meta.extend_from_within(range.start..w);
-        self.gate.extend_from_within(range.start..w);
         self.extend_empty(new_cap - kept);
         self.holes += self.cap[d] as usize;
         self.start[d] = new_start as u32;
@@ -430,7 +416,6 @@ impl InSlots {
         grow(&mut self.src, k);
         grow(&mut self.q, k);
         grow(&mut self.meta, k);
-        grow(&mut self.gate, k);
     }
 
     /// `k` unused slots at the end of the arrays.
@@ -441,7 +426,6 @@ impl InSlots {
         self.src.resize(n, 0);
         self.q.resize(n, 0.0);
         self.meta.resize(n, flag::DEAD);
-        self.gate.resize(n, 0.0);
     }
 
     /// Bytes allocated (by capacity).
@@ -454,7 +438,6 @@ impl InSlots {
             + bytes(&self.src)
             + bytes(&self.q)
             + bytes(&self.meta)
-            + bytes(&self.gate)
             + bytes(&self.plain)
     }
 }

@@ -187,7 +187,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     let kinds = store.nodes().kinds();
     let (pair, recv) = (&sc.pair, &sc.recv);
     let (in_src, in_q, in_meta, plain) = (&slots.src, &slots.q, &slots.meta, &slots.plain);
-    let in_gate = &slots.gate;
+    let gates = store.edges().gates();
     let plasticity = params.transfer.plasticity;
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
@@ -222,7 +222,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     let m = in_meta[s];
                     let src = in_src[s] as usize;
                     let [x0, recv] = pair[src];
-                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= in_gate[s]);
+                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= gates[pos[s] as usize]);
                     has_plastic |= m & flag::PLASTIC != 0 && m & flag::CONDUCTS != 0;
                     let r = if open { recv * in_q[s] } else { 0.0 };
                     let neg = m & flag::NEGATIVE != 0;
