@@ -100,8 +100,9 @@ pub fn state_hash(store: &Store, step: u64, pending: &Pending) -> String {
     column(&mut h, e.kinds());
     column(&mut h, e.weights());
     column(&mut h, e.directions());
-    column(&mut h, e.gates());
-    column(&mut h, e.plastic_lrs());
+    for x in e.gates().chain(e.plastic_lrs()) {
+        x.feed(&mut h);
+    }
     for x in e.born_steps() {
         h.u64(x);
     }

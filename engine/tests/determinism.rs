@@ -2,6 +2,7 @@
 //! rayon threads and between two runs, and changing any single value of any column (or the
 //! pending proposals) changes it.
 
+use neuroflux::store::EdgeKind;
 use neuroflux::{Config, Params, Simulation};
 
 fn params() -> Params {
@@ -55,8 +56,21 @@ fn changing_any_single_value_changes_the_hash() {
         }
     }
     let erows = [0usize, s.store().edges().rows() / 2, s.store().edges().rows() - 1];
+    // The gate and the learning rate are kept only for the kinds that have them.
+    let of_kind = |k: EdgeKind| -> Vec<usize> {
+        let e = s.store().edges();
+        let rows: Vec<usize> = (0..e.rows()).filter(|&r| e.kind_of(r) == k).collect();
+        assert!(!rows.is_empty(), "the graph has {k:?} edges");
+        vec![rows[0], rows[rows.len() / 2], rows[rows.len() - 1]]
+    };
+    let (gated, plastic) = (of_kind(EdgeKind::Gated), of_kind(EdgeKind::Plastic));
     for col in 0..9 {
-        for &r in &erows {
+        let rows = match col {
+            6 => &gated,
+            7 => &plastic,
+            _ => &erows[..],
+        };
+        for &r in rows {
             s.store_mut().tables_mut_for_tests().1.poke_column(col, r);
             assert_ne!(s.state_hash(), base, "edge column {col} row {r}");
             s.store_mut().tables_mut_for_tests().1.poke_column(col, r);

@@ -141,8 +141,8 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
         e.kinds().to_vec(),
         le_bytes(e.weights(), f32::to_le_bytes),
         e.directions().to_vec(),
-        le_bytes(e.gates(), f32::to_le_bytes),
-        le_bytes(e.plastic_lrs(), f32::to_le_bytes),
+        e.gates().flat_map(f32::to_le_bytes).collect(),
+        e.plastic_lrs().flat_map(f32::to_le_bytes).collect(),
         e.born_steps().flat_map(u64::to_le_bytes).collect(),
     ];
     let config = c.config.to_toml_string();

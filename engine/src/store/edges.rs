@@ -29,9 +29,11 @@ pub struct EdgeRecord {
     pub weight: f32,
     /// OneWayOut, OneWayIn or FreeFlow.
     pub direction: Direction,
-    /// Gate (energy units) for Gated edges; 0 otherwise.
+    /// Gate (energy units) for Gated edges; 0 otherwise (the table keeps it for Gated
+    /// edges only: another kind's reads 0).
     pub gate: f32,
-    /// Learning rate for Plastic edges; 0 otherwise.
+    /// Learning rate for Plastic edges; 0 otherwise (the table keeps it for Plastic edges
+    /// only: another kind's reads 0).
     pub plastic_lr: f32,
     /// Step at which the edge was created.
     pub born_step: u64,
@@ -46,8 +48,8 @@ pub(crate) struct BuildColumns {
     pub kind: Vec<u8>,
     pub weight: Vec<f32>,
     pub direction: Vec<u8>,
-    pub gate: Vec<f32>,
-    pub plastic_lr: Vec<f32>,
+    /// The gate of a Gated edge, the learning rate of a Plastic one, 0 otherwise.
+    pub param: Vec<f32>,
 }
 
 impl BuildColumns {
@@ -59,8 +61,7 @@ impl BuildColumns {
             kind: vec![0; n],
             weight: vec![0.0; n],
             direction: vec![0; n],
-            gate: vec![0.0; n],
-            plastic_lr: vec![0.0; n],
+            param: vec![0.0; n],
         }
     }
 
@@ -72,8 +73,7 @@ impl BuildColumns {
             kind: &mut self.kind,
             weight: &mut self.weight,
             direction: &mut self.direction,
-            gate: &mut self.gate,
-            plastic_lr: &mut self.plastic_lr,
+            param: &mut self.param,
         }
     }
 }
@@ -85,8 +85,7 @@ pub(crate) struct BuildColumnsMut<'a> {
     pub kind: &'a mut [u8],
     pub weight: &'a mut [f32],
     pub direction: &'a mut [u8],
-    pub gate: &'a mut [f32],
-    pub plastic_lr: &'a mut [f32],
+    pub param: &'a mut [f32],
 }
 
 impl<'a> BuildColumnsMut<'a> {
@@ -97,11 +96,10 @@ impl<'a> BuildColumnsMut<'a> {
         let (k0, k1) = self.kind.split_at_mut(n);
         let (w0, w1) = self.weight.split_at_mut(n);
         let (r0, r1) = self.direction.split_at_mut(n);
-        let (g0, g1) = self.gate.split_at_mut(n);
-        let (l0, l1) = self.plastic_lr.split_at_mut(n);
+        let (p0, p1) = self.param.split_at_mut(n);
         (
-            BuildColumnsMut { src: s0, dst: d0, kind: k0, weight: w0, direction: r0, gate: g0, plastic_lr: l0 },
-            BuildColumnsMut { src: s1, dst: d1, kind: k1, weight: w1, direction: r1, gate: g1, plastic_lr: l1 },
+            BuildColumnsMut { src: s0, dst: d0, kind: k0, weight: w0, direction: r0, param: p0 },
+            BuildColumnsMut { src: s1, dst: d1, kind: k1, weight: w1, direction: r1, param: p1 },
         )
     }
 
@@ -114,8 +112,7 @@ impl<'a> BuildColumnsMut<'a> {
         self.kind[i] = r.kind.code();
         self.weight[i] = r.weight;
         self.direction[i] = r.direction.code();
-        self.gate[i] = r.gate;
-        self.plastic_lr[i] = r.plastic_lr;
+        self.param[i] = kind_param(r);
     }
 
     /// Split into consecutive groups of `size` rows, in parallel order.
@@ -127,17 +124,24 @@ impl<'a> BuildColumnsMut<'a> {
             .zip(self.kind.par_chunks_mut(size))
             .zip(self.weight.par_chunks_mut(size))
             .zip(self.direction.par_chunks_mut(size))
-            .zip(self.gate.par_chunks_mut(size))
-            .zip(self.plastic_lr.par_chunks_mut(size))
-            .map(|((((((src, dst), kind), weight), direction), gate), plastic_lr)| BuildColumnsMut {
+            .zip(self.param.par_chunks_mut(size))
+            .map(|(((((src, dst), kind), weight), direction), param)| BuildColumnsMut {
                 src,
                 dst,
                 kind,
                 weight,
                 direction,
-                gate,
-                plastic_lr,
+                param,
             })
+    }
+}
+
+/// What the table keeps of `r`'s gate and learning rate: the one its kind has.
+fn kind_param(r: &EdgeRecord) -> f32 {
+    match r.kind {
+        EdgeKind::Gated => r.gate,
+        EdgeKind::Plastic => r.plastic_lr,
+        EdgeKind::Excitatory | EdgeKind::Inhibitory => 0.0,
     }
 }
 
@@ -151,8 +155,9 @@ pub struct EdgeTable {
     kind: Col<u8>,
     weight: Col<f32>,
     direction: Col<u8>,
-    gate: Col<f32>,
-    plastic_lr: Col<f32>,
+    /// The gate of a Gated edge, the learning rate of a Plastic one, 0 for the others (one
+    /// column: an edge has at most one of them).
+    param: Col<f32>,
     /// Birth steps, as runs (edges are appended as they are born, so it rarely changes).
     born_step: Runs<u64>,
     /// Rows removed but not yet compacted away.
@@ -211,8 +216,7 @@ impl EdgeTable {
         self.kind.reserve_exact(n);
         self.weight.reserve_exact(n);
         self.direction.reserve_exact(n);
-        self.gate.reserve_exact(n);
-        self.plastic_lr.reserve_exact(n);
+        self.param.reserve_exact(n);
     }
     pub(crate) fn reserve(&mut self, n: usize) {
         self.src_row.reserve(n);
@@ -220,8 +224,7 @@ impl EdgeTable {
         self.kind.reserve(n);
         self.weight.reserve(n);
         self.direction.reserve(n);
-        self.gate.reserve(n);
-        self.plastic_lr.reserve(n);
+        self.param.reserve(n);
     }
     /// Append a row with its endpoint rows (those of `r.src` and `r.dst`); the caller
     /// guarantees the id is the largest.
@@ -238,22 +241,14 @@ impl EdgeTable {
         self.kind.push(r.kind.code());
         self.weight.push(r.weight);
         self.direction.push(r.direction.code());
-        self.gate.push(r.gate);
-        self.plastic_lr.push(r.plastic_lr);
+        self.param.push(kind_param(r));
         self.born_step.push(r.born_step);
     }
     /// A table from whole columns of a fresh build (node ids equal node rows). All columns
     /// must have the same length.
     pub(crate) fn from_build_columns(cols: BuildColumns) -> Self {
         let n = cols.dst.len();
-        let same = [
-            cols.src.len(),
-            cols.kind.len(),
-            cols.weight.len(),
-            cols.direction.len(),
-            cols.gate.len(),
-            cols.plastic_lr.len(),
-        ];
+        let same = [cols.src.len(), cols.kind.len(), cols.weight.len(), cols.direction.len(), cols.param.len()];
         assert!(same.iter().all(|&l| l == n), "build columns should have equal lengths");
         Self {
             id: IdRuns::dense(n),
@@ -262,8 +257,7 @@ impl EdgeTable {
             kind: cols.kind.into(),
             weight: cols.weight.into(),
             direction: cols.direction.into(),
-            gate: cols.gate.into(),
-            plastic_lr: cols.plastic_lr.into(),
+            param: cols.param.into(),
             born_step: Runs::filled(0, n),
             tombs: Tombs::default(),
         }
@@ -289,8 +283,7 @@ impl EdgeTable {
         compact(&mut self.kind, rows);
         compact(&mut self.weight, rows);
         compact(&mut self.direction, rows);
-        compact(&mut self.gate, rows);
-        compact(&mut self.plastic_lr, rows);
+        compact(&mut self.param, rows);
         self.born_step.compact(rows);
     }
 
@@ -316,8 +309,8 @@ impl EdgeTable {
             kind: self.kind_of(row),
             weight: self.weight[row],
             direction: self.direction_of(row),
-            gate: self.gate[row],
-            plastic_lr: self.plastic_lr[row],
+            gate: self.gate(row),
+            plastic_lr: self.plastic_lr(row),
             born_step: self.born_step.get(row),
         }
     }
@@ -381,12 +374,36 @@ impl EdgeTable {
         &self.direction
     }
     /// Gates (energy units).
-    pub fn gates(&self) -> &[f32] {
-        &self.gate
+    pub fn gates(&self) -> impl ExactSizeIterator<Item = f32> + '_ {
+        (0..self.rows()).map(|r| self.gate(r))
     }
     /// Learning rates.
-    pub fn plastic_lrs(&self) -> &[f32] {
-        &self.plastic_lr
+    pub fn plastic_lrs(&self) -> impl ExactSizeIterator<Item = f32> + '_ {
+        (0..self.rows()).map(|r| self.plastic_lr(r))
+    }
+    /// The gate of row `row` (0 unless it is Gated).
+    #[inline]
+    pub fn gate(&self, row: usize) -> f32 {
+        if self.kind[row] == EdgeKind::Gated.code() {
+            self.param[row]
+        } else {
+            0.0
+        }
+    }
+    /// The learning rate of row `row` (0 unless it is Plastic).
+    #[inline]
+    pub fn plastic_lr(&self, row: usize) -> f32 {
+        if self.kind[row] == EdgeKind::Plastic.code() {
+            self.param[row]
+        } else {
+            0.0
+        }
+    }
+    /// Per row, the gate of a Gated edge, the learning rate of a Plastic one, 0 otherwise:
+    /// for loops that read a gate only where the flags say Gated, or a learning rate only
+    /// where they say Plastic.
+    pub fn kind_params(&self) -> &[f32] {
+        &self.param
     }
     /// Birth steps by row.
     pub fn born_steps(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
@@ -404,12 +421,11 @@ impl EdgeTable {
             + self.kind.resident_bytes()
             + self.weight.resident_bytes()
             + self.direction.resident_bytes()
-            + self.gate.resident_bytes()
-            + self.plastic_lr.resident_bytes()
+            + self.param.resident_bytes()
             + self.born_step.resident_bytes()
             + self.tombs.resident_bytes()
     }
-    pub(crate) fn column_lengths(&self) -> [usize; 9] {
+    pub(crate) fn column_lengths(&self) -> [usize; 8] {
         [
             self.id.len(),
             self.src_row.len(),
@@ -417,8 +433,7 @@ impl EdgeTable {
             self.kind.len(),
             self.weight.len(),
             self.direction.len(),
-            self.gate.len(),
-            self.plastic_lr.len(),
+            self.param.len(),
             self.born_step.len(),
         ]
     }
@@ -433,8 +448,8 @@ impl EdgeTable {
             3 => self.kind[row] ^= 0x80,
             4 => self.weight[row] = f32::from_bits(self.weight[row].to_bits() ^ 1),
             5 => self.direction[row] ^= 0x80,
-            6 => self.gate[row] = f32::from_bits(self.gate[row].to_bits() ^ 1),
-            7 => self.plastic_lr[row] = f32::from_bits(self.plastic_lr[row].to_bits() ^ 1),
+            // The gate or the learning rate, whichever the row's kind has.
+            6 | 7 => self.param[row] = f32::from_bits(self.param[row].to_bits() ^ 1),
             _ => self.born_step.set(row, self.born_step.get(row) ^ 1),
         }
     }
@@ -491,5 +506,53 @@ mod find_tests {
                 assert_eq!(find_ascending(ids, x), ids.binary_search(&x).ok(), "id {x}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod param_tests {
+    use super::{EdgeRecord, EdgeTable};
+    use crate::store::{Direction, EdgeId, EdgeKind, NodeId, NodeKind, NodeRecord, NodeTable};
+
+    #[test]
+    fn each_kind_keeps_only_its_own_gate_or_learning_rate() {
+        let mut nodes = NodeTable::default();
+        for id in 0..2 {
+            nodes.push(&NodeRecord {
+                id: NodeId(id),
+                kind: NodeKind::Dynamic,
+                energy: 1.0,
+                subtype: 0,
+                fertility: 0,
+                growth_class: 0,
+                gain_class: 0,
+                max_out_degree: 4,
+                parent: None,
+                binding: 0,
+                born_step: 0,
+            });
+        }
+        let mut t = EdgeTable::default();
+        for (i, &kind) in EdgeKind::ALL.iter().enumerate() {
+            let rec = EdgeRecord {
+                id: EdgeId(i as u64),
+                src: NodeId(0),
+                dst: NodeId(1),
+                kind,
+                weight: 0.5,
+                direction: Direction::FreeFlow,
+                gate: 0.25,
+                plastic_lr: 0.125,
+                born_step: 3,
+            };
+            t.push(&rec, 0, 1);
+            let got = t.record(&nodes, i);
+            let want =
+                (if kind == EdgeKind::Gated { 0.25 } else { 0.0 }, if kind == EdgeKind::Plastic { 0.125 } else { 0.0 });
+            assert_eq!((got.gate, got.plastic_lr), want, "{kind:?}");
+            assert_eq!((got.src, got.dst, got.born_step, got.id), (NodeId(0), NodeId(1), 3, EdgeId(i as u64)));
+        }
+        assert_eq!(t.gates().collect::<Vec<_>>(), [0.0, 0.0, 0.25, 0.0]);
+        assert_eq!(t.plastic_lrs().collect::<Vec<_>>(), [0.0, 0.0, 0.0, 0.125]);
     }
 }

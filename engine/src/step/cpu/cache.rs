@@ -243,7 +243,8 @@ impl HotCache {
     /// out-edge view must be fresh.
     #[inline]
     pub fn source_sums(&self, store: &Store, s: usize, e0: Option<f32>, plasticity: bool) -> (Sums, bool) {
-        let gates = store.edges().gates();
+        // The gate where the flags say Gated (`conducts` reads it only there).
+        let gates = store.edges().kind_params();
         let mut x = Sums::default();
         let mut per_step = false;
         let energy = e0.unwrap_or(f32::NEG_INFINITY);

@@ -26,7 +26,8 @@ use crate::store::{NodeKind, Store};
 pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store) {
     let n = store.nodes().len();
     let edges = store.edges();
-    let (src, gates) = (edges.src_rows(), edges.gates());
+    // Gates where the flags say Gated (`conducts` reads them only there).
+    let (src, gates) = (edges.src_rows(), edges.kind_params());
     let e0 = &sc.e0;
     cache.sums.clear();
     cache.sums.resize(n, Sums::default());
@@ -106,7 +107,7 @@ pub(super) fn targets(
     sc.tgt.resize(n, [0.0; 4]);
     {
         let edges = store.edges();
-        let (src, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.gates());
+        let (src, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.kind_params());
         let (q, meta): (&[f32], &[u8]) = (&cache.q, &cache.meta);
         let (pair, tgt): (&[[f32; 2]], &mut [[f32; 4]]) = (&sc.pair, &mut sc.tgt);
         let n_edges = meta.len().min(q.len()).min(src.len()).min(dst.len()).min(gates.len());
@@ -149,7 +150,8 @@ fn plastic_updates(cache: &HotCache, sc: &Scratch, store: &Store, params: &Param
     let ws = NodeKind::Workspace.code();
     let mut updates = Vec::new();
     let (edges, nodes) = (store.edges(), store.nodes());
-    let (src, dst, weights, lrs) = (edges.src_rows(), edges.dst_rows(), edges.weights(), edges.plastic_lrs());
+    // Learning rates where the flags say Plastic (the only rows read).
+    let (src, dst, weights, lrs) = (edges.src_rows(), edges.dst_rows(), edges.weights(), edges.kind_params());
     let (kinds, subtypes) = (nodes.kinds(), nodes.subtypes());
     for (e, &m) in cache.meta.iter().enumerate() {
         if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 {

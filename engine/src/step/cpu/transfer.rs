@@ -183,11 +183,12 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     let slots = &cache.slots;
     let pos = &slots.row;
     let weights = store.edges().weights();
-    let lrs = store.edges().plastic_lrs();
+    // Gates and learning rates, read only where the flags say Gated or Plastic.
+    let lrs = store.edges().kind_params();
     let kinds = store.nodes().kinds();
     let (pair, recv) = (&sc.pair, &sc.recv);
     let (in_src, in_q, in_meta, plain) = (&slots.src, &slots.q, &slots.meta, &slots.plain);
-    let gates = store.edges().gates();
+    let gates = lrs;
     let plasticity = params.transfer.plasticity;
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
