@@ -1,9 +1,12 @@
 //! The CPU stepper's derived per-edge data, kept in step with the store incrementally.
 //!
-//! - By edge row: the flag byte and the static factor `q_e = |w_e| * dst_scale(target)`.
-//!   Both depend only on the edge and its endpoints' kinds, subtype and lineage, which never
-//!   change while the edge lives (a plastic weight changes, and plasticity updates `q_e`
-//!   itself). While the store's edge layout stays, rows are only appended (new entries) or
+//! - By edge row: the flag byte, and the static factor `q_e = |w_e| * dst_scale(target)`
+//!   while the transfer streams the edge rows or the topology changes from step to step
+//!   (the streamed passes and the sums of changed sources read it); on a graph that has
+//!   stayed the same for a few steps the per-row copy is freed, and what needs `q_e`
+//!   computes it from the weight ([`Factors`], the same bits). Both depend only on the
+//!   edge and its endpoints' kinds, subtype and lineage, which never change while the edge
+//!   lives (a plastic weight changes, and plasticity updates `q_e` itself). While the store's edge layout stays, rows are only appended (new entries) or
 //!   tombstoned (flagged [`flag::DEAD`]); after rows moved by a compaction (of tombstones,
 //!   or with a node removal), the entries are carried over through the store's record of
 //!   the rows it removed ([`crate::store::Compaction`]), so they need no edge ids; after
@@ -68,6 +71,34 @@ pub(super) fn source_factor(tc: f32, mof: f32, sb: f32, e0: f32, scale: f32, s: 
     (if cost > limit { limit / cost } else { 1.0 }) * fi
 }
 
+/// `q_e = |w_e| * dst_scale(target)` from the store's weights and the target's kind and
+/// subtype: the same bits as the per-row entries hold.
+#[derive(Clone, Copy)]
+pub(super) struct Factors<'a> {
+    weights: &'a [f32],
+    kinds: &'a [u8],
+    subtypes: &'a [u8],
+    table: [(f32, f32); 4],
+}
+
+impl Factors<'_> {
+    /// `q_e` of edge row `e` whose target is node row `d`.
+    #[inline]
+    pub fn q(&self, e: usize, d: usize) -> f32 {
+        self.weights[e].abs() * scale_of(self.table, self.kinds, self.subtypes, d).1
+    }
+}
+
+/// Source and target scale of node row `r` by the subtype table (dynamic nodes), else 1.
+#[inline(always)]
+fn scale_of(table: [(f32, f32); 4], kinds: &[u8], subtypes: &[u8], r: usize) -> (f32, f32) {
+    if kinds[r] == NodeKind::Dynamic.code() {
+        table[usize::from(subtypes[r]).min(3)]
+    } else {
+        (1.0, 1.0)
+    }
+}
+
 /// See the module docs.
 #[derive(Default)]
 pub(super) struct HotCache {
@@ -85,9 +116,12 @@ pub(super) struct HotCache {
     layout: Option<(u64, usize)>,
     /// Store version the per-source sums were computed for.
     pub sums_version: Option<u64>,
-    /// Per edge row.
+    /// Per edge row: the flags, and `q_e` where `q_kept` (else empty).
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
+    q_kept: bool,
+    /// Steps in a row whose topology was the same as the step before.
+    pub quiet_steps: u32,
     /// The in-edges grouped by target.
     pub slots: InSlots,
     /// Per source row: cached sums (valid for `sums_version` in the compressed-row path,
@@ -108,7 +142,7 @@ impl HotCache {
         }
         self.scale_table = [0u8, 1, 2, 3].map(|st| scales(params, NodeKind::Dynamic.code(), st));
         if self.instance != Some(store.instance()) {
-            self.q.clear();
+            self.drop_q();
             self.meta.clear();
             self.layout = None;
             self.instance = Some(store.instance());
@@ -117,7 +151,7 @@ impl HotCache {
         let tombs = edges.tombstoned_rows();
         // Rows that did not move since the last sync keep their entries as they are.
         let seen = match self.layout {
-            Some((layout, seen)) if layout == store.edge_layout() && self.q.len() <= edges.rows() => seen,
+            Some((layout, seen)) if layout == store.edge_layout() && self.meta.len() <= edges.rows() => seen,
             Some((layout, _)) => {
                 self.carry_over(store, layout);
                 0
@@ -131,7 +165,9 @@ impl HotCache {
         self.add_new_edges(store, params);
         // Rows tombstoned since: flagged so no pass counts them.
         for &r in &tombs[seen.min(tombs.len())..] {
-            self.q[r as usize] = 0.0;
+            if self.q_kept {
+                self.q[r as usize] = 0.0;
+            }
             self.meta[r as usize] = flag::DEAD;
         }
         self.layout = Some((store.edge_layout(), tombs.len()));
@@ -150,7 +186,8 @@ impl HotCache {
             return;
         }
         let mut changed = Vec::new();
-        if self.slots.follow(store, &self.q, &self.meta, &mut changed) {
+        let f = self.factors(store);
+        if self.slots.follow(store, f, &self.meta, &mut changed) {
             if before.is_some() && self.sums_version == before {
                 let n = store.nodes().len();
                 self.stale.resize(n, true);
@@ -160,8 +197,43 @@ impl HotCache {
                 self.sums_version = Some(store.version());
             }
         } else {
-            self.slots.rebuild(store, &self.q, &self.meta, slack);
+            self.slots.rebuild(store, f, &self.meta, slack);
         }
+    }
+
+    /// `q_e` computed from the store (see [`Factors`]).
+    pub fn factors<'a>(&self, store: &'a Store) -> Factors<'a> {
+        let n = store.nodes();
+        Factors { weights: store.edges().weights(), kinds: n.kinds(), subtypes: n.subtypes(), table: self.scale_table }
+    }
+
+    /// Keep `q_e` per edge row from now on (the streamed passes read it), computing it
+    /// where it was not kept; the per-edge entries must be synced.
+    pub fn keep_q(&mut self, store: &Store) {
+        if self.q_kept {
+            return;
+        }
+        let f = self.factors(store);
+        let dst = store.edges().dst_rows();
+        self.q.clear();
+        self.q.extend(
+            self.meta.iter().enumerate().map(|(e, &m)| if m == flag::DEAD { 0.0 } else { f.q(e, dst[e] as usize) }),
+        );
+        self.q_kept = true;
+    }
+
+    /// Set `q_e` of edge row `e` where it is kept.
+    #[inline]
+    pub fn set_q(&mut self, e: usize, q: f32) {
+        if self.q_kept {
+            self.q[e] = q;
+        }
+    }
+
+    /// Stop keeping `q_e` per edge row (the compressed-row path computes it where needed).
+    pub fn drop_q(&mut self) {
+        self.q = Vec::new();
+        self.q_kept = false;
     }
 
     /// Target scale of node row `r`.
@@ -180,11 +252,7 @@ impl HotCache {
     /// once by loops over many rows).
     #[inline]
     pub fn scales_in(&self, kinds: &[u8], subtypes: &[u8], r: usize) -> (f32, f32) {
-        if kinds[r] == NodeKind::Dynamic.code() {
-            self.scale_table[usize::from(subtypes[r]).min(3)]
-        } else {
-            (1.0, 1.0)
-        }
+        scale_of(self.scale_table, kinds, subtypes, r)
     }
 
     /// Carry the per-row entries synced to edge layout `layout` over to the store's current
@@ -192,16 +260,18 @@ impl HotCache {
     /// too: the caller flags them), else drop them all; new edges' entries are left to
     /// [`HotCache::add_new_edges`].
     fn carry_over(&mut self, store: &Store, layout: u64) {
-        let Some(c) = store.last_compaction().filter(|c| c.from == layout && c.rows_before >= self.q.len()) else {
+        let Some(c) = store.last_compaction().filter(|c| c.from == layout && c.rows_before >= self.meta.len()) else {
             self.q.clear();
             self.meta.clear();
             return;
         };
-        // Entries exist for rows `..q.len()`; the rows removed among them go, the rest move
-        // down in order (rows past them, appended since the last sync, follow after).
-        let seen = c.removed.partition_point(|&r| (r as usize) < self.q.len());
+        // Entries exist for rows `..meta.len()`; the rows removed among them go, the rest
+        // move down in order (rows past them, appended since the last sync, follow after).
+        let seen = c.removed.partition_point(|&r| (r as usize) < self.meta.len());
         let rows: Vec<usize> = c.removed[..seen].iter().map(|&r| r as usize).collect();
-        crate::store::compact(&mut self.q, &rows);
+        if self.q_kept {
+            crate::store::compact(&mut self.q, &rows);
+        }
         crate::store::compact(&mut self.meta, &rows);
     }
 
@@ -209,7 +279,7 @@ impl HotCache {
     fn add_new_edges(&mut self, store: &Store, params: &Params) {
         let (edges, nodes) = (store.edges(), store.nodes());
         let rule = params.transfer.direction_rule;
-        for e in self.q.len()..edges.rows() {
+        for e in self.meta.len()..edges.rows() {
             let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
             let weight = edges.weights()[e];
             let f = edge_flags(
@@ -222,7 +292,9 @@ impl HotCache {
                 nodes.ids()[s],
                 nodes.parents()[d],
             );
-            self.q.push(weight.abs() * self.dst_scale(store, d));
+            if self.q_kept {
+                self.q.push(weight.abs() * self.dst_scale(store, d));
+            }
             self.meta.push(f);
         }
     }
@@ -245,6 +317,9 @@ impl HotCache {
     pub fn source_sums(&self, store: &Store, s: usize, e0: Option<f32>, plasticity: bool) -> (Sums, bool) {
         // The gate where the flags say Gated (`conducts` reads it only there).
         let gates = store.edges().kind_params();
+        let dst = store.edges().dst_rows();
+        let factors = self.factors(store);
+        let q = |e: usize| if self.q_kept { self.q[e] } else { factors.q(e, dst[e] as usize) };
         let mut x = Sums::default();
         let mut per_step = false;
         let energy = e0.unwrap_or(f32::NEG_INFINITY);
@@ -252,7 +327,7 @@ impl HotCache {
             let e = e as usize;
             let f = self.meta[e];
             per_step |= f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0);
-            x.add_edge(f, self.q[e], conducts(f, energy, gates[e]));
+            x.add_edge(f, q(e), conducts(f, energy, gates[e]));
         }
         (x, per_step)
     }

@@ -168,6 +168,9 @@ impl Stepper for CpuStepper {
     }
 }
 
+/// Steps without a topology change after which the per-row copy of `q_e` is freed.
+const QUIET_STEPS: u32 = 4;
+
 fn step(
     cache: &mut HotCache,
     sc: &mut Scratch,
@@ -220,6 +223,15 @@ fn step(
         // Rows moved: the in-slot arrays cannot follow any more (a later rebuild allocates
         // them again), so they stop holding memory.
         cache.slots = Default::default();
+    }
+    // `q_e` per edge row for the streamed passes and while the topology changes (the sums
+    // of changed sources read it); a graph that stays the same frees it (4 bytes per edge),
+    // and what needs `q_e` then computes it from the weight.
+    cache.quiet_steps = if changing { 0 } else { cache.quiet_steps.saturating_add(1) };
+    if stream || cache.quiet_steps < QUIET_STEPS {
+        cache.keep_q(store);
+    } else {
+        cache.drop_q();
     }
     if !stream {
         // The in-slot arrays follow the store beside the out-edge view (which they do not

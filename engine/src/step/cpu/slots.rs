@@ -25,6 +25,7 @@
 
 use rayon::prelude::*;
 
+use super::cache::Factors;
 use crate::model::rules::flag;
 use crate::store::{lay_out_groups, moved_capacity, Store, ROOM};
 
@@ -116,13 +117,14 @@ impl InSlots {
         })
     }
 
-    /// Group the live edge rows of `store` by target, with the per-row factors `q` and
-    /// flags `meta` (the cache's, synced); `slack`: leave room in every group for appends.
-    pub fn rebuild(&mut self, store: &Store, q: &[f32], meta: &[u8], slack: bool) {
+    /// Group the live edge rows of `store` by target, with their factors (from `q`) and
+    /// the per-row flags `meta` (the cache's, synced); `slack`: leave room in every group
+    /// for appends.
+    pub fn rebuild(&mut self, store: &Store, q: Factors<'_>, meta: &[u8], slack: bool) {
         let n = store.nodes().len();
         let edges = store.edges();
         let (dst, src_rows) = (edges.dst_rows(), edges.src_rows());
-        let rows = edges.rows().min(dst.len()).min(src_rows.len()).min(q.len()).min(meta.len());
+        let rows = edges.rows().min(dst.len()).min(src_rows.len()).min(meta.len());
         let any_dead = edges.tombstones() > 0;
         let dead = edges.tombstone_bits();
         let live = |e: usize| !any_dead || !crate::store::bit(dead, e);
@@ -184,7 +186,7 @@ impl InSlots {
                 }
                 let k = start[d] as usize - base + lens[d - lo] as usize;
                 lens[d - lo] += 1;
-                (row[k], src[k], qs[k], metas[k]) = (e as u32, src_rows[e], q[e], meta[e]);
+                (row[k], src[k], qs[k], metas[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
             }
         });
         self.plain.clear();
@@ -206,7 +208,7 @@ impl InSlots {
     /// pushed onto `changed` (their per-source sums changed), and new node rows too. Returns
     /// false, with the arrays left for a rebuild, where following would leave too many
     /// holes or the arrays do not match the store.
-    pub fn follow(&mut self, store: &Store, q: &[f32], meta: &[u8], changed: &mut Vec<u32>) -> bool {
+    pub fn follow(&mut self, store: &Store, q: Factors<'_>, meta: &[u8], changed: &mut Vec<u32>) -> bool {
         let Some(mut b) = self.basis.take() else {
             return false;
         };
@@ -276,11 +278,11 @@ impl InSlots {
         e: usize,
         src_rows: &[u32],
         dst: &[u32],
-        q: &[f32],
+        q: Factors<'_>,
         meta: &[u8],
         changed: &mut Vec<u32>,
     ) -> bool {
-        if e >= q.len().min(meta.len()) {
+        if e >= meta.len() {
             return false;
         }
         let d = dst[e] as usize;
@@ -289,7 +291,7 @@ impl InSlots {
         }
         let k = (self.start[d] + self.len[d]) as usize;
         self.len[d] += 1;
-        (self.row[k], self.src[k], self.q[k], self.meta[k]) = (e as u32, src_rows[e], q[e], meta[e]);
+        (self.row[k], self.src[k], self.q[k], self.meta[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
         if self.plain[d] {
             if meta[e] == flag::CONDUCTS {
                 self.plain_slots += 1;
@@ -313,7 +315,7 @@ impl InSlots {
         store: &Store,
         c: &crate::store::Compaction,
         seen: usize,
-        q: &[f32],
+        q: Factors<'_>,
         meta: &[u8],
         changed: &mut Vec<u32>,
     ) -> bool {
@@ -479,10 +481,11 @@ mod tests {
 
     /// Per-row factors and flags standing in for the cache's: a function of the edge (not
     /// of its row, which a compaction changes), flagged [`flag::DEAD`] where tombstoned (as
-    /// the cache flags them).
+    /// the cache flags them). The factors are what [`Factors`] computes (`|w|`: every node
+    /// is a workspace node, scale 1), for the naive grouping to compare against.
     fn per_row(store: &Store) -> (Vec<f32>, Vec<u8>) {
         let e = store.edges();
-        let q = (0..e.rows()).map(|r| if e.is_live(r) { e.weights()[r] } else { 0.0 }).collect();
+        let q = (0..e.rows()).map(|r| e.weights()[r].abs()).collect();
         let meta = (0..e.rows())
             .map(|r| match (e.is_live(r), e.id(r) % 3) {
                 (false, _) => flag::DEAD,
@@ -491,6 +494,12 @@ mod tests {
             })
             .collect();
         (q, meta)
+    }
+
+    fn factors(store: &Store) -> Factors<'_> {
+        let mut c = super::super::cache::HotCache::default();
+        c.scale_table = [(2.0, 3.0); 4];
+        c.factors(store)
     }
 
     /// Every target's slots, masked ones left out, as `(row, src, q, meta)`.
@@ -535,7 +544,7 @@ mod tests {
             store.add_edges(&first).expect("edges");
             let (q, meta) = per_row(&store);
             let mut s = InSlots::default();
-            s.rebuild(&store, &q, &meta, slack);
+            s.rebuild(&store, factors(&store), &meta, slack);
             let (mut followed, mut moved, mut carried) = (0, 0, 0);
             for round in 0..40 {
                 // A batch: maybe new nodes, appended edges (some into the newest nodes, so
@@ -574,7 +583,7 @@ mod tests {
                 let (q, meta) = per_row(&store);
                 let mut changed = Vec::new();
                 let before = s.holes;
-                if s.follow(&store, &q, &meta, &mut changed) {
+                if s.follow(&store, factors(&store), &meta, &mut changed) {
                     followed += 1;
                     carried += usize::from(compacted);
                     moved += usize::from(s.holes > before);
@@ -604,10 +613,10 @@ mod tests {
                         !slack || s.holes * 8 > s.row.len() || round == 0,
                         "round {round}: only too many holes stop a follow"
                     );
-                    s.rebuild(&store, &q, &meta, slack);
+                    s.rebuild(&store, factors(&store), &meta, slack);
                 }
                 let mut fresh = InSlots::default();
-                fresh.rebuild(&store, &q, &meta, false);
+                fresh.rebuild(&store, factors(&store), &meta, false);
                 assert_eq!(live_groups(&s), live_groups(&fresh), "round {round}, slack {slack}");
                 // The rebuild itself: each target's live rows in ascending order, with their
                 // source rows, factors and flags.

@@ -273,7 +273,7 @@ fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update])
         weights[p] = w;
         let q = w.abs() * ds[i];
         let m = (cache.meta[p] & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 };
-        cache.q[p] = q;
+        cache.set_q(p, q);
         cache.meta[p] = m;
         cache.slots.q[slot as usize] = q;
         cache.slots.meta[slot as usize] = m;
