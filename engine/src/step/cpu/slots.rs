@@ -542,7 +542,7 @@ mod tests {
                 })
                 .collect();
             store.add_edges(&first).expect("edges");
-            let (q, meta) = per_row(&store);
+            let (_, meta) = per_row(&store);
             let mut s = InSlots::default();
             s.rebuild(&store, factors(&store), &meta, slack);
             let (mut followed, mut moved, mut carried) = (0, 0, 0);
