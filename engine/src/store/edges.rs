@@ -335,8 +335,8 @@ impl EdgeTable {
         self.id.last()
     }
     /// The number of runs of consecutive ids the id column holds (one per gap a removal
-    /// left, plus one).
-    pub fn id_runs(&self) -> usize {
+    /// left, plus one), or `None` where the gaps are so many that it holds a plain column.
+    pub fn id_runs(&self) -> Option<usize> {
         self.id.runs()
     }
     /// Source node ids by row, read through `nodes` (the node table of the same store).

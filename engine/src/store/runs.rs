@@ -134,50 +134,82 @@ impl<T: Copy + PartialEq> Runs<T> {
     }
 }
 
-/// A strictly ascending id column held as runs of consecutive ids (as [`Runs`] of `id -
-/// row`, which never decreases): one run while no row was removed, one more for each gap
-/// a removal leaves, so about 16 bytes per run instead of 8 per row. An id's row is a
-/// binary search over the runs.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct IdRuns(Runs<u64>);
+/// A strictly ascending id column, held as runs of consecutive ids (as [`Runs`] of `id -
+/// row`, which never decreases: one run while no row was removed, one more for each gap a
+/// removal left, about 16 bytes per run) while that is smaller than a plain column (8
+/// bytes per row), else as the plain column; a compaction picks again. An id's row is a
+/// binary search over the runs, or an interpolation search over the plain column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdRuns(Ids);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Ids {
+    Runs(Runs<u64>),
+    Plain(Col<u64>),
+}
+
+impl Default for IdRuns {
+    fn default() -> Self {
+        Self(Ids::Runs(Runs::default()))
+    }
+}
 
 impl IdRuns {
     /// Rows `0..n` holding ids `0..n`.
     pub fn dense(n: usize) -> Self {
-        Self(Runs::filled(0, n))
+        Self(Ids::Runs(Runs::filled(0, n)))
     }
     /// The number of rows.
     pub fn len(&self) -> usize {
-        self.0.len()
+        match &self.0 {
+            Ids::Runs(r) => r.len(),
+            Ids::Plain(c) => c.len(),
+        }
     }
     /// Whether there are no rows.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
-    /// The number of runs.
-    pub fn runs(&self) -> usize {
-        self.0.runs()
+    /// The number of runs of consecutive ids, where held as runs (else `None`).
+    pub fn runs(&self) -> Option<usize> {
+        match &self.0 {
+            Ids::Runs(r) => Some(r.runs()),
+            Ids::Plain(_) => None,
+        }
     }
     /// Append `id`, larger than every id held (checked by the store's invariants).
     pub fn push(&mut self, id: u64) {
         debug_assert!(self.last().is_none_or(|l| l < id), "ids are appended in ascending order");
-        self.0.push(id - self.0.len() as u64);
+        match &mut self.0 {
+            Ids::Runs(r) => r.push(id - r.len() as u64),
+            Ids::Plain(c) => c.push(id),
+        }
     }
     /// The id at row `row` (`row < len`).
     pub fn get(&self, row: usize) -> u64 {
-        row as u64 + self.0.get(row)
+        match &self.0 {
+            Ids::Runs(r) => row as u64 + r.get(row),
+            Ids::Plain(c) => c[row],
+        }
     }
     /// The last id, if any.
     pub fn last(&self) -> Option<u64> {
         (!self.is_empty()).then(|| self.get(self.len() - 1))
     }
     /// Every row's id, in order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
-        self.0.iter().enumerate().map(|(r, d)| r as u64 + d)
+    pub fn iter(&self) -> Box<dyn ExactSizeIterator<Item = u64> + '_> {
+        match &self.0 {
+            Ids::Runs(r) => Box::new(r.iter().enumerate().map(|(row, d)| row as u64 + d)),
+            Ids::Plain(c) => Box::new(c.iter().copied()),
+        }
     }
     /// The row holding `id`, if any.
     pub fn find(&self, id: u64) -> Option<usize> {
-        let (starts, offsets) = self.0.parts();
+        let r = match &self.0 {
+            Ids::Runs(r) => r,
+            Ids::Plain(c) => return super::edges::find_ascending(c, id),
+        };
+        let (starts, offsets) = r.parts();
         // The last run whose first id (`start + offset`, ascending over the runs) is <= id.
         let (mut lo, mut hi) = (0usize, starts.len());
         while lo < hi {
@@ -190,50 +222,93 @@ impl IdRuns {
         }
         let k = lo.checked_sub(1)?;
         let row = id - offsets[k];
-        let end = starts.get(k + 1).map_or(self.len() as u64, |&e| e);
+        let end = starts.get(k + 1).map_or(r.len() as u64, |&e| e);
         (row < end).then_some(row as usize)
     }
-    /// Remove the rows listed in `rows` (ascending, distinct), keeping the order of the rest.
+    /// Remove the rows listed in `rows` (ascending, distinct), keeping the order of the rest;
+    /// then hold the ids as runs or as a plain column, whichever is smaller.
     pub fn compact(&mut self, rows: &[usize]) {
         if rows.is_empty() {
             return;
         }
-        // Row r keeps its id and moves to r - (removed rows below it): its offset grows by
-        // that count. Re-encode run by run over the kept stretches.
-        let mut out = Runs::default();
-        let mut k = 0usize;
-        let mut r = 0usize;
-        let n = self.len();
-        let (starts, offsets) = self.0.parts();
-        let mut run = 0usize;
-        while r < n {
-            let next_gone = rows.get(k).copied().unwrap_or(n);
-            if r == next_gone {
-                k += 1;
-                r += 1;
-                continue;
-            }
-            // Rows r..next_gone are kept; split them at run boundaries.
-            while starts.get(run + 1).is_some_and(|&s| s as usize <= r) {
-                run += 1;
-            }
-            let run_end = starts.get(run + 1).map_or(n, |&s| s as usize);
-            let end = next_gone.min(run_end);
-            out.push_n(offsets[run] + k as u64, end - r);
-            r = end;
+        match &mut self.0 {
+            Ids::Runs(r) => *r = compact_offsets(r, rows),
+            Ids::Plain(c) => super::csr::compact(c, rows),
         }
-        self.0 = out;
+        self.choose();
+    }
+    /// Runs where there are at most half as many runs as rows, else the plain column.
+    fn choose(&mut self) {
+        let n = self.len();
+        match &self.0 {
+            Ids::Runs(r) if r.runs() * 2 > n => {
+                let plain: Vec<u64> = self.iter().collect();
+                self.0 = Ids::Plain(plain.into());
+            }
+            Ids::Plain(c) => {
+                // Count the runs (a break wherever the next id is not the next number).
+                let runs = usize::from(n > 0) + c.windows(2).filter(|w| w[1] != w[0] + 1).count();
+                if runs * 2 <= n {
+                    let mut r = Runs::default();
+                    for (row, &id) in c.iter().enumerate() {
+                        r.push(id - row as u64);
+                    }
+                    self.0 = Ids::Runs(r);
+                }
+            }
+            Ids::Runs(_) => {}
+        }
     }
     /// Change the id of row `row` (undone by repeating it; for tests of the state hash).
     #[doc(hidden)]
     pub fn poke(&mut self, row: usize) {
-        let d = self.0.get(row);
-        self.0.set(row, d ^ 1 << 40);
+        match &mut self.0 {
+            Ids::Runs(r) => {
+                let d = r.get(row);
+                r.set(row, d ^ 1 << 40);
+            }
+            Ids::Plain(c) => c[row] ^= 1 << 40,
+        }
     }
     /// Bytes allocated (by capacity).
     pub fn resident_bytes(&self) -> usize {
-        self.0.resident_bytes()
+        match &self.0 {
+            Ids::Runs(r) => r.resident_bytes(),
+            Ids::Plain(c) => c.resident_bytes(),
+        }
     }
+}
+
+/// `r` (runs of `id - row`) without the rows `rows` (ascending, distinct, each `< len`):
+/// row `x` keeps its id and moves to `x - (removed rows below it)`, so its offset grows by
+/// that count; re-encoded stretch by stretch. Built in plain vectors (a push through a
+/// copy-on-write column checks its sharing every time), then moved into the columns.
+fn compact_offsets(r: &Runs<u64>, rows: &[usize]) -> Runs<u64> {
+    let (mut new_starts, mut new_offsets) = (Vec::with_capacity(r.runs()), Vec::with_capacity(r.runs()));
+    let (mut k, mut x, mut run) = (0usize, 0usize, 0usize);
+    let n = r.len();
+    let (starts, offsets) = r.parts();
+    while x < n {
+        let next_gone = rows.get(k).copied().unwrap_or(n);
+        if x == next_gone {
+            k += 1;
+            x += 1;
+            continue;
+        }
+        // Rows x..next_gone are kept; split them at run boundaries.
+        while starts.get(run + 1).is_some_and(|&s| s as usize <= x) {
+            run += 1;
+        }
+        let run_end = starts.get(run + 1).map_or(n, |&s| s as usize);
+        let end = next_gone.min(run_end);
+        let v = offsets[run] + k as u64;
+        if new_offsets.last() != Some(&v) {
+            new_starts.push((x - k) as u64);
+            new_offsets.push(v);
+        }
+        x = end;
+    }
+    Runs { starts: new_starts.into(), values: new_offsets.into(), len: n - rows.len() }
 }
 
 /// The rows of a sequence of runs, with its length known.
@@ -342,11 +417,14 @@ mod tests {
                 let want: Vec<u64> =
                     ids.iter().enumerate().filter(|(i, _)| rows.binary_search(i).is_err()).map(|(_, &x)| x).collect();
                 check(&d, &want);
-                let mut fresh = IdRuns::default();
-                for &x in &want {
-                    fresh.push(x);
+                if let Some(runs) = d.runs() {
+                    let mut fresh = IdRuns::default();
+                    for &x in &want {
+                        fresh.push(x);
+                    }
+                    assert_eq!(Some(runs), fresh.runs(), "runs stay maximal");
+                    assert!(rows.is_empty() || runs * 2 <= want.len(), "a compaction keeps runs only where smaller");
                 }
-                assert_eq!(d, fresh, "runs stay maximal");
                 // And appends after a compaction.
                 let top = want.last().map_or(0, |&l| l + 1);
                 d.push(top + 3);
@@ -357,5 +435,19 @@ mod tests {
             }
         }
         assert_eq!(IdRuns::dense(4).iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        // Sparse ids turn into a plain column at a compaction, and back into runs at one that
+        // leaves few gaps.
+        let ids: Vec<u64> = (0..10).chain((2..21).map(|i| i * 10)).collect();
+        let mut c = IdRuns::default();
+        for &x in &ids {
+            c.push(x);
+        }
+        c.compact(&[28]);
+        assert_eq!((c.runs(), c.find(190), c.find(200), c.last()), (None, Some(27), None, Some(190)));
+        c.push(1000);
+        c.compact(&(10..28).collect::<Vec<_>>());
+        assert_eq!(c.runs(), Some(2));
+        assert_eq!(c.iter().collect::<Vec<_>>(), (0..10).chain([1000]).collect::<Vec<_>>());
+        assert_eq!((c.find(1000), c.find(9), c.find(10)), (Some(10), Some(9), None));
     }
 }
