@@ -384,16 +384,16 @@ impl EdgeTable {
     /// The gate of row `row` (0 unless it is Gated).
     #[inline]
     pub fn gate(&self, row: usize) -> f32 {
-        if self.kind[row] == EdgeKind::Gated.code() {
-            self.param[row]
-        } else {
-            0.0
-        }
+        self.param_if(row, EdgeKind::Gated)
     }
     /// The learning rate of row `row` (0 unless it is Plastic).
     #[inline]
     pub fn plastic_lr(&self, row: usize) -> f32 {
-        if self.kind[row] == EdgeKind::Plastic.code() {
+        self.param_if(row, EdgeKind::Plastic)
+    }
+    #[inline]
+    fn param_if(&self, row: usize, kind: EdgeKind) -> f32 {
+        if self.kind[row] == kind.code() {
             self.param[row]
         } else {
             0.0

@@ -53,17 +53,6 @@ impl<T: Copy + PartialEq> Runs<T> {
         }
         self.len += 1;
     }
-    /// Append `n` rows of `v`.
-    pub fn push_n(&mut self, v: T, n: usize) {
-        if n == 0 {
-            return;
-        }
-        if self.values.last() != Some(&v) {
-            self.starts.push(self.len as u64);
-            self.values.push(v);
-        }
-        self.len += n;
-    }
     /// The value of row `row` (`row < len`).
     pub fn get(&self, row: usize) -> T {
         assert!(row < self.len, "row {row} of a column of {} rows", self.len);
@@ -373,10 +362,6 @@ mod tests {
                 assert_eq!(c, runs_of(&want), "runs stay maximal");
             }
         }
-        let mut r = runs_of(&[1, 1, 1]);
-        r.push_n(1, 2);
-        r.push_n(2, 0);
-        assert_eq!((r.to_vec(), r.runs()), (vec![1; 5], 1));
         let mut r = runs_of(&[1, 1, 1]);
         r.set(1, 4);
         assert_eq!((r.to_vec(), r.runs()), (vec![1, 4, 1], 3));

@@ -6,11 +6,12 @@
 //!   stayed the same for a few steps the per-row copy is freed, and what needs `q_e`
 //!   computes it from the weight ([`Factors`], the same bits). Both depend only on the
 //!   edge and its endpoints' kinds, subtype and lineage, which never change while the edge
-//!   lives (a plastic weight changes, and plasticity updates `q_e` itself). While the store's edge layout stays, rows are only appended (new entries) or
-//!   tombstoned (flagged [`flag::DEAD`]); after rows moved by a compaction (of tombstones,
-//!   or with a node removal), the entries are carried over through the store's record of
-//!   the rows it removed ([`crate::store::Compaction`]), so they need no edge ids; after
-//!   anything else (two moves between syncs), they are recomputed.
+//!   lives (a plastic weight changes, and plasticity updates `q_e` itself). While the
+//!   store's edge layout stays, rows are only appended (new entries) or tombstoned (flagged
+//!   [`flag::DEAD`]); after rows moved by a compaction (of tombstones, or with a node
+//!   removal), the entries are carried over through the store's record of the rows it
+//!   removed ([`crate::store::Compaction`]), so they need no edge ids; after anything else
+//!   (two moves between syncs), they are recomputed.
 //! - By in-slot (edges grouped by target row, ascending id within a group): the
 //!   [`InSlots`] of the compressed-row path, rebuilt when rows move and otherwise following
 //!   the store's appends and tombstones.
@@ -81,7 +82,13 @@ pub(super) struct Factors<'a> {
     table: [(f32, f32); 4],
 }
 
-impl Factors<'_> {
+impl<'a> Factors<'a> {
+    /// The factors of `store` with the subtype scale table `table`.
+    pub fn of(store: &'a Store, table: [(f32, f32); 4]) -> Self {
+        let n = store.nodes();
+        Self { weights: store.edges().weights(), kinds: n.kinds(), subtypes: n.subtypes(), table }
+    }
+
     /// `q_e` of edge row `e` whose target is node row `d`.
     #[inline]
     pub fn q(&self, e: usize, d: usize) -> f32 {
@@ -203,8 +210,7 @@ impl HotCache {
 
     /// `q_e` computed from the store (see [`Factors`]).
     pub fn factors<'a>(&self, store: &'a Store) -> Factors<'a> {
-        let n = store.nodes();
-        Factors { weights: store.edges().weights(), kinds: n.kinds(), subtypes: n.subtypes(), table: self.scale_table }
+        Factors::of(store, self.scale_table)
     }
 
     /// Keep `q_e` per edge row from now on (the streamed passes read it), computing it
@@ -279,6 +285,7 @@ impl HotCache {
     fn add_new_edges(&mut self, store: &Store, params: &Params) {
         let (edges, nodes) = (store.edges(), store.nodes());
         let rule = params.transfer.direction_rule;
+        let factors = Factors::of(store, self.scale_table);
         for e in self.meta.len()..edges.rows() {
             let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
             let weight = edges.weights()[e];
@@ -293,7 +300,7 @@ impl HotCache {
                 nodes.parents()[d],
             );
             if self.q_kept {
-                self.q.push(weight.abs() * self.dst_scale(store, d));
+                self.q.push(factors.q(e, d));
             }
             self.meta.push(f);
         }

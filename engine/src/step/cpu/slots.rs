@@ -497,9 +497,7 @@ mod tests {
     }
 
     fn factors(store: &Store) -> Factors<'_> {
-        let mut c = super::super::cache::HotCache::default();
-        c.scale_table = [(2.0, 3.0); 4];
-        c.factors(store)
+        Factors::of(store, [(2.0, 3.0); 4])
     }
 
     /// Every target's slots, masked ones left out, as `(row, src, q, meta)`.

@@ -183,12 +183,11 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     let slots = &cache.slots;
     let pos = &slots.row;
     let weights = store.edges().weights();
-    // Gates and learning rates, read only where the flags say Gated or Plastic.
-    let lrs = store.edges().kind_params();
+    // Gates and learning rates (one column), read only where the flags say Gated or Plastic.
+    let kind_params = store.edges().kind_params();
     let kinds = store.nodes().kinds();
     let (pair, recv) = (&sc.pair, &sc.recv);
     let (in_src, in_q, in_meta, plain) = (&slots.src, &slots.q, &slots.meta, &slots.plain);
-    let gates = lrs;
     let plasticity = params.transfer.plasticity;
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
@@ -223,7 +222,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     let m = in_meta[s];
                     let src = in_src[s] as usize;
                     let [x0, recv] = pair[src];
-                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= gates[pos[s] as usize]);
+                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= kind_params[pos[s] as usize]);
                     has_plastic |= m & flag::PLASTIC != 0 && m & flag::CONDUCTS != 0;
                     let r = if open { recv * in_q[s] } else { 0.0 };
                     let neg = m & flag::NEGATIVE != 0;
@@ -245,7 +244,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                             continue;
                         }
                         let p = pos[s] as usize;
-                        let w = (weights[p] + (lrs[p] * (x0 / cap)) * drive).clamp(wmin, wmax);
+                        let w = (weights[p] + (kind_params[p] * (x0 / cap)) * drive).clamp(wmin, wmax);
                         updates.push((s as u32, j as u32, w));
                     }
                 }
