@@ -11,7 +11,9 @@
 //!   [`flag::DEAD`]); after rows moved by a compaction (of tombstones, or with a node
 //!   removal), the entries are carried over through the store's record of the rows it
 //!   removed ([`crate::store::Compaction`]), so they need no edge ids; after anything else
-//!   (two moves between syncs), they are recomputed.
+//!   (two moves between syncs), they are recomputed. A graph unchanged for longer, with no
+//!   source whose sums change every step (gated, or plastic with plasticity on), frees the
+//!   flags too until its topology changes.
 //! - By in-slot (edges grouped by target row, ascending id within a group): the
 //!   [`InSlots`] of the compressed-row path, rebuilt when rows move and otherwise following
 //!   the store's appends and tombstones.
@@ -234,6 +236,15 @@ impl HotCache {
         if self.q_kept {
             self.q[e] = q;
         }
+    }
+
+    /// Free the per-row entries, flags included, of a graph that has stayed the same for a
+    /// while and has no source whose sums change from step to step: nothing reads them until
+    /// the topology changes, and the sync after that computes them again.
+    pub fn drop_rows(&mut self) {
+        self.drop_q();
+        self.meta = Vec::new();
+        self.layout = None;
     }
 
     /// Stop keeping `q_e` per edge row (the compressed-row path computes it where needed).

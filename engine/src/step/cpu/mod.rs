@@ -170,6 +170,9 @@ impl Stepper for CpuStepper {
 
 /// Steps without a topology change after which the per-row copy of `q_e` is freed.
 const QUIET_STEPS: u32 = 4;
+/// Steps without a topology change after which the per-row flags are freed too (where no
+/// source's sums are recomputed every step): computing them again costs more than `q_e`.
+const QUIET_STEPS_FLAGS: u32 = 16;
 
 fn step(
     cache: &mut HotCache,
@@ -232,6 +235,11 @@ fn step(
         cache.keep_q(store);
     } else {
         cache.drop_q();
+    }
+    // Longer without a change, and with no source whose sums are recomputed every step,
+    // nothing reads the per-row flags either until the topology changes (1 byte per edge).
+    if !stream && cache.quiet_steps == QUIET_STEPS_FLAGS && !cache.per_step.iter().any(|&p| p) {
+        cache.drop_rows();
     }
     if !stream {
         // The in-slot arrays follow the store beside the out-edge view (which they do not

@@ -271,6 +271,7 @@ fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update])
         let p = pos[i] as usize;
         weights[p] = w;
         let q = w.abs() * ds[i];
+        // A plastic edge's source has its sums recomputed every step, so its flags are kept.
         let m = (cache.meta[p] & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 };
         cache.set_q(p, q);
         cache.meta[p] = m;
