@@ -97,9 +97,13 @@ pub fn state_hash(store: &Store, step: u64, pending: &Pending) -> String {
     for x in e.dst_ids(nodes) {
         h.u64(x);
     }
-    column(&mut h, e.kinds());
+    for x in e.kinds() {
+        x.feed(&mut h);
+    }
     column(&mut h, e.weights());
-    column(&mut h, e.directions());
+    for x in e.directions() {
+        x.feed(&mut h);
+    }
     for x in e.gates().chain(e.plastic_lrs()) {
         x.feed(&mut h);
     }

@@ -133,8 +133,9 @@ pub fn to_dot(store: &Store) -> String {
     };
     let edge_attrs = |_: &DiGraph<NodeKind, f32>, er: petgraph::graph::EdgeReference<'_, f32>| {
         let k = petgraph::visit::EdgeRef::id(&er).index();
-        let kind = EdgeKind::from_code(e.kinds()[k]).map_or("?", EdgeKind::name);
-        let dir = Direction::from_code(e.directions()[k]).map_or("?", Direction::name);
+        let kd = e.kind_dirs()[k];
+        let kind = EdgeKind::from_code(crate::store::kind_code(kd)).map_or("?", EdgeKind::name);
+        let dir = Direction::from_code(crate::store::direction_code(kd)).map_or("?", Direction::name);
         format!("id={} kind=\"{kind}\" direction=\"{dir}\" weight={}", e.id(k), e.weights()[k])
     };
     let cfg = [petgraph::dot::Config::NodeNoLabel, petgraph::dot::Config::EdgeNoLabel];

@@ -2,7 +2,7 @@
 //! steppers, the edit applier and the growth rules so that each rule is written once.
 
 use crate::config::{DirectionRule, Params};
-use crate::store::{Direction, EdgeKind, EdgeTable, NodeKind, NodeTable, Subtype, NO_CLASS};
+use crate::store::{direction_code, kind_code, Direction, EdgeKind, EdgeTable, NodeKind, NodeTable, Subtype, NO_CLASS};
 
 /// Bits of the per-edge flag byte the steppers cache.
 pub mod flag {
@@ -147,10 +147,11 @@ impl CullRule {
     pub fn row(&self, c: &CullColumns<'_>, e: usize) -> bool {
         let (s, d) = (c.src[e] as usize, c.dst[e] as usize);
         let lineage = c.parents[d] == c.ids[s];
-        let dir = usize::from(c.directions[e]).min(2);
+        let kd = c.kind_dirs[e];
+        let dir = usize::from(direction_code(kd)).min(2);
         let (sk, dk) = (usize::from(c.node_kinds[s]).min(2), usize::from(c.node_kinds[d]).min(2));
         self.table[dir][sk][dk][usize::from(lineage)]
-            | ((c.edge_kinds[e] == EdgeKind::Plastic.code()) & (c.weights[e].abs() < self.min_abs_weight))
+            | ((kind_code(kd) == EdgeKind::Plastic.code()) & (c.weights[e].abs() < self.min_abs_weight))
     }
 }
 
@@ -162,8 +163,7 @@ pub struct CullColumns<'a> {
     parents: &'a [u64],
     ids: &'a [u64],
     node_kinds: &'a [u8],
-    directions: &'a [u8],
-    edge_kinds: &'a [u8],
+    kind_dirs: &'a [u8],
     weights: &'a [f32],
 }
 
@@ -176,8 +176,7 @@ impl<'a> CullColumns<'a> {
             parents: nodes.parents(),
             ids: nodes.ids(),
             node_kinds: nodes.kinds(),
-            directions: edges.directions(),
-            edge_kinds: edges.kinds(),
+            kind_dirs: edges.kind_dirs(),
             weights: edges.weights(),
         }
     }

@@ -45,9 +45,9 @@ pub struct EdgeRecord {
 pub(crate) struct BuildColumns {
     pub src: Vec<u32>,
     pub dst: Vec<u32>,
-    pub kind: Vec<u8>,
+    /// Kind and direction codes, packed ([`pack_kind_dir`]).
+    pub kind_dir: Vec<u8>,
     pub weight: Vec<f32>,
-    pub direction: Vec<u8>,
     /// The gate of a Gated edge, the learning rate of a Plastic one, 0 otherwise.
     pub param: Vec<f32>,
 }
@@ -55,14 +55,7 @@ pub(crate) struct BuildColumns {
 impl BuildColumns {
     /// `n` zeroed rows (zeroed allocations are lazily mapped pages: no up-front writes).
     pub fn zeroed(n: usize) -> Self {
-        Self {
-            src: vec![0; n],
-            dst: vec![0; n],
-            kind: vec![0; n],
-            weight: vec![0.0; n],
-            direction: vec![0; n],
-            param: vec![0.0; n],
-        }
+        Self { src: vec![0; n], dst: vec![0; n], kind_dir: vec![0; n], weight: vec![0.0; n], param: vec![0.0; n] }
     }
 
     /// Mutable views of all columns.
@@ -70,9 +63,8 @@ impl BuildColumns {
         BuildColumnsMut {
             src: &mut self.src,
             dst: &mut self.dst,
-            kind: &mut self.kind,
+            kind_dir: &mut self.kind_dir,
             weight: &mut self.weight,
-            direction: &mut self.direction,
             param: &mut self.param,
         }
     }
@@ -82,9 +74,8 @@ impl BuildColumns {
 pub(crate) struct BuildColumnsMut<'a> {
     pub src: &'a mut [u32],
     pub dst: &'a mut [u32],
-    pub kind: &'a mut [u8],
+    pub kind_dir: &'a mut [u8],
     pub weight: &'a mut [f32],
-    pub direction: &'a mut [u8],
     pub param: &'a mut [f32],
 }
 
@@ -93,13 +84,12 @@ impl<'a> BuildColumnsMut<'a> {
     pub fn split_at(self, n: usize) -> (BuildColumnsMut<'a>, BuildColumnsMut<'a>) {
         let (s0, s1) = self.src.split_at_mut(n);
         let (d0, d1) = self.dst.split_at_mut(n);
-        let (k0, k1) = self.kind.split_at_mut(n);
+        let (k0, k1) = self.kind_dir.split_at_mut(n);
         let (w0, w1) = self.weight.split_at_mut(n);
-        let (r0, r1) = self.direction.split_at_mut(n);
         let (p0, p1) = self.param.split_at_mut(n);
         (
-            BuildColumnsMut { src: s0, dst: d0, kind: k0, weight: w0, direction: r0, param: p0 },
-            BuildColumnsMut { src: s1, dst: d1, kind: k1, weight: w1, direction: r1, param: p1 },
+            BuildColumnsMut { src: s0, dst: d0, kind_dir: k0, weight: w0, param: p0 },
+            BuildColumnsMut { src: s1, dst: d1, kind_dir: k1, weight: w1, param: p1 },
         )
     }
 
@@ -109,9 +99,8 @@ impl<'a> BuildColumnsMut<'a> {
         debug_assert!(r.src.0 <= u64::from(u32::MAX) && r.dst.0 <= u64::from(u32::MAX), "node rows are u32");
         self.src[i] = r.src.0 as u32;
         self.dst[i] = r.dst.0 as u32;
-        self.kind[i] = r.kind.code();
+        self.kind_dir[i] = pack_kind_dir(r.kind, r.direction);
         self.weight[i] = r.weight;
-        self.direction[i] = r.direction.code();
         self.param[i] = kind_param(r);
     }
 
@@ -121,19 +110,31 @@ impl<'a> BuildColumnsMut<'a> {
         self.src
             .par_chunks_mut(size)
             .zip(self.dst.par_chunks_mut(size))
-            .zip(self.kind.par_chunks_mut(size))
+            .zip(self.kind_dir.par_chunks_mut(size))
             .zip(self.weight.par_chunks_mut(size))
-            .zip(self.direction.par_chunks_mut(size))
             .zip(self.param.par_chunks_mut(size))
-            .map(|(((((src, dst), kind), weight), direction), param)| BuildColumnsMut {
-                src,
-                dst,
-                kind,
-                weight,
-                direction,
-                param,
-            })
+            .map(|((((src, dst), kind_dir), weight), param)| BuildColumnsMut { src, dst, kind_dir, weight, param })
     }
+}
+
+/// The bits of a packed kind-and-direction byte that hold the kind code.
+const KIND_BITS: u8 = 0b11;
+
+/// A kind and a direction in one byte (kind codes 0-3, direction codes 0-2).
+fn pack_kind_dir(kind: EdgeKind, direction: Direction) -> u8 {
+    kind.code() | direction.code() << 2
+}
+
+/// The kind code of a packed kind-and-direction byte ([`EdgeTable::kind_dirs`]).
+#[inline(always)]
+pub fn kind_code(b: u8) -> u8 {
+    b & KIND_BITS
+}
+
+/// The direction code of a packed kind-and-direction byte ([`EdgeTable::kind_dirs`]).
+#[inline(always)]
+pub fn direction_code(b: u8) -> u8 {
+    b >> 2
 }
 
 /// What the table keeps of `r`'s gate and learning rate: the one its kind has.
@@ -152,9 +153,9 @@ pub struct EdgeTable {
     id: IdRuns,
     src_row: Col<u32>,
     dst_row: Col<u32>,
-    kind: Col<u8>,
+    /// Kind code (bits 0-1) and direction code (bits 2-3) in one byte.
+    kind_dir: Col<u8>,
     weight: Col<f32>,
-    direction: Col<u8>,
     /// The gate of a Gated edge, the learning rate of a Plastic one, 0 for the others (one
     /// column: an edge has at most one of them).
     param: Col<f32>,
@@ -213,17 +214,15 @@ impl EdgeTable {
     fn reserve_exact(&mut self, n: usize) {
         self.src_row.reserve_exact(n);
         self.dst_row.reserve_exact(n);
-        self.kind.reserve_exact(n);
+        self.kind_dir.reserve_exact(n);
         self.weight.reserve_exact(n);
-        self.direction.reserve_exact(n);
         self.param.reserve_exact(n);
     }
     pub(crate) fn reserve(&mut self, n: usize) {
         self.src_row.reserve(n);
         self.dst_row.reserve(n);
-        self.kind.reserve(n);
+        self.kind_dir.reserve(n);
         self.weight.reserve(n);
-        self.direction.reserve(n);
         self.param.reserve(n);
     }
     /// Append a row with its endpoint rows (those of `r.src` and `r.dst`); the caller
@@ -238,9 +237,8 @@ impl EdgeTable {
         self.id.push(r.id.0);
         self.src_row.push(src_row);
         self.dst_row.push(dst_row);
-        self.kind.push(r.kind.code());
+        self.kind_dir.push(pack_kind_dir(r.kind, r.direction));
         self.weight.push(r.weight);
-        self.direction.push(r.direction.code());
         self.param.push(kind_param(r));
         self.born_step.push(r.born_step);
     }
@@ -248,15 +246,14 @@ impl EdgeTable {
     /// must have the same length.
     pub(crate) fn from_build_columns(cols: BuildColumns) -> Self {
         let n = cols.dst.len();
-        let same = [cols.src.len(), cols.kind.len(), cols.weight.len(), cols.direction.len(), cols.param.len()];
+        let same = [cols.src.len(), cols.kind_dir.len(), cols.weight.len(), cols.param.len()];
         assert!(same.iter().all(|&l| l == n), "build columns should have equal lengths");
         Self {
             id: IdRuns::dense(n),
             src_row: cols.src.into(),
             dst_row: cols.dst.into(),
-            kind: cols.kind.into(),
+            kind_dir: cols.kind_dir.into(),
             weight: cols.weight.into(),
-            direction: cols.direction.into(),
             param: cols.param.into(),
             born_step: Runs::filled(0, n),
             tombs: Tombs::default(),
@@ -280,9 +277,8 @@ impl EdgeTable {
         self.id.compact(rows);
         compact(&mut self.src_row, rows);
         compact(&mut self.dst_row, rows);
-        compact(&mut self.kind, rows);
+        compact(&mut self.kind_dir, rows);
         compact(&mut self.weight, rows);
-        compact(&mut self.direction, rows);
         compact(&mut self.param, rows);
         self.born_step.compact(rows);
     }
@@ -316,11 +312,12 @@ impl EdgeTable {
     }
     /// The kind of one row.
     pub fn kind_of(&self, row: usize) -> EdgeKind {
-        EdgeKind::from_code(self.kind[row]).expect("edge kind codes should only be written from EdgeKind")
+        EdgeKind::from_code(self.kind_dir[row] & KIND_BITS)
+            .expect("edge kind codes should only be written from EdgeKind")
     }
     /// The direction of one row.
     pub fn direction_of(&self, row: usize) -> Direction {
-        Direction::from_code(self.direction[row]).expect("direction codes should only be written from Direction")
+        Direction::from_code(self.kind_dir[row] >> 2).expect("direction codes should only be written from Direction")
     }
     /// Edge ids by row, ascending.
     pub fn ids(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
@@ -357,9 +354,14 @@ impl EdgeTable {
     pub fn dst_rows(&self) -> &[u32] {
         &self.dst_row
     }
-    /// Kind codes.
-    pub fn kinds(&self) -> &[u8] {
-        &self.kind
+    /// Kind codes by row.
+    pub fn kinds(&self) -> impl ExactSizeIterator<Item = u8> + '_ {
+        self.kind_dir.iter().map(|&b| b & KIND_BITS)
+    }
+    /// Kind and direction codes packed in one byte per row: the kind code in bits 0-1
+    /// ([`kind_code`]), the direction code in bits 2-3 ([`direction_code`]).
+    pub fn kind_dirs(&self) -> &[u8] {
+        &self.kind_dir
     }
     /// Weights.
     pub fn weights(&self) -> &[f32] {
@@ -369,9 +371,9 @@ impl EdgeTable {
     pub fn weights_mut(&mut self) -> &mut [f32] {
         &mut self.weight
     }
-    /// Direction codes.
-    pub fn directions(&self) -> &[u8] {
-        &self.direction
+    /// Direction codes by row.
+    pub fn directions(&self) -> impl ExactSizeIterator<Item = u8> + '_ {
+        self.kind_dir.iter().map(|&b| direction_code(b))
     }
     /// Gates (energy units).
     pub fn gates(&self) -> impl ExactSizeIterator<Item = f32> + '_ {
@@ -393,7 +395,7 @@ impl EdgeTable {
     }
     #[inline]
     fn param_if(&self, row: usize, kind: EdgeKind) -> f32 {
-        if self.kind[row] == kind.code() {
+        if self.kind_dir[row] & KIND_BITS == kind.code() {
             self.param[row]
         } else {
             0.0
@@ -418,21 +420,19 @@ impl EdgeTable {
         self.id.resident_bytes()
             + self.src_row.resident_bytes()
             + self.dst_row.resident_bytes()
-            + self.kind.resident_bytes()
+            + self.kind_dir.resident_bytes()
             + self.weight.resident_bytes()
-            + self.direction.resident_bytes()
             + self.param.resident_bytes()
             + self.born_step.resident_bytes()
             + self.tombs.resident_bytes()
     }
-    pub(crate) fn column_lengths(&self) -> [usize; 8] {
+    pub(crate) fn column_lengths(&self) -> [usize; 7] {
         [
             self.id.len(),
             self.src_row.len(),
             self.dst_row.len(),
-            self.kind.len(),
+            self.kind_dir.len(),
             self.weight.len(),
-            self.direction.len(),
             self.param.len(),
             self.born_step.len(),
         ]
@@ -445,9 +445,9 @@ impl EdgeTable {
         match column {
             0 => self.id.poke(row),
             1 | 2 => std::mem::swap(&mut self.src_row[row], &mut self.dst_row[row]),
-            3 => self.kind[row] ^= 0x80,
+            3 => self.kind_dir[row] ^= 1,
             4 => self.weight[row] = f32::from_bits(self.weight[row].to_bits() ^ 1),
-            5 => self.direction[row] ^= 0x80,
+            5 => self.kind_dir[row] ^= 1 << 2,
             // The gate or the learning rate, whichever the row's kind has.
             6 | 7 => self.param[row] = f32::from_bits(self.param[row].to_bits() ^ 1),
             _ => self.born_step.set(row, self.born_step.get(row) ^ 1),

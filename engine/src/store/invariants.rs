@@ -58,7 +58,7 @@ impl Store {
             if s == d {
                 return bad(format!("edge {} is a self-loop on node {}", eids[e], ids[s]));
             }
-            if edges.kinds()[e] > 3 || edges.directions()[e] > 2 {
+            if crate::store::direction_code(edges.kind_dirs()[e]) > 2 {
                 return bad(format!("edge {} has an invalid kind or direction code", eids[e]));
             }
         }
