@@ -82,7 +82,9 @@ pub fn state_hash(store: &Store, step: u64, pending: &Pending) -> String {
     column(&mut h, n.max_out_degree());
     column(&mut h, n.parents());
     column(&mut h, n.bindings());
-    column(&mut h, n.born_steps());
+    for x in n.born_steps() {
+        h.u64(x);
+    }
     // Tombstoned edge rows are not state: the live edges, as a compacted table holds them.
     let compacted = store.compacted();
     let e = compacted.edges();

@@ -219,7 +219,7 @@ fn spawn_serves_by_energy_then_id_with_fertility() {
     assert_eq!(n.energy()[..4], [50.0 - 19.52 * 2.0, 60.0 - 19.52, 50.0, 100.0]);
     let parents: Vec<_> = (4..7).map(|r| n.record(r).parent).collect();
     assert_eq!(parents, vec![Some(NodeId(1)), Some(NodeId(0)), Some(NodeId(0))], "service order: 60 first, then id 0");
-    assert!((4..7).all(|r| n.energy()[r] == 0.5 * 19.52 && n.kind_of(r) == D && n.born_steps()[r] == 0));
+    assert!((4..7).all(|r| n.energy()[r] == 0.5 * 19.52 && n.kind_of(r) == D && n.born_step(r) == 0));
     let store = s.store().compacted();
     let e = store.edges();
     let pairs: Vec<_> =

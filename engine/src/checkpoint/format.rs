@@ -132,7 +132,7 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
         le_bytes(n.max_out_degree(), u16::to_le_bytes),
         le_bytes(n.parents(), u64::to_le_bytes),
         le_bytes(n.bindings(), u32::to_le_bytes),
-        le_bytes(n.born_steps(), u64::to_le_bytes),
+        n.born_steps().flat_map(u64::to_le_bytes).collect(),
     ];
     let edge_bytes: Vec<Vec<u8>> = vec![
         e.ids().flat_map(u64::to_le_bytes).collect(),

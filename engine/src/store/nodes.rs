@@ -6,6 +6,7 @@
 use super::col::Col;
 use super::csr::compact;
 use super::ids::{NodeId, NodeKind, NO_PARENT};
+use super::runs::Runs;
 
 /// Everything stored for one node.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,7 +48,8 @@ pub struct NodeTable {
     max_out_degree: Col<u16>,
     parent: Col<u64>,
     binding: Col<u32>,
-    born_step: Col<u64>,
+    /// Birth steps, as runs (nodes are appended as they are born).
+    born_step: Runs<u64>,
 }
 
 /// Mutable access to the value columns (never the lengths, never the ids).
@@ -87,7 +89,6 @@ impl NodeTable {
         self.max_out_degree.reserve(n);
         self.parent.reserve(n);
         self.binding.reserve(n);
-        self.born_step.reserve(n);
     }
     /// Append a row; the caller guarantees its id is larger than every stored id.
     pub(crate) fn push(&mut self, r: &NodeRecord) {
@@ -116,7 +117,7 @@ impl NodeTable {
         compact(&mut self.max_out_degree, rows);
         compact(&mut self.parent, rows);
         compact(&mut self.binding, rows);
-        compact(&mut self.born_step, rows);
+        self.born_step.compact(rows);
     }
 
     /// The row of a node id, if it is alive.
@@ -136,7 +137,7 @@ impl NodeTable {
             max_out_degree: self.max_out_degree[row],
             parent: (self.parent[row] != NO_PARENT).then_some(NodeId(self.parent[row])),
             binding: self.binding[row],
-            born_step: self.born_step[row],
+            born_step: self.born_step.get(row),
         }
     }
     /// The kind of one row.
@@ -183,9 +184,13 @@ impl NodeTable {
     pub fn bindings(&self) -> &[u32] {
         &self.binding
     }
-    /// Birth steps.
-    pub fn born_steps(&self) -> &[u64] {
-        &self.born_step
+    /// Birth steps by row.
+    pub fn born_steps(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
+        self.born_step.iter()
+    }
+    /// The birth step of row `row`.
+    pub fn born_step(&self, row: usize) -> u64 {
+        self.born_step.get(row)
     }
     /// Mutable value columns.
     pub fn columns_mut(&mut self) -> NodeColumnsMut<'_> {
@@ -242,7 +247,7 @@ impl NodeTable {
             7 => self.max_out_degree[row] ^= 1,
             8 => self.parent[row] ^= 1,
             9 => self.binding[row] ^= 1,
-            _ => self.born_step[row] ^= 1,
+            _ => self.born_step.set(row, self.born_step.get(row) ^ 1),
         }
     }
 }

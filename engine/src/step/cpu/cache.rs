@@ -29,15 +29,17 @@ use crate::store::{NodeKind, Store};
 
 /// A source's sums over its out-edges in ascending edge id order: `c` of `q_e` over
 /// conducting edges, `p` over conducting edges with non-negative weight, `b` over edges into
-/// sensory nodes, `n` the number of conducting edges, and `deg` the out-degree.
+/// sensory nodes, `n` the number of conducting edges, and `deg` the out-degree. Both counts
+/// are `u16`: an out-degree is at most the source's `max_out_degree`, a `u16` (a store
+/// invariant, checked in debug builds).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Sums {
     pub c: f32,
     pub p: f32,
     pub b: f32,
-    pub n: u32,
+    pub n: u16,
     /// Out-degree (every out-edge).
-    pub deg: u32,
+    pub deg: u16,
 }
 
 impl Sums {
@@ -49,9 +51,9 @@ impl Sums {
     pub fn add_edge(&mut self, f: u8, q: f32, open: bool) {
         self.b += if f & flag::INTO_SENSORY != 0 { q } else { 0.0 };
         self.c += if open { q } else { 0.0 };
-        self.n += u32::from(open);
+        self.n += u16::from(open);
         self.p += if open & (f & flag::NEGATIVE == 0) { q } else { 0.0 };
-        self.deg += u32::from(f & flag::DEAD == 0);
+        self.deg += u16::from(f & flag::DEAD == 0);
     }
 }
 

@@ -59,7 +59,7 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
     sc.out.resize(n, 0.0);
     sc.pair.resize(n, [0.0; 2]);
     sc.deg.clear();
-    sc.deg.extend(sums.iter().map(|s| s.deg));
+    sc.deg.extend(sums.iter().map(|s| u32::from(s.deg)));
     let parts: Vec<(f64, f64, u64)> = sc.out[..n]
         .par_chunks_mut(CHUNK)
         .zip(sc.pair[..n].par_chunks_mut(CHUNK))
