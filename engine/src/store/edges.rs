@@ -312,12 +312,13 @@ impl EdgeTable {
     }
     /// The kind of one row.
     pub fn kind_of(&self, row: usize) -> EdgeKind {
-        EdgeKind::from_code(self.kind_dir[row] & KIND_BITS)
+        EdgeKind::from_code(kind_code(self.kind_dir[row]))
             .expect("edge kind codes should only be written from EdgeKind")
     }
     /// The direction of one row.
     pub fn direction_of(&self, row: usize) -> Direction {
-        Direction::from_code(self.kind_dir[row] >> 2).expect("direction codes should only be written from Direction")
+        Direction::from_code(direction_code(self.kind_dir[row]))
+            .expect("direction codes should only be written from Direction")
     }
     /// Edge ids by row, ascending.
     pub fn ids(&self) -> impl ExactSizeIterator<Item = u64> + '_ {
@@ -356,7 +357,7 @@ impl EdgeTable {
     }
     /// Kind codes by row.
     pub fn kinds(&self) -> impl ExactSizeIterator<Item = u8> + '_ {
-        self.kind_dir.iter().map(|&b| b & KIND_BITS)
+        self.kind_dir.iter().map(|&b| kind_code(b))
     }
     /// Kind and direction codes packed in one byte per row: the kind code in bits 0-1
     /// ([`kind_code`]), the direction code in bits 2-3 ([`direction_code`]).
@@ -395,7 +396,7 @@ impl EdgeTable {
     }
     #[inline]
     fn param_if(&self, row: usize, kind: EdgeKind) -> f32 {
-        if self.kind_dir[row] & KIND_BITS == kind.code() {
+        if kind_code(self.kind_dir[row]) == kind.code() {
             self.param[row]
         } else {
             0.0
