@@ -155,7 +155,7 @@ fn churn_without_deaths_does_not_depend_on_compaction() {
     // quiet steps the stepper frees its per-row flags too; a burst brings them back.
     c.graph.build_kind_mix.gated = 0.0;
     c.graph.build_kind_mix.plastic = 0.0;
-    let params = c.validate().expect("valid");
+    let params = c.clone().validate().expect("valid");
     let plain = [EdgeKind::Excitatory, EdgeKind::Inhibitory];
     let rare = |s: &Simulation| {
         if s.current_step() % 20 >= 18 {
@@ -165,4 +165,10 @@ fn churn_without_deaths_does_not_depend_on_compaction() {
         }
     };
     same_for_every_policy("rare bursts of plain churn on 1,500 nodes", &params, 60, Some(&rare));
+    // Excitatory edges only: every target is plain, and the compressed-row path keeps no
+    // source pair until a burst adds edges of the other kinds.
+    c.graph.build_kind_mix.inhibitory = 0.0;
+    let params = c.validate().expect("valid");
+    let mixed = |s: &Simulation| if s.current_step() % 20 >= 18 { random_edits(s, 150) } else { Proposals::default() };
+    same_for_every_policy("bursts of every kind on plain targets", &params, 45, Some(&mixed));
 }

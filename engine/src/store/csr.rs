@@ -9,7 +9,9 @@
 //! [`Csr::append`] puts a new row at its group's end (its largest row), moving a full group
 //! to the end of `items` with twice the room. The holes moved groups leave are reclaimed by
 //! the next rebuild ([`Csr::has_many_holes`] says when). A fresh build has no room (the
-//! groups are packed); [`Csr::rebuild_live_with_room`] leaves some.
+//! groups are packed, and the view holds one offset per node row instead of three bounds:
+//! a group ends where the next begins); [`Csr::rebuild_live_with_room`] leaves some. The
+//! first edit of a packed view spells its bounds out.
 
 /// Room a group gets beyond its edges in [`Csr::rebuild_live_with_room`] (plus an eighth),
 /// and a new node's group.
@@ -39,10 +41,13 @@ pub(crate) fn moved_capacity(len: usize) -> usize {
 /// One compressed-row view: `row(n)` are the edge rows of node row `n`, ascending.
 #[derive(Debug, Clone, Default)]
 pub struct Csr {
-    /// Per node row: first item, items used, items reserved.
+    /// Per node row: first item; while `packed`, one more entry (the end of the last group).
     start: Vec<u32>,
+    /// Per node row: items used and items reserved; both empty while `packed`.
     len: Vec<u32>,
     cap: Vec<u32>,
+    /// Whether the groups lie back to back with no room (group `n` ends at `start[n + 1]`).
+    packed: bool,
     items: Vec<u32>,
     /// Items used over all groups.
     count: usize,
@@ -84,6 +89,11 @@ impl Csr {
     fn group(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], room: bool) {
         let any_dead = dead.iter().any(|&w| w != 0);
         let live = |e: usize| !any_dead || !super::tombs::bit(dead, e);
+        if !room {
+            self.group_packed(n_nodes, key, live);
+            return;
+        }
+        self.packed = false;
         self.len.clear();
         self.len.resize(n_nodes, 0);
         for (e, &k) in key.iter().enumerate() {
@@ -93,10 +103,7 @@ impl Csr {
         }
         let total = lay_out_groups(&self.len, room, &mut self.cap, &mut self.start);
         self.count = self.len.iter().map(|&l| l as usize).sum();
-        self.items.clear();
-        // Exactly the room asked for (a plain resize past the capacity would double it).
-        self.items.reserve_exact(total as usize);
-        self.items.resize(total as usize, 0);
+        self.fill_items(total as usize);
         // `len` doubles as the cursor.
         self.len.iter_mut().for_each(|l| *l = 0);
         for (e, &k) in key.iter().enumerate() {
@@ -107,6 +114,56 @@ impl Csr {
             }
         }
         self.holes = 0;
+    }
+
+    /// [`Csr::group`] with no room: one offset per node row (a counting sort in `start`).
+    fn group_packed(&mut self, n_nodes: usize, key: &[u32], live: impl Fn(usize) -> bool) {
+        self.packed = true;
+        self.len = Vec::new();
+        self.cap = Vec::new();
+        self.start.clear();
+        self.start.resize(n_nodes + 1, 0);
+        for (e, &k) in key.iter().enumerate() {
+            if live(e) {
+                self.start[k as usize + 1] += 1;
+            }
+        }
+        for n in 1..=n_nodes {
+            self.start[n] += self.start[n - 1];
+        }
+        self.count = self.start[n_nodes] as usize;
+        self.fill_items(self.count);
+        // `start[k]` doubles as group `k`'s cursor; it ends at the start of group `k + 1`.
+        for (e, &k) in key.iter().enumerate() {
+            if live(e) {
+                let k = k as usize;
+                self.items[self.start[k] as usize] = e as u32;
+                self.start[k] += 1;
+            }
+        }
+        self.start.copy_within(0..n_nodes, 1);
+        self.start[0] = 0;
+        self.holes = 0;
+    }
+
+    /// `items` cleared and sized to `total`, with exactly that room (a plain resize past the
+    /// capacity would double it).
+    fn fill_items(&mut self, total: usize) {
+        self.items.clear();
+        self.items.reserve_exact(total);
+        self.items.resize(total, 0);
+    }
+
+    /// Spell out the bounds of a packed view (before an edit): each group's used and reserved
+    /// items are the distance to the next group.
+    fn unpack(&mut self) {
+        if !self.packed {
+            return;
+        }
+        self.len = self.start.windows(2).map(|w| w[1] - w[0]).collect();
+        self.cap = self.len.clone();
+        self.start.pop();
+        self.packed = false;
     }
 
     /// Bytes allocated for the view (by capacity).
@@ -122,6 +179,7 @@ impl Csr {
     /// at the end of its group: the same groups as [`Csr::rebuild_live`].
     pub fn append(&mut self, n_nodes: usize, key: &[u32], first: usize, dead: &[u64]) {
         debug_assert!(n_nodes >= self.n_nodes() && key.len() >= first, "append only grows the view");
+        self.unpack();
         let new_nodes = n_nodes.saturating_sub(self.n_nodes());
         grow(&mut self.items, new_nodes * ROOM as usize);
         for _ in self.n_nodes()..n_nodes {
@@ -161,6 +219,7 @@ impl Csr {
     /// (`key[e]`: the group of row `e`), keeping the order of the rest: O(degree) each.
     /// Returns false, with the view left for a rebuild, where a row is not in its group.
     pub fn remove_rows(&mut self, rows: impl IntoIterator<Item = u32>, key: &[u32]) -> bool {
+        self.unpack();
         for r in rows {
             let Some(&k) = key.get(r as usize) else {
                 return false;
@@ -186,12 +245,16 @@ impl Csr {
     #[inline]
     pub fn row(&self, n: usize) -> &[u32] {
         let s = self.start[n] as usize;
-        &self.items[s..s + self.len[n] as usize]
+        &self.items[s..s + self.degree(n) as usize]
     }
     /// Number of edges of node row `n`.
     #[inline]
     pub fn degree(&self, n: usize) -> u32 {
-        self.len[n]
+        if self.packed {
+            self.start[n + 1] - self.start[n]
+        } else {
+            self.len[n]
+        }
     }
     /// Number of edge rows in the view.
     pub fn count(&self) -> usize {
@@ -199,7 +262,11 @@ impl Csr {
     }
     /// Number of node rows.
     pub fn n_nodes(&self) -> usize {
-        self.len.len()
+        if self.packed {
+            self.start.len() - 1
+        } else {
+            self.len.len()
+        }
     }
     /// Whether both views hold the same groups (whatever their room and placement).
     pub fn same_groups(&self, other: &Csr) -> bool {
@@ -301,6 +368,16 @@ mod tests {
         assert_eq!(c.row(2), &[0, 2]);
         assert_eq!(c.row(3), &[] as &[u32]);
         assert_eq!(c.degree(2), 2);
+        // Packed: one offset per node row (plus one), and the items.
+        assert_eq!(c.resident_bytes(), (5 + 5) * 4);
+        let mut roomy = Csr::default();
+        roomy.rebuild_live_with_room(4, &key, &[]);
+        assert!(roomy.same_groups(&c) && roomy.resident_bytes() > c.resident_bytes());
+        // The first edit spells the bounds out; the groups stay the same.
+        let mut edited = c.clone();
+        assert!(edited.remove_rows([3], &key));
+        assert_eq!(edited.row(1), &[] as &[u32]);
+        assert_eq!((edited.row(0), edited.row(2), edited.n_nodes()), (&[1, 4][..], &[0, 2][..], 4));
     }
 }
 

@@ -9,6 +9,7 @@
 //! Both passes run over fixed chunks of rows ([`super::CHUNK`]); each chunk returns its
 //! ledger terms, summed in chunk order, so nothing depends on the thread count.
 
+use rayon::iter::Either;
 use rayon::prelude::*;
 
 use super::{
@@ -44,11 +45,11 @@ pub(super) fn compute(
     let n = store.nodes().len();
     sc.out.resize(n, 0.0);
     sc.inc.resize(n, 0.0);
-    sc.pair.resize(n, [0.0; 2]);
     sc.recv.resize(n, 0.0);
     cache.per_step.resize(n, false);
     let (paid_burned, conducting, received_inhibited, weights);
     if stream {
+        sc.pair.resize(n, [0.0; 2]);
         super::stream::source_sums(cache, sc, store);
         // The streamed sums hold this step's gates; the compressed-row path must not reuse them.
         cache.sums_version = None;
@@ -60,6 +61,13 @@ pub(super) fn compute(
         let fresh = cache.sums_version != Some(store.version());
         cache.sums.resize(n, Default::default());
         cache.stale.resize(n, true);
+        // Only a target that is not plain gathers the source pair; where every target is
+        // plain (a propagation-only graph) the pair column is not kept.
+        if cache.slots.plain.iter().all(|&p| p) {
+            sc.pair = Vec::new();
+        } else {
+            sc.pair.resize(n, [0.0; 2]);
+        }
         (paid_burned, conducting) = source_pass(cache, sc, store, params, fresh);
         cache.sums_version = Some(store.version());
         let updates;
@@ -113,13 +121,19 @@ fn source_pass(
     let mut per_step = std::mem::take(&mut cache.per_step);
     let mut stale = std::mem::take(&mut cache.stale);
     let c: &HotCache = cache;
+    // The pair column's chunks where it is kept (see `compute`), else none for every chunk.
+    let pairs = if sc.pair.is_empty() {
+        Either::Right(rayon::iter::repeat_n((), sc.out.len().div_ceil(CHUNK)).map(|()| None))
+    } else {
+        Either::Left(sc.pair.par_chunks_mut(CHUNK).map(Some))
+    };
     let parts: Vec<(f64, f64, u64)> = sc
         .out
         .par_chunks_mut(CHUNK)
-        .zip(sc.pair.par_chunks_mut(CHUNK).zip(sc.recv.par_chunks_mut(CHUNK)))
+        .zip(pairs.zip(sc.recv.par_chunks_mut(CHUNK)))
         .zip(sums.par_chunks_mut(CHUNK).zip(per_step.par_chunks_mut(CHUNK).zip(stale.par_chunks_mut(CHUNK))))
         .enumerate()
-        .map(|(ci, ((out, (pair, recv)), (sums, (per_step, stale))))| {
+        .map(|(ci, ((out, (mut pair, recv)), (sums, (per_step, stale))))| {
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
             for k in 0..out.len() {
                 let i = ci * CHUNK + k;
@@ -138,7 +152,9 @@ fn source_pass(
                 };
                 if !active {
                     out[k] = 0.0;
-                    pair[k] = [e, 0.0];
+                    if let Some(pair) = pair.as_deref_mut() {
+                        pair[k] = [e, 0.0];
+                    }
                     recv[k] = 0.0;
                     continue;
                 }
@@ -146,7 +162,9 @@ fn source_pass(
                 let paid = a * s.p;
                 let burned = sb * (a * s.b);
                 out[k] = paid + burned;
-                pair[k] = [e, tl * a];
+                if let Some(pair) = pair.as_deref_mut() {
+                    pair[k] = [e, tl * a];
+                }
                 recv[k] = tl * a;
                 paid_sum += f64::from(paid);
                 burned_sum += f64::from(burned);
