@@ -88,6 +88,17 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         gone.resize(last / 64 + 1, 0);
         crate::store::set_bits(&mut gone, &removed);
     }
+    // The source rows of the removed edges, as bits by node row: a source without one
+    // keeps every edge in its group, and its scan reads the targets alone.
+    let mut gone_src: Vec<u64> = Vec::new();
+    if !removed.is_empty() {
+        let src_rows = store.edges().src_rows();
+        gone_src.resize(store.nodes().len().div_ceil(64), 0);
+        for &r in &removed {
+            let s = src_rows[r] as usize;
+            gone_src[s / 64] |= 1 << (s % 64);
+        }
+    }
     let mut added: Vec<EdgeRecord> = Vec::new();
     let mut added_rows: Vec<(u32, u32)> = Vec::new();
     {
@@ -106,9 +117,9 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 let (s, d) = (nodes.row_of(e.src)?, nodes.row_of(e.dst)?);
                 let kinds = kinds_matter(nodes.kind_of(s), nodes.kind_of(d));
                 let mut x = Existing { s, d, deg: 0, duplicate: false, to_workspace: false, to_sensory: false };
-                for &r in out.row(s) {
+                let mut add = |r: u32, t: u32| {
                     if !crate::store::bit(&gone, r as usize) {
-                        let t = dst_rows[r as usize] as usize;
+                        let t = t as usize;
                         x.deg += 1;
                         x.duplicate |= t == d;
                         if kinds {
@@ -116,6 +127,16 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                             x.to_sensory |= node_kinds[t] == sens;
                         }
                     }
+                };
+                // The targets beside the view's items where it holds them (one contiguous
+                // read), else gathered from the edge table.
+                match out.ends(s) {
+                    Some(ends) if !kinds && !crate::store::bit(&gone_src, s) => {
+                        x.deg = ends.len() as u32;
+                        x.duplicate = ends.iter().fold(false, |dup, &t| dup | (t as usize == d));
+                    }
+                    Some(ends) => out.row(s).iter().zip(ends).for_each(|(&r, &t)| add(r, t)),
+                    None => out.row(s).iter().for_each(|&r| add(r, dst_rows[r as usize])),
                 }
                 Some(x)
             })

@@ -11,7 +11,10 @@
 //! the next rebuild ([`Csr::has_many_holes`] says when). A fresh build has no room (the
 //! groups are packed, and the view holds one offset per node row instead of three bounds:
 //! a group ends where the next begins); [`Csr::rebuild_live_with_room`] leaves some. The
-//! first edit of a packed view spells its bounds out.
+//! first edit of a packed view spells its bounds out. A view with room also holds each
+//! item's other endpoint row beside it ([`Csr::ends`]: an out-edge's target), so a scan of
+//! a group for its targets reads one contiguous range instead of gathering from the edge
+//! table; a packed view does not (it is built once for a graph that stays the same).
 
 /// Room a group gets beyond its edges in [`Csr::rebuild_live_with_room`] (plus an eighth),
 /// and a new node's group.
@@ -49,6 +52,8 @@ pub struct Csr {
     /// Whether the groups lie back to back with no room (group `n` ends at `start[n + 1]`).
     packed: bool,
     items: Vec<u32>,
+    /// Per item: the other endpoint row of its edge; empty while `packed`.
+    ends: Vec<u32>,
     /// Items used over all groups.
     count: usize,
     /// Items left behind by groups that moved.
@@ -81,9 +86,11 @@ impl Csr {
     }
 
     /// [`Csr::rebuild_live`] with room in every group for an eighth more edges (plus a
-    /// few): for a view that follows a changing store.
-    pub fn rebuild_live_with_room(&mut self, n_nodes: usize, key: &[u32], dead: &[u64]) {
+    /// few): for a view that follows a changing store. `other[e]`: the other endpoint row
+    /// of edge row `e` (held beside its item).
+    pub fn rebuild_live_with_room(&mut self, n_nodes: usize, key: &[u32], other: &[u32], dead: &[u64]) {
         self.group(n_nodes, key, dead, true);
+        self.fill_ends(other);
     }
 
     fn group(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], room: bool) {
@@ -121,6 +128,7 @@ impl Csr {
         self.packed = true;
         self.len = Vec::new();
         self.cap = Vec::new();
+        self.ends = Vec::new();
         self.start.clear();
         self.start.resize(n_nodes + 1, 0);
         for (e, &k) in key.iter().enumerate() {
@@ -155,8 +163,8 @@ impl Csr {
     }
 
     /// Spell out the bounds of a packed view (before an edit): each group's used and reserved
-    /// items are the distance to the next group.
-    fn unpack(&mut self) {
+    /// items are the distance to the next group; and fill in the items' other endpoints.
+    fn unpack(&mut self, other: &[u32]) {
         if !self.packed {
             return;
         }
@@ -164,11 +172,24 @@ impl Csr {
         self.cap = self.len.clone();
         self.start.pop();
         self.packed = false;
+        self.fill_ends(other);
+    }
+
+    /// `ends` for the items as they stand (items past a group's end read as row 0; they are
+    /// never read).
+    fn fill_ends(&mut self, other: &[u32]) {
+        self.ends.clear();
+        self.ends.reserve_exact(self.items.capacity());
+        self.ends.extend(self.items.iter().map(|&e| other.get(e as usize).copied().unwrap_or(0)));
     }
 
     /// Bytes allocated for the view (by capacity).
     pub fn resident_bytes(&self) -> usize {
-        (self.start.capacity() + self.len.capacity() + self.cap.capacity() + self.items.capacity())
+        (self.start.capacity()
+            + self.len.capacity()
+            + self.cap.capacity()
+            + self.items.capacity()
+            + self.ends.capacity())
             * std::mem::size_of::<u32>()
     }
 
@@ -176,17 +197,20 @@ impl Csr {
     /// complete: the node rows grow to `n_nodes` (new rows get empty groups) and the edge
     /// rows `first..key.len()` (`first`: the edge rows when it was complete) not set in the
     /// bit words `dead` join their groups. Appended edges have the largest rows, so each goes
-    /// at the end of its group: the same groups as [`Csr::rebuild_live`].
-    pub fn append(&mut self, n_nodes: usize, key: &[u32], first: usize, dead: &[u64]) {
+    /// at the end of its group: the same groups as [`Csr::rebuild_live`]. `other`: as in
+    /// [`Csr::rebuild_live_with_room`].
+    pub fn append(&mut self, n_nodes: usize, key: &[u32], other: &[u32], first: usize, dead: &[u64]) {
         debug_assert!(n_nodes >= self.n_nodes() && key.len() >= first, "append only grows the view");
-        self.unpack();
+        self.unpack(other);
         let new_nodes = n_nodes.saturating_sub(self.n_nodes());
         grow(&mut self.items, new_nodes * ROOM as usize);
+        grow(&mut self.ends, new_nodes * ROOM as usize);
         for _ in self.n_nodes()..n_nodes {
             self.start.push(self.items.len() as u32);
             self.len.push(0);
             self.cap.push(ROOM);
             self.items.resize(self.items.len() + ROOM as usize, 0);
+            self.ends.resize(self.items.len(), 0);
         }
         for e in first..key.len() {
             if super::tombs::bit(dead, e) {
@@ -196,7 +220,9 @@ impl Csr {
             if self.len[k] == self.cap[k] {
                 self.move_to_end(k);
             }
-            self.items[(self.start[k] + self.len[k]) as usize] = e as u32;
+            let at = (self.start[k] + self.len[k]) as usize;
+            self.items[at] = e as u32;
+            self.ends[at] = other[e];
             self.len[k] += 1;
             self.count += 1;
         }
@@ -210,6 +236,9 @@ impl Csr {
         grow(&mut self.items, new_cap);
         self.items.extend_from_within(s..s + l);
         self.items.resize(new_start + new_cap, 0);
+        grow(&mut self.ends, new_cap);
+        self.ends.extend_from_within(s..s + l);
+        self.ends.resize(new_start + new_cap, 0);
         self.holes += self.cap[k] as usize;
         self.start[k] = new_start as u32;
         self.cap[k] = new_cap as u32;
@@ -218,8 +247,9 @@ impl Csr {
     /// Drop the edge rows `rows` (each in the view once; any order) from their groups
     /// (`key[e]`: the group of row `e`), keeping the order of the rest: O(degree) each.
     /// Returns false, with the view left for a rebuild, where a row is not in its group.
-    pub fn remove_rows(&mut self, rows: impl IntoIterator<Item = u32>, key: &[u32]) -> bool {
-        self.unpack();
+    /// `other`: as in [`Csr::rebuild_live_with_room`].
+    pub fn remove_rows(&mut self, rows: impl IntoIterator<Item = u32>, key: &[u32], other: &[u32]) -> bool {
+        self.unpack(other);
         for r in rows {
             let Some(&k) = key.get(r as usize) else {
                 return false;
@@ -230,6 +260,7 @@ impl Csr {
                 return false;
             };
             self.items.copy_within(s + i + 1..s + l, s + i);
+            self.ends.copy_within(s + i + 1..s + l, s + i);
             self.len[k] -= 1;
             self.count -= 1;
         }
@@ -246,6 +277,16 @@ impl Csr {
     pub fn row(&self, n: usize) -> &[u32] {
         let s = self.start[n] as usize;
         &self.items[s..s + self.degree(n) as usize]
+    }
+    /// The other endpoint rows of node row `n`'s edges, in the order of [`Csr::row`], where
+    /// the view holds them (a view with room does, a packed one does not).
+    #[inline]
+    pub fn ends(&self, n: usize) -> Option<&[u32]> {
+        if self.packed {
+            return None;
+        }
+        let s = self.start[n] as usize;
+        Some(&self.ends[s..s + self.len[n] as usize])
     }
     /// Number of edges of node row `n`.
     #[inline]
@@ -307,6 +348,17 @@ pub struct Topology {
 mod tests {
     use super::*;
 
+    /// A made-up other endpoint per edge row (any function of the row will do).
+    fn other(key: &[u32]) -> Vec<u32> {
+        (0..key.len() as u32).map(|e| e * 7 + 3).collect()
+    }
+
+    /// Where `c` holds other endpoints, they are those of its items.
+    fn ends_match(c: &Csr, key: &[u32]) -> bool {
+        let o = other(key);
+        (0..c.n_nodes()).all(|n| c.ends(n).is_none_or(|t| t.iter().zip(c.row(n)).all(|(&t, &e)| t == o[e as usize])))
+    }
+
     #[test]
     fn appending_and_removing_match_a_rebuild() {
         // Pseudo-random keys; append in several batches, with new node rows on the way.
@@ -319,7 +371,7 @@ mod tests {
         for room in [false, true] {
             let mut c = Csr::default();
             if room {
-                c.rebuild_live_with_room(50, &key, &[]);
+                c.rebuild_live_with_room(50, &key, &other(&key), &[]);
             } else {
                 c.rebuild(50, &key);
             }
@@ -330,9 +382,10 @@ mod tests {
                 for _ in 0..batch {
                     key.push(next(n as u32));
                 }
-                c.append(n, &key, first, &[]);
+                c.append(n, &key, &other(&key), first, &[]);
                 let want = Csr::build(n, &key);
                 assert!(c.same_groups(&want), "groups after a batch of {batch} (room {room})");
+                assert!(c.ends(0).is_some() && ends_match(&c, &key), "targets after a batch of {batch}");
                 assert_eq!(c.count(), key.len());
             }
             assert!(c.holes > 0, "full groups moved");
@@ -347,14 +400,15 @@ mod tests {
             for &e in &marked {
                 dead[e as usize / 64] |= 1 << (e % 64);
             }
-            assert!(c.remove_rows(marked.iter().rev().copied().filter(|&e| (e as usize) < first), &key));
-            c.append(n, &key, first, &dead);
+            assert!(c.remove_rows(marked.iter().rev().copied().filter(|&e| (e as usize) < first), &key, &other(&key)));
+            c.append(n, &key, &other(&key), first, &dead);
             let want = Csr::build_live(n, &key, &dead);
             assert!(c.same_groups(&want), "groups after removals and appends (room {room})");
+            assert!(ends_match(&c, &key), "targets after removals and appends (room {room})");
             assert_eq!(c.packed(), want.packed());
             assert_eq!(c.count(), want.count());
             // A row not in the view is refused.
-            assert!(!c.remove_rows([marked[0]], &key));
+            assert!(!c.remove_rows([marked[0]], &key, &other(&key)));
             key.truncate(200);
         }
     }
@@ -371,13 +425,14 @@ mod tests {
         // Packed: one offset per node row (plus one), and the items.
         assert_eq!(c.resident_bytes(), (5 + 5) * 4);
         let mut roomy = Csr::default();
-        roomy.rebuild_live_with_room(4, &key, &[]);
+        roomy.rebuild_live_with_room(4, &key, &other(&key), &[]);
         assert!(roomy.same_groups(&c) && roomy.resident_bytes() > c.resident_bytes());
         // The first edit spells the bounds out; the groups stay the same.
         let mut edited = c.clone();
-        assert!(edited.remove_rows([3], &key));
+        assert!(edited.remove_rows([3], &key, &other(&key)));
         assert_eq!(edited.row(1), &[] as &[u32]);
         assert_eq!((edited.row(0), edited.row(2), edited.n_nodes()), (&[1, 4][..], &[0, 2][..], 4));
+        assert_eq!((c.ends(0), edited.ends(2)), (None, Some(&[3, 17][..])));
     }
 }
 

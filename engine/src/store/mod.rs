@@ -473,7 +473,7 @@ impl Store {
         rayon::join(
             || {
                 if !out_valid {
-                    refresh_out(out, out_base, n, src, dead, tombs);
+                    refresh_out(out, out_base, n, (src, dst), dead, tombs);
                 }
             },
             || {
@@ -514,7 +514,8 @@ impl Store {
     /// Bring `out` (the out-edge view as last complete) up to date with the tables.
     fn patch_out(&self, out: &mut Csr) {
         let e = &self.edges;
-        refresh_out(out, self.out_base, self.nodes.len(), e.src_rows(), e.tombstone_bits(), e.tombstoned_rows());
+        let rows = (e.src_rows(), e.dst_rows());
+        refresh_out(out, self.out_base, self.nodes.len(), rows, e.tombstone_bits(), e.tombstoned_rows());
     }
 
     /// Take `out`, complete for the current tables, as the out-edge view.
@@ -572,26 +573,33 @@ impl Store {
     }
 }
 
-/// Bring `out` up to date for `n` nodes and the edges' source rows `src` (rows set in
+/// Bring `out` up to date for `n` nodes and the edges' source and target rows (rows set in
 /// `dead` left out; `tombs`: the tombstoned rows in removal order): from `base` (nodes, edge
 /// rows and tombstones when it was last complete, rows only appended or tombstoned since)
 /// by dropping the new tombstones ([`Csr::remove_rows`]) and adding the new rows
 /// ([`Csr::append`]), O(edits); else by a rebuild, with room in the groups where the view
 /// had been built before (the store is changing).
-fn refresh_out(out: &mut Csr, base: Option<(usize, usize, usize)>, n: usize, src: &[u32], dead: &[u64], tombs: &[u32]) {
+fn refresh_out(
+    out: &mut Csr,
+    base: Option<(usize, usize, usize)>,
+    n: usize,
+    (src, dst): (&[u32], &[u32]),
+    dead: &[u64],
+    tombs: &[u32],
+) {
     if let Some((_, e0, t0)) = base.filter(|&(n0, e0, t0)| {
         n0 <= n && e0 <= src.len() && t0 <= tombs.len() && out.n_nodes() == n0 && out.count() <= e0
     }) {
         // Rows appended and tombstoned since were never in the view.
-        if out.remove_rows(tombs[t0..].iter().copied().filter(|&r| (r as usize) < e0), src) {
-            out.append(n, src, e0, dead);
+        if out.remove_rows(tombs[t0..].iter().copied().filter(|&r| (r as usize) < e0), src, dst) {
+            out.append(n, src, dst, e0, dead);
             if !out.has_many_holes() {
                 return;
             }
         }
     }
     if out.n_nodes() > 0 {
-        out.rebuild_live_with_room(n, src, dead);
+        out.rebuild_live_with_room(n, src, dst, dead);
     } else {
         out.rebuild_live(n, src, dead);
     }
