@@ -190,25 +190,53 @@ impl HotCache {
     /// rebuild (`slack`: with room for appends). Where they followed and the per-source sums
     /// were those of the arrays' previous state, the sums stay, marked stale only for the
     /// sources whose out-edges changed.
-    pub fn sync_slots(&mut self, store: &Store, slack: bool) {
+    pub fn sync_slots(&mut self, store: &Store, slack: bool, plasticity: bool) {
         debug_assert_eq!(self.version, Some(store.version()), "slots are built from synced per-edge entries");
         let before = self.slots.version();
         if before == Some(store.version()) {
             return;
         }
-        let mut changed = Vec::new();
+        let (mut changed, mut appended) = (Vec::new(), Vec::new());
         let f = self.factors(store);
-        if self.slots.follow(store, f, &self.meta, &mut changed) {
+        if self.slots.follow(store, f, &self.meta, &mut changed, &mut appended) {
             if before.is_some() && self.sums_version == before {
                 let n = store.nodes().len();
                 self.stale.resize(n, true);
                 for s in changed {
                     self.stale[s as usize] = true;
                 }
+                self.add_appended(store, &appended, plasticity);
                 self.sums_version = Some(store.version());
             }
         } else {
             self.slots.rebuild(store, f, &self.meta, slack);
+        }
+    }
+
+    /// The sums of sources that only gained out-edges (rows `appended`, ascending) since
+    /// they were computed: each new edge's terms added to them in row order. New edges
+    /// have the largest ids, so they come last in the summation order of MODEL.md section
+    /// 5 and this gives the bits a recomputation would. A source already stale, or whose
+    /// sums depend on the step (a gated edge, or a plastic one while plasticity is on), is
+    /// marked stale instead.
+    fn add_appended(&mut self, store: &Store, appended: &[u32], plasticity: bool) {
+        let edges = store.edges();
+        let (src, dst) = (edges.src_rows(), edges.dst_rows());
+        let factors = self.factors(store);
+        for &e in appended {
+            let (e, s) = (e as usize, src[e as usize] as usize);
+            if self.stale[s] {
+                continue;
+            }
+            let f = self.meta[e];
+            let dynamic = f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0);
+            match self.sums.get_mut(s) {
+                Some(sums) if !dynamic && self.per_step.get(s) == Some(&false) => {
+                    let q = if self.q_kept { self.q[e] } else { factors.q(e, dst[e] as usize) };
+                    sums.add_edge(f, q, conducts(f, f32::NEG_INFINITY, 0.0));
+                }
+                _ => self.stale[s] = true,
+            }
         }
     }
 

@@ -246,7 +246,8 @@ fn step(
         // read); room in the groups only where the topology changed since an earlier step
         // (a graph that stays the same reads its groups packed).
         let slack = changing && cache_had_step;
-        store.refresh_out_edges_beside(|st| cache.sync_slots(st, slack));
+        let plasticity = params.transfer.plasticity;
+        store.refresh_out_edges_beside(|st| cache.sync_slots(st, slack, plasticity));
     }
     rep.times.cache_ns = ns(t0);
     let t0 = Instant::now();

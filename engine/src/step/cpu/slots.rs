@@ -204,11 +204,21 @@ impl InSlots {
 
     /// Follow `store` from the state the arrays describe, which must satisfy
     /// [`InSlots::can_follow`]: new node rows get empty groups, new live edge rows their
-    /// slots, new tombstones are masked. The source rows of every edge added or removed are
-    /// pushed onto `changed` (their per-source sums changed), and new node rows too. Returns
+    /// slots, new tombstones are masked. The source rows of every edge removed are pushed
+    /// onto `changed` (their per-source sums changed), and new node rows too; the rows of
+    /// the live edges appended onto `appended`, ascending (so are those of edges appended
+    /// before a compaction the arrays are carried over: their sources go onto `changed`,
+    /// since their rows moved). Returns
     /// false, with the arrays left for a rebuild, where following would leave too many
     /// holes or the arrays do not match the store.
-    pub fn follow(&mut self, store: &Store, q: Factors<'_>, meta: &[u8], changed: &mut Vec<u32>) -> bool {
+    pub fn follow(
+        &mut self,
+        store: &Store,
+        q: Factors<'_>,
+        meta: &[u8],
+        changed: &mut Vec<u32>,
+        appended: &mut Vec<u32>,
+    ) -> bool {
         let Some(mut b) = self.basis.take() else {
             return false;
         };
@@ -242,11 +252,15 @@ impl InSlots {
             return false;
         }
         for e in b.rows..edges.rows() {
-            if edges.is_live(e) && !self.append(e, src_rows, dst, q, meta, changed) {
+            if !edges.is_live(e) {
+                continue;
+            }
+            if !self.append(e, src_rows, dst, q, meta) {
                 // Built without room: the graph turned out to change, so rebuild with room
                 // rather than move groups one by one (moved groups lose their locality).
                 return false;
             }
+            appended.push(e as u32);
         }
         for &r in &edges.tombstoned_rows()[b.tombs..] {
             let r = r as usize;
@@ -271,17 +285,8 @@ impl InSlots {
     }
 
     /// Give live edge row `e` (of the store's current rows) the next slot of its target's
-    /// group, its source row onto `changed`; false where its group is full and the arrays
-    /// have no room to move it.
-    fn append(
-        &mut self,
-        e: usize,
-        src_rows: &[u32],
-        dst: &[u32],
-        q: Factors<'_>,
-        meta: &[u8],
-        changed: &mut Vec<u32>,
-    ) -> bool {
+    /// group; false where its group is full and the arrays have no room to move it.
+    fn append(&mut self, e: usize, src_rows: &[u32], dst: &[u32], q: Factors<'_>, meta: &[u8]) -> bool {
         if e >= meta.len() {
             return false;
         }
@@ -300,7 +305,6 @@ impl InSlots {
                 self.plain_slots = self.plain_slots.saturating_sub(self.len[d] as usize - 1);
             }
         }
-        changed.push(src_rows[e]);
         true
     }
 
@@ -355,9 +359,13 @@ impl InSlots {
         let edges = store.edges();
         let (src_rows, dst) = (edges.src_rows(), edges.dst_rows());
         for r in seen..c.rows_before {
-            if !dead(r) && !self.append(new_row(r), src_rows, dst, q, meta, changed) {
+            if dead(r) {
+                continue;
+            }
+            if !self.append(new_row(r), src_rows, dst, q, meta) {
                 return false;
             }
+            changed.push(src_rows[new_row(r)]);
         }
         true
     }
@@ -579,24 +587,21 @@ mod tests {
                     store.remove_edge_rows(&[live]);
                 }
                 let (q, meta) = per_row(&store);
-                let mut changed = Vec::new();
+                let (mut changed, mut appended) = (Vec::new(), Vec::new());
                 let before = s.holes;
-                if s.follow(&store, factors(&store), &meta, &mut changed) {
+                if s.follow(&store, factors(&store), &meta, &mut changed, &mut appended) {
                     followed += 1;
                     carried += usize::from(compacted);
                     moved += usize::from(s.holes > before);
-                    // Every source whose out-edges changed is reported (an edge appended and
-                    // removed since the last follow changes nothing); compactions renumber
-                    // the rows, so this is checked between them only.
+                    // Every source that lost an edge is reported, and every live appended
+                    // row, ascending (an edge appended and removed since the last follow
+                    // changes nothing); compactions renumber the rows, so this is checked
+                    // between them only.
                     if !compacted {
                         let e = store.edges();
-                        let appended = rows_before..e.rows();
-                        let mut want: Vec<u32> = gone
-                            .iter()
-                            .filter(|r| !appended.contains(r))
-                            .chain(appended.clone().filter(|&r| e.is_live(r)).collect::<Vec<_>>().iter())
-                            .map(|&r| e.src_rows()[r])
-                            .collect();
+                        let new_rows = rows_before..e.rows();
+                        let mut want: Vec<u32> =
+                            gone.iter().filter(|r| !new_rows.contains(r)).map(|&r| e.src_rows()[r]).collect();
                         want.sort_unstable();
                         want.dedup();
                         changed.sort_unstable();
@@ -605,6 +610,8 @@ mod tests {
                             want.iter().all(|w| changed.binary_search(w).is_ok()),
                             "round {round}: changed sources"
                         );
+                        let want: Vec<u32> = new_rows.filter(|&r| e.is_live(r)).map(|r| r as u32).collect();
+                        assert_eq!(appended, want, "round {round}: appended rows");
                     }
                 } else {
                     assert!(
