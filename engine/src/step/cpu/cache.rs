@@ -375,7 +375,8 @@ impl HotCache {
             let e = e as usize;
             let f = self.meta[e];
             per_step |= f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0);
-            x.add_edge(f, q(e), conducts(f, energy, gates[e]));
+            let gate = if f & flag::GATED != 0 { gates[e] } else { 0.0 };
+            x.add_edge(f, q(e), conducts(f, energy, gate));
         }
         (x, per_step)
     }
