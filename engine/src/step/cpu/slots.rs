@@ -256,9 +256,16 @@ impl InSlots {
                 continue;
             }
             if !self.append(e, src_rows, dst, q, meta) {
-                // Built without room: the graph turned out to change, so rebuild with room
-                // rather than move groups one by one (moved groups lose their locality).
-                return false;
+                // Built without room: the graph turned out to change, so give every group
+                // room at once rather than move groups one by one (moved groups lose their
+                // locality); full with room, rebuild.
+                if self.slack {
+                    return false;
+                }
+                self.respread();
+                if !self.append(e, src_rows, dst, q, meta) {
+                    return false;
+                }
             }
             appended.push(e as u32);
         }
@@ -417,6 +424,40 @@ impl InSlots {
         self.start[d] = new_start as u32;
         self.cap[d] = new_cap as u32;
         true
+    }
+
+    /// Lay out arrays built without room again with room in every group (an eighth more
+    /// than its slots plus a few, as a rebuild with room gives, and never less than it had),
+    /// in place: the groups lie in node row order (without room no group moves), so each
+    /// moves towards the end, and they are moved from the last one down. Sequential copies
+    /// of the slots, where a rebuild would scatter them again from the edge rows.
+    fn respread(&mut self) {
+        debug_assert!(!self.slack && self.holes == 0, "arrays without room lie in node row order");
+        let (old_start, old_cap) = (std::mem::take(&mut self.start), std::mem::take(&mut self.cap));
+        let mut total = 0u32;
+        for (j, &l) in self.len.iter().enumerate() {
+            let cap = (l + l / 8 + ROOM).max(old_cap[j]);
+            self.start.push(total);
+            self.cap.push(cap);
+            total += cap;
+        }
+        let grow_by = (total as usize).saturating_sub(self.row.len());
+        self.reserve(grow_by);
+        self.extend_empty(grow_by);
+        for j in (0..self.len.len()).rev() {
+            let (from, to, l) = (old_start[j] as usize, self.start[j] as usize, self.len[j] as usize);
+            debug_assert!(to >= from, "groups move towards the end");
+            self.row.copy_within(from..from + l, to);
+            self.src.copy_within(from..from + l, to);
+            self.q.copy_within(from..from + l, to);
+            self.meta.copy_within(from..from + l, to);
+            let room = to + l..to + self.cap[j] as usize;
+            self.row[room.clone()].fill(NO_ROW);
+            self.src[room.clone()].fill(0);
+            self.q[room.clone()].fill(0.0);
+            self.meta[room].fill(flag::DEAD);
+        }
+        self.slack = true;
     }
 
     /// Room for `k` more slots, the arrays growing by an eighth (not doubling) when full.
