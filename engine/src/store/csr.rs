@@ -82,24 +82,24 @@ impl Csr {
 
     /// [`Csr::build_live`] into the existing buffers, groups packed.
     pub fn rebuild_live(&mut self, n_nodes: usize, key: &[u32], dead: &[u64]) {
-        self.group(n_nodes, key, dead, false);
+        self.group(n_nodes, key, dead, None);
     }
 
     /// [`Csr::rebuild_live`] with room in every group for an eighth more edges (plus a
     /// few): for a view that follows a changing store. `other[e]`: the other endpoint row
     /// of edge row `e` (held beside its item).
     pub fn rebuild_live_with_room(&mut self, n_nodes: usize, key: &[u32], other: &[u32], dead: &[u64]) {
-        self.group(n_nodes, key, dead, true);
-        self.fill_ends(other);
+        self.group(n_nodes, key, dead, Some(other));
     }
 
-    fn group(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], room: bool) {
+    /// Group the live rows: packed without `other`, else with room and the other endpoints.
+    fn group(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], other: Option<&[u32]>) {
         let any_dead = dead.iter().any(|&w| w != 0);
         let live = |e: usize| !any_dead || !super::tombs::bit(dead, e);
-        if !room {
+        let Some(other) = other else {
             self.group_packed(n_nodes, key, live);
             return;
-        }
+        };
         self.packed = false;
         self.len.clear();
         self.len.resize(n_nodes, 0);
@@ -108,15 +108,20 @@ impl Csr {
                 self.len[k as usize] += 1;
             }
         }
-        let total = lay_out_groups(&self.len, room, &mut self.cap, &mut self.start);
+        let total = lay_out_groups(&self.len, true, &mut self.cap, &mut self.start);
         self.count = self.len.iter().map(|&l| l as usize).sum();
         self.fill_items(total as usize);
-        // `len` doubles as the cursor.
+        self.ends.clear();
+        self.ends.reserve_exact(total as usize);
+        self.ends.resize(total as usize, 0);
+        // `len` doubles as the cursor; the other endpoints are read in row order.
         self.len.iter_mut().for_each(|l| *l = 0);
-        for (e, &k) in key.iter().enumerate() {
+        for (e, (&k, &o)) in key.iter().zip(other).enumerate() {
             if live(e) {
                 let k = k as usize;
-                self.items[(self.start[k] + self.len[k]) as usize] = e as u32;
+                let at = (self.start[k] + self.len[k]) as usize;
+                self.items[at] = e as u32;
+                self.ends[at] = o;
                 self.len[k] += 1;
             }
         }
