@@ -4,8 +4,6 @@
 //! Removals queued from outside the model ([`crate::Simulation::queue_edits`]) go first and
 //! need only their edge to exist.
 
-use std::collections::HashMap;
-
 use crate::config::Params;
 use crate::growth::Proposals;
 use crate::store::{EdgeRecord, NodeKind, Store};
@@ -37,6 +35,9 @@ struct Existing {
     to_workspace: bool,
     to_sensory: bool,
 }
+
+/// The end of a chain of admitted additions.
+const NONE: u32 = u32::MAX;
 
 /// Whether the workspace-and-sensory rule of 6.1 reads the targets' kinds.
 fn kinds_matter(src: NodeKind, dst: NodeKind) -> bool {
@@ -141,9 +142,11 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 Some(x)
             })
             .collect();
-        // Then in proposal order, each seeing the additions admitted before it. Per source
-        // row: the targets of the additions admitted so far.
-        let mut added_to: HashMap<usize, Vec<usize>> = HashMap::new();
+        // Then in proposal order, each seeing the additions admitted before it: per source
+        // row the last one admitted (an index into `added_rows`), and per admitted one the
+        // source's one before (a chain, most often of one).
+        let mut last_added: Vec<u32> = vec![NONE; nodes.len()];
+        let mut before_it: Vec<u32> = Vec::new();
         let max_new = params.growth.max_new_edges_per_step as usize;
         for (e, x) in p.adds.iter().zip(existing) {
             if added.len() >= max_new {
@@ -167,17 +170,20 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 has_out_to_sensory: x.to_sensory,
             };
             let kinds = kinds_matter(a.src_kind, a.dst_kind);
-            let mine = added_to.get(&s).map_or(&[][..], |v| &v[..]);
-            a.out_degree += mine.len() as u32;
-            for &t in mine {
+            let mut k = last_added[s];
+            while k != NONE {
+                let t = added_rows[k as usize].1 as usize;
+                a.out_degree += 1;
                 a.duplicate |= t == d;
                 if kinds {
                     a.has_out_to_workspace |= node_kinds[t] == ws;
                     a.has_out_to_sensory |= node_kinds[t] == sens;
                 }
+                k = before_it[k as usize];
             }
             if admit(&a, params).is_ok() {
-                added_to.entry(s).or_default().push(d);
+                before_it.push(last_added[s]);
+                last_added[s] = added_rows.len() as u32;
                 let rec = EdgeRecord {
                     id: crate::store::EdgeId(0),
                     src: e.src,
