@@ -145,7 +145,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         // Then in proposal order, each seeing the additions admitted before it: per source
         // row the last one admitted (an index into `added_rows`), and per admitted one the
         // source's one before (a chain, most often of one).
-        let mut last_added: Vec<u32> = vec![NONE; nodes.len()];
+        let mut last_added: Vec<u32> = if p.adds.is_empty() { Vec::new() } else { vec![NONE; nodes.len()] };
         let mut before_it: Vec<u32> = Vec::new();
         let max_new = params.growth.max_new_edges_per_step as usize;
         for (e, x) in p.adds.iter().zip(existing) {
