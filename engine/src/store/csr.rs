@@ -11,10 +11,11 @@
 //! the next rebuild ([`Csr::has_many_holes`] says when). A fresh build has no room (the
 //! groups are packed, and the view holds one offset per node row instead of three bounds:
 //! a group ends where the next begins); [`Csr::rebuild_live_with_room`] leaves some. The
-//! first edit of a packed view spells its bounds out. A view with room also holds each
-//! item's other endpoint row beside it ([`Csr::ends`]: an out-edge's target), so a scan of
-//! a group for its targets reads one contiguous range instead of gathering from the edge
-//! table; a packed view does not (it is built once for a graph that stays the same).
+//! first edit of a packed view spells its bounds out. A view that follows a changing store
+//! (rebuilt with room, or asked to by [`Csr::hold_ends`]) also holds each item's other
+//! endpoint row beside it ([`Csr::ends`]: an out-edge's target), so a scan of a group for
+//! its targets reads one contiguous range instead of gathering from the edge table; a
+//! packed view, or one edited once after a packed build, does not.
 
 /// Room a group gets beyond its edges in [`Csr::rebuild_live_with_room`] (plus an eighth),
 /// and a new node's group.
@@ -41,6 +42,17 @@ pub(crate) fn moved_capacity(len: usize) -> usize {
     2 * len + ROOM as usize
 }
 
+/// How [`Csr::group`] lays the groups out.
+#[derive(Clone, Copy)]
+enum Layout<'a> {
+    /// Back to back, one offset per node row.
+    Packed,
+    /// Back to back, each group's bounds spelt out.
+    Spelt,
+    /// With room, and the other endpoints (`other[e]` for edge row `e`) beside the items.
+    Room(&'a [u32]),
+}
+
 /// One compressed-row view: `row(n)` are the edge rows of node row `n`, ascending.
 #[derive(Debug, Clone, Default)]
 pub struct Csr {
@@ -52,8 +64,9 @@ pub struct Csr {
     /// Whether the groups lie back to back with no room (group `n` ends at `start[n + 1]`).
     packed: bool,
     items: Vec<u32>,
-    /// Per item: the other endpoint row of its edge; empty while `packed`.
+    /// Per item: the other endpoint row of its edge, where `has_ends` (never while `packed`).
     ends: Vec<u32>,
+    has_ends: bool,
     /// Items used over all groups.
     count: usize,
     /// Items left behind by groups that moved.
@@ -74,6 +87,15 @@ impl Csr {
         c
     }
 
+    /// [`Csr::build_live`] with its bounds spelt out (no room, no endpoints): for a view
+    /// edited at once (spawn's, which gets the children's edges), where a packed one would
+    /// spell them out at that edit anyway.
+    pub fn build_live_to_edit(n_nodes: usize, key: &[u32], dead: &[u64]) -> Self {
+        let mut c = Self::default();
+        c.group(n_nodes, key, dead, Layout::Spelt);
+        c
+    }
+
     /// [`Csr::build`] into the existing buffers (a counting sort; no allocation once the
     /// buffers are large enough).
     pub fn rebuild(&mut self, n_nodes: usize, key: &[u32]) {
@@ -82,23 +104,24 @@ impl Csr {
 
     /// [`Csr::build_live`] into the existing buffers, groups packed.
     pub fn rebuild_live(&mut self, n_nodes: usize, key: &[u32], dead: &[u64]) {
-        self.group(n_nodes, key, dead, None);
+        self.group(n_nodes, key, dead, Layout::Packed);
     }
 
     /// [`Csr::rebuild_live`] with room in every group for an eighth more edges (plus a
     /// few): for a view that follows a changing store. `other[e]`: the other endpoint row
     /// of edge row `e` (held beside its item).
     pub fn rebuild_live_with_room(&mut self, n_nodes: usize, key: &[u32], other: &[u32], dead: &[u64]) {
-        self.group(n_nodes, key, dead, Some(other));
+        self.group(n_nodes, key, dead, Layout::Room(other));
     }
 
-    /// Group the live rows: packed without `other`, else with room and the other endpoints.
-    fn group(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], other: Option<&[u32]>) {
+    /// Group the live rows as `layout` says.
+    fn group(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], layout: Layout<'_>) {
         let any_dead = dead.iter().any(|&w| w != 0);
         let live = |e: usize| !any_dead || !super::tombs::bit(dead, e);
-        let Some(other) = other else {
-            self.group_packed(n_nodes, key, live);
-            return;
+        let other = match layout {
+            Layout::Packed => return self.group_packed(n_nodes, key, live),
+            Layout::Spelt => None,
+            Layout::Room(other) => Some(other),
         };
         self.packed = false;
         self.len.clear();
@@ -108,21 +131,33 @@ impl Csr {
                 self.len[k as usize] += 1;
             }
         }
-        let total = lay_out_groups(&self.len, true, &mut self.cap, &mut self.start);
+        let total = lay_out_groups(&self.len, other.is_some(), &mut self.cap, &mut self.start);
         self.count = self.len.iter().map(|&l| l as usize).sum();
         self.fill_items(total as usize);
-        self.ends.clear();
-        self.ends.reserve_exact(total as usize);
-        self.ends.resize(total as usize, 0);
-        // `len` doubles as the cursor; the other endpoints are read in row order.
+        // `len` doubles as the cursor.
         self.len.iter_mut().for_each(|l| *l = 0);
-        for (e, (&k, &o)) in key.iter().zip(other).enumerate() {
-            if live(e) {
-                let k = k as usize;
-                let at = (self.start[k] + self.len[k]) as usize;
-                self.items[at] = e as u32;
-                self.ends[at] = o;
-                self.len[k] += 1;
+        self.has_ends = other.is_some();
+        self.ends.clear();
+        if let Some(other) = other {
+            self.ends.reserve_exact(total as usize);
+            self.ends.resize(total as usize, 0);
+            // The other endpoints are read in row order.
+            for (e, (&k, &o)) in key.iter().zip(other).enumerate() {
+                if live(e) {
+                    let k = k as usize;
+                    let at = (self.start[k] + self.len[k]) as usize;
+                    self.items[at] = e as u32;
+                    self.ends[at] = o;
+                    self.len[k] += 1;
+                }
+            }
+        } else {
+            for (e, &k) in key.iter().enumerate() {
+                if live(e) {
+                    let k = k as usize;
+                    self.items[(self.start[k] + self.len[k]) as usize] = e as u32;
+                    self.len[k] += 1;
+                }
             }
         }
         self.holes = 0;
@@ -134,6 +169,7 @@ impl Csr {
         self.len = Vec::new();
         self.cap = Vec::new();
         self.ends = Vec::new();
+        self.has_ends = false;
         self.start.clear();
         self.start.resize(n_nodes + 1, 0);
         for (e, &k) in key.iter().enumerate() {
@@ -168,8 +204,8 @@ impl Csr {
     }
 
     /// Spell out the bounds of a packed view (before an edit): each group's used and reserved
-    /// items are the distance to the next group; and fill in the items' other endpoints.
-    fn unpack(&mut self, other: &[u32]) {
+    /// items are the distance to the next group.
+    fn unpack(&mut self) {
         if !self.packed {
             return;
         }
@@ -177,15 +213,25 @@ impl Csr {
         self.cap = self.len.clone();
         self.start.pop();
         self.packed = false;
-        self.fill_ends(other);
     }
 
-    /// `ends` for the items as they stand (items past a group's end read as row 0; they are
-    /// never read).
-    fn fill_ends(&mut self, other: &[u32]) {
+    /// Whether the groups lie packed (one offset per node row, no endpoints).
+    pub fn is_packed(&self) -> bool {
+        self.packed
+    }
+
+    /// From now on hold each item's other endpoint row beside it (`other[e]` for edge row
+    /// `e`), for a view that has turned out to follow a changing store: one gather over the
+    /// items now, then kept by every edit. Nothing for a packed view or one that holds them.
+    pub fn hold_ends(&mut self, other: &[u32]) {
+        if self.packed || self.has_ends {
+            return;
+        }
         self.ends.clear();
         self.ends.reserve_exact(self.items.capacity());
+        // Items past a group's end read as row 0 (they are never read).
         self.ends.extend(self.items.iter().map(|&e| other.get(e as usize).copied().unwrap_or(0)));
+        self.has_ends = true;
     }
 
     /// Bytes allocated for the view (by capacity).
@@ -206,16 +252,20 @@ impl Csr {
     /// [`Csr::rebuild_live_with_room`].
     pub fn append(&mut self, n_nodes: usize, key: &[u32], other: &[u32], first: usize, dead: &[u64]) {
         debug_assert!(n_nodes >= self.n_nodes() && key.len() >= first, "append only grows the view");
-        self.unpack(other);
+        self.unpack();
         let new_nodes = n_nodes.saturating_sub(self.n_nodes());
         grow(&mut self.items, new_nodes * ROOM as usize);
-        grow(&mut self.ends, new_nodes * ROOM as usize);
+        if self.has_ends {
+            grow(&mut self.ends, new_nodes * ROOM as usize);
+        }
         for _ in self.n_nodes()..n_nodes {
             self.start.push(self.items.len() as u32);
             self.len.push(0);
             self.cap.push(ROOM);
             self.items.resize(self.items.len() + ROOM as usize, 0);
-            self.ends.resize(self.items.len(), 0);
+            if self.has_ends {
+                self.ends.resize(self.items.len(), 0);
+            }
         }
         for e in first..key.len() {
             if super::tombs::bit(dead, e) {
@@ -227,7 +277,9 @@ impl Csr {
             }
             let at = (self.start[k] + self.len[k]) as usize;
             self.items[at] = e as u32;
-            self.ends[at] = other[e];
+            if self.has_ends {
+                self.ends[at] = other[e];
+            }
             self.len[k] += 1;
             self.count += 1;
         }
@@ -241,9 +293,11 @@ impl Csr {
         grow(&mut self.items, new_cap);
         self.items.extend_from_within(s..s + l);
         self.items.resize(new_start + new_cap, 0);
-        grow(&mut self.ends, new_cap);
-        self.ends.extend_from_within(s..s + l);
-        self.ends.resize(new_start + new_cap, 0);
+        if self.has_ends {
+            grow(&mut self.ends, new_cap);
+            self.ends.extend_from_within(s..s + l);
+            self.ends.resize(new_start + new_cap, 0);
+        }
         self.holes += self.cap[k] as usize;
         self.start[k] = new_start as u32;
         self.cap[k] = new_cap as u32;
@@ -252,9 +306,8 @@ impl Csr {
     /// Drop the edge rows `rows` (each in the view once; any order) from their groups
     /// (`key[e]`: the group of row `e`), keeping the order of the rest: O(degree) each.
     /// Returns false, with the view left for a rebuild, where a row is not in its group.
-    /// `other`: as in [`Csr::rebuild_live_with_room`].
-    pub fn remove_rows(&mut self, rows: impl IntoIterator<Item = u32>, key: &[u32], other: &[u32]) -> bool {
-        self.unpack(other);
+    pub fn remove_rows(&mut self, rows: impl IntoIterator<Item = u32>, key: &[u32]) -> bool {
+        self.unpack();
         for r in rows {
             let Some(&k) = key.get(r as usize) else {
                 return false;
@@ -265,7 +318,9 @@ impl Csr {
                 return false;
             };
             self.items.copy_within(s + i + 1..s + l, s + i);
-            self.ends.copy_within(s + i + 1..s + l, s + i);
+            if self.has_ends {
+                self.ends.copy_within(s + i + 1..s + l, s + i);
+            }
             self.len[k] -= 1;
             self.count -= 1;
         }
@@ -284,10 +339,10 @@ impl Csr {
         &self.items[s..s + self.degree(n) as usize]
     }
     /// The other endpoint rows of node row `n`'s edges, in the order of [`Csr::row`], where
-    /// the view holds them (a view with room does, a packed one does not).
+    /// the view holds them (see the module docs).
     #[inline]
     pub fn ends(&self, n: usize) -> Option<&[u32]> {
-        if self.packed {
+        if !self.has_ends {
             return None;
         }
         let s = self.start[n] as usize;
@@ -390,6 +445,9 @@ mod tests {
                 c.append(n, &key, &other(&key), first, &[]);
                 let want = Csr::build(n, &key);
                 assert!(c.same_groups(&want), "groups after a batch of {batch} (room {room})");
+                // A view edited after a packed build holds no endpoints until asked to.
+                assert_eq!(c.ends(0).is_some(), room || batch > 0, "endpoints after a batch of {batch}");
+                c.hold_ends(&other(&key));
                 assert!(c.ends(0).is_some() && ends_match(&c, &key), "targets after a batch of {batch}");
                 assert_eq!(c.count(), key.len());
             }
@@ -405,7 +463,7 @@ mod tests {
             for &e in &marked {
                 dead[e as usize / 64] |= 1 << (e % 64);
             }
-            assert!(c.remove_rows(marked.iter().rev().copied().filter(|&e| (e as usize) < first), &key, &other(&key)));
+            assert!(c.remove_rows(marked.iter().rev().copied().filter(|&e| (e as usize) < first), &key));
             c.append(n, &key, &other(&key), first, &dead);
             let want = Csr::build_live(n, &key, &dead);
             assert!(c.same_groups(&want), "groups after removals and appends (room {room})");
@@ -413,7 +471,7 @@ mod tests {
             assert_eq!(c.packed(), want.packed());
             assert_eq!(c.count(), want.count());
             // A row not in the view is refused.
-            assert!(!c.remove_rows([marked[0]], &key, &other(&key)));
+            assert!(!c.remove_rows([marked[0]], &key));
             key.truncate(200);
         }
     }
@@ -434,10 +492,17 @@ mod tests {
         assert!(roomy.same_groups(&c) && roomy.resident_bytes() > c.resident_bytes());
         // The first edit spells the bounds out; the groups stay the same.
         let mut edited = c.clone();
-        assert!(edited.remove_rows([3], &key, &other(&key)));
+        assert!(edited.remove_rows([3], &key));
         assert_eq!(edited.row(1), &[] as &[u32]);
         assert_eq!((edited.row(0), edited.row(2), edited.n_nodes()), (&[1, 4][..], &[0, 2][..], 4));
-        assert_eq!((c.ends(0), edited.ends(2)), (None, Some(&[3, 17][..])));
+        assert_eq!((c.ends(0), edited.ends(2)), (None, None));
+        // Built to be edited: the same groups, bounds spelt out (three per node row), no
+        // endpoints.
+        let spelt = Csr::build_live_to_edit(4, &key, &[]);
+        assert!(spelt.same_groups(&c) && !spelt.is_packed() && spelt.ends(0).is_none());
+        assert_eq!(spelt.resident_bytes(), (3 * 4 + 5) * 4);
+        edited.hold_ends(&other(&key));
+        assert_eq!(edited.ends(2), Some(&[3, 17][..]));
     }
 }
 

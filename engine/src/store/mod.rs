@@ -591,9 +591,16 @@ fn refresh_out(
         n0 <= n && e0 <= src.len() && t0 <= tombs.len() && out.n_nodes() == n0 && out.count() <= e0
     }) {
         // Rows appended and tombstoned since were never in the view.
-        if out.remove_rows(tombs[t0..].iter().copied().filter(|&r| (r as usize) < e0), src, dst) {
+        // A view patched a second time since a packed build follows a changing store: it
+        // holds the targets from then on (a view built packed and patched once, as spawn's
+        // every step, does not pay for them).
+        let was_packed = out.is_packed();
+        if out.remove_rows(tombs[t0..].iter().copied().filter(|&r| (r as usize) < e0), src) {
             out.append(n, src, dst, e0, dead);
             if !out.has_many_holes() {
+                if !was_packed {
+                    out.hold_ends(dst);
+                }
                 return;
             }
         }

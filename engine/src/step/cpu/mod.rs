@@ -307,7 +307,10 @@ fn step(
         let (out, served) = {
             let st: &Store = store;
             let e = st.edges();
-            rayon::join(|| Csr::build_live(n, e.src_rows(), e.tombstone_bits()), || spawn::candidates(st, params, &deg))
+            rayon::join(
+                || Csr::build_live_to_edit(n, e.src_rows(), e.tombstone_bits()),
+                || spawn::candidates(st, params, &deg),
+            )
         };
         store.install_out_edges(out);
         let c = spawn::births(store, params, rng, t, &deg, &served);
