@@ -57,6 +57,14 @@ impl Sums {
     }
 }
 
+/// Whether an edge with flags `f` makes its source's sums change from step to step: a gated
+/// edge (its gate opens and closes with the source's energy), or a plastic one while
+/// plasticity is on (its weight changes).
+#[inline(always)]
+pub(super) fn changes_each_step(f: u8, plasticity: bool) -> bool {
+    f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0)
+}
+
 /// Whether an edge with flags `f` and gate `gate` conducts from a source holding `e0`
 /// (`-inf` for a source whose gated edges count as closed). Bitwise, not short-circuit:
 /// the flags are unpredictable.
@@ -229,9 +237,8 @@ impl HotCache {
                 continue;
             }
             let f = self.meta[e];
-            let dynamic = f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0);
             match self.sums.get_mut(s) {
-                Some(sums) if !dynamic && self.per_step.get(s) == Some(&false) => {
+                Some(sums) if !changes_each_step(f, plasticity) && self.per_step.get(s) == Some(&false) => {
                     let q = if self.q_kept { self.q[e] } else { factors.q(e, dst[e] as usize) };
                     sums.add_edge(f, q, conducts(f, f32::NEG_INFINITY, 0.0));
                 }
@@ -374,7 +381,7 @@ impl HotCache {
         for &e in store.out_edges().row(s) {
             let e = e as usize;
             let f = self.meta[e];
-            per_step |= f & flag::GATED != 0 || (plasticity && f & flag::PLASTIC != 0);
+            per_step |= changes_each_step(f, plasticity);
             let gate = if f & flag::GATED != 0 { gates[e] } else { 0.0 };
             x.add_edge(f, q(e), conducts(f, energy, gate));
         }

@@ -206,9 +206,9 @@ impl InSlots {
     /// [`InSlots::can_follow`]: new node rows get empty groups, new live edge rows their
     /// slots, new tombstones are masked. The source rows of every edge removed are pushed
     /// onto `changed` (their per-source sums changed), and new node rows too; the rows of
-    /// the live edges appended onto `appended`, ascending (so are those of edges appended
-    /// before a compaction the arrays are carried over: their sources go onto `changed`,
-    /// since their rows moved). Returns
+    /// the live edges appended since go onto `appended`, ascending (but the sources of edges
+    /// appended before a compaction the arrays are carried over go onto `changed`: their
+    /// rows moved). Returns
     /// false, with the arrays left for a rebuild, where following would leave too many
     /// holes or the arrays do not match the store.
     pub fn follow(
@@ -441,9 +441,7 @@ impl InSlots {
             self.cap.push(cap);
             total += cap;
         }
-        let grow_by = (total as usize).saturating_sub(self.row.len());
-        self.reserve(grow_by);
-        self.extend_empty(grow_by);
+        self.extend_empty((total as usize).saturating_sub(self.row.len()));
         for j in (0..self.len.len()).rev() {
             let (from, to, l) = (old_start[j] as usize, self.start[j] as usize, self.len[j] as usize);
             debug_assert!(to >= from, "groups move towards the end");
