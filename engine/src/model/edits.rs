@@ -92,7 +92,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     // The source rows of the removed edges, as bits by node row: a source without one
     // keeps every edge in its group, and its scan reads the targets alone.
     let mut gone_src: Vec<u64> = Vec::new();
-    if !removed.is_empty() {
+    if !removed.is_empty() && !p.adds.is_empty() {
         let src_rows = store.edges().src_rows();
         gone_src.resize(store.nodes().len().div_ceil(64), 0);
         for &r in &removed {

@@ -138,26 +138,20 @@ impl Csr {
         self.len.iter_mut().for_each(|l| *l = 0);
         self.has_ends = other.is_some();
         self.ends.clear();
-        if let Some(other) = other {
+        if other.is_some() {
             self.ends.reserve_exact(total as usize);
             self.ends.resize(total as usize, 0);
-            // The other endpoints are read in row order.
-            for (e, (&k, &o)) in key.iter().zip(other).enumerate() {
-                if live(e) {
-                    let k = k as usize;
-                    let at = (self.start[k] + self.len[k]) as usize;
-                    self.items[at] = e as u32;
-                    self.ends[at] = o;
-                    self.len[k] += 1;
+        }
+        for (e, &k) in key.iter().enumerate() {
+            if live(e) {
+                let k = k as usize;
+                let at = (self.start[k] + self.len[k]) as usize;
+                self.items[at] = e as u32;
+                // The other endpoints are read in row order, written beside the items.
+                if let Some(other) = other {
+                    self.ends[at] = other[e];
                 }
-            }
-        } else {
-            for (e, &k) in key.iter().enumerate() {
-                if live(e) {
-                    let k = k as usize;
-                    self.items[(self.start[k] + self.len[k]) as usize] = e as u32;
-                    self.len[k] += 1;
-                }
+                self.len[k] += 1;
             }
         }
         self.holes = 0;
