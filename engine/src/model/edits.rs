@@ -36,6 +36,11 @@ struct Existing {
     to_sensory: bool,
 }
 
+/// How many additions ahead a scan asks the cache for the next scans' ids and bounds, and
+/// for their groups.
+const FAR: usize = 16;
+const NEAR: usize = 8;
+
 /// The end of a chain of admitted additions.
 const NONE: u32 = u32::MAX;
 
@@ -49,19 +54,28 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     use rayon::prelude::*;
     let mut counts = EditCounts::default();
     store.refresh_out_edges();
-    let mut removed: Vec<usize> = Vec::with_capacity(p.removes.len() + p.culls.len());
+    let mut removed: Vec<usize>;
     {
         let nodes = store.nodes();
         let edges = store.edges();
         // Removals from outside the model: wherever the edge still exists (the lookups,
         // each a likely cache miss on a large table, in parallel).
-        let rows: Vec<Option<usize>> = p.removes.par_iter().with_min_len(1024).map(|&id| edges.row_of(id)).collect();
-        removed.extend(rows.iter().flatten());
-        counts.skipped += (rows.len() - removed.len()) as u64;
-        removed.sort_unstable();
-        let before = removed.len();
-        removed.dedup();
-        counts.skipped += (before - removed.len()) as u64;
+        // Sorted, so that the rows come out ascending and each search starts where the one
+        // before ended; duplicates and ids no longer held count as skipped.
+        let mut ids: Vec<u64> = p.removes.iter().map(|e| e.0).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        removed = ids
+            .par_chunks(1024)
+            .fold(Vec::new, |mut rows, c| {
+                edges.rows_of_ascending(c, &mut rows);
+                rows
+            })
+            .reduce(Vec::new, |mut a, b| {
+                a.extend(b);
+                a
+            });
+        counts.skipped += (p.removes.len() - removed.len()) as u64;
         let removes = removed.len();
         let rule = CullRule::new(params);
         let mut culls = p.culls.clone();
@@ -78,7 +92,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 counts.skipped += 1;
             }
         }
-        if removes > 0 {
+        if removes > 0 && removed.len() > removes {
             removed.sort_unstable();
         }
     }
@@ -110,11 +124,26 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         let (ws, sens) = (NodeKind::Workspace.code(), NodeKind::Sensory.code());
         // Each addition's existing out-edges (they do not change during this phase), in
         // parallel: the scans are memory-latency bound.
-        let existing: Vec<Option<Existing>> = p
-            .adds
-            .par_iter()
+        // Each scan's reads depend on the one before (the id's row, the row's bounds, the
+        // group), so the cache is asked for them some additions ahead: the bounds and ids
+        // `FAR` ahead (guessing the row, as `row_of` does), the group `NEAR` ahead.
+        let ask = |i: usize| {
+            if let Some(e) = p.adds.get(i + FAR) {
+                nodes.prefetch_row_of(e.src);
+                nodes.prefetch_row_of(e.dst);
+                out.prefetch_bounds(nodes.guess_row(e.src));
+            }
+            if let Some(e) = p.adds.get(i + NEAR) {
+                let s = nodes.guess_row(e.src);
+                out.prefetch_group(s, crate::store::bit(&gone_src, s));
+            }
+        };
+        let existing: Vec<Option<Existing>> = (0..p.adds.len())
+            .into_par_iter()
             .with_min_len(256)
-            .map(|e| {
+            .map(|i| {
+                ask(i);
+                let e = &p.adds[i];
                 let (s, d) = (nodes.row_of(e.src)?, nodes.row_of(e.dst)?);
                 let kinds = kinds_matter(nodes.kind_of(s), nodes.kind_of(d));
                 let mut x = Existing { s, d, deg: 0, duplicate: false, to_workspace: false, to_sensory: false };

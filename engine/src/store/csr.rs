@@ -342,6 +342,28 @@ impl Csr {
         let s = self.start[n] as usize;
         Some(&self.ends[s..s + self.len[n] as usize])
     }
+    /// Ask the cache for node row `n`'s bounds (see [`super::prefetch`]); a later
+    /// [`Csr::prefetch_group`] reads them.
+    #[inline]
+    pub fn prefetch_bounds(&self, n: usize) {
+        super::prefetch(&self.start, n);
+        super::prefetch(&self.len, n);
+    }
+    /// Ask the cache for the start of node row `n`'s group: its endpoints where the view
+    /// holds them, and its items where `items` or it does not (reads the group's start).
+    #[inline]
+    pub fn prefetch_group(&self, n: usize, items: bool) {
+        let Some(&s) = self.start.get(n) else { return };
+        let s = s as usize;
+        if self.has_ends {
+            super::prefetch(&self.ends, s);
+            super::prefetch(&self.ends, s + 16);
+        }
+        if items || !self.has_ends {
+            super::prefetch(&self.items, s);
+            super::prefetch(&self.items, s + 16);
+        }
+    }
     /// Number of edges of node row `n`.
     #[inline]
     pub fn degree(&self, n: usize) -> u32 {

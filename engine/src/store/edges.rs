@@ -242,6 +242,25 @@ impl EdgeTable {
         self.param.push(kind_param(r));
         self.born_step.push(r.born_step);
     }
+    /// Append rows (ids ascending, each larger than every id held) with their endpoint
+    /// rows: [`EdgeTable::push`] for each, one column at a time.
+    pub(crate) fn extend(&mut self, recs: &[EdgeRecord], rows: &[(u32, u32)]) {
+        debug_assert_eq!(recs.len(), rows.len(), "a pair of endpoint rows per record");
+        let free = self.weight.capacity() - self.weight.len();
+        if recs.len() > free {
+            let more = (self.weight.len() / 8 + 1024).max(recs.len() - free);
+            self.reserve_exact(more);
+        }
+        for r in recs {
+            self.id.push(r.id.0);
+            self.born_step.push(r.born_step);
+        }
+        self.src_row.extend(rows.iter().map(|&(s, _)| s));
+        self.dst_row.extend(rows.iter().map(|&(_, d)| d));
+        self.kind_dir.extend(recs.iter().map(|r| pack_kind_dir(r.kind, r.direction)));
+        self.weight.extend(recs.iter().map(|r| r.weight));
+        self.param.extend(recs.iter().map(kind_param));
+    }
     /// A table from whole columns of a fresh build (node ids equal node rows). All columns
     /// must have the same length.
     pub(crate) fn from_build_columns(cols: BuildColumns) -> Self {
@@ -274,13 +293,23 @@ impl EdgeTable {
     /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping
     /// the order of the rest: one `copy_within` per run of kept rows.
     fn compact_rows(&mut self, rows: &[usize]) {
-        self.id.compact(rows);
-        compact(&mut self.src_row, rows);
-        compact(&mut self.dst_row, rows);
-        compact(&mut self.kind_dir, rows);
-        compact(&mut self.weight, rows);
-        compact(&mut self.param, rows);
-        self.born_step.compact(rows);
+        // The columns in parallel: each is a run of short moves (a removal every few rows),
+        // which one thread does at a fraction of the memory bandwidth.
+        let Self { id, src_row, dst_row, kind_dir, weight, param, born_step, .. } = self;
+        rayon::join(
+            || rayon::join(|| compact(src_row, rows), || compact(dst_row, rows)),
+            || {
+                rayon::join(
+                    || compact(weight, rows),
+                    || {
+                        compact(param, rows);
+                        compact(kind_dir, rows);
+                        id.compact(rows);
+                        born_step.compact(rows);
+                    },
+                )
+            },
+        );
     }
 
     /// Rewrite the endpoint rows through `new_row` (old node row to new node row) after
@@ -289,6 +318,19 @@ impl EdgeTable {
         for r in self.src_row.iter_mut().chain(self.dst_row.iter_mut()) {
             *r = new_row[*r as usize];
         }
+    }
+    /// The rows of those of `ids` (ascending, distinct) that are alive, appended to `out`
+    /// (ascending): [`crate::store::runs::IdRuns::find_many`].
+    pub fn rows_of_ascending(&self, ids: &[u64], out: &mut Vec<usize>) {
+        let from = out.len();
+        self.id.find_many(ids, out);
+        let mut w = from;
+        for i in from..out.len() {
+            let r = out[i];
+            out[w] = r;
+            w += usize::from(self.is_live(r));
+        }
+        out.truncate(w);
     }
     /// The row of an edge id, if it is alive.
     pub fn row_of(&self, id: EdgeId) -> Option<usize> {

@@ -12,6 +12,7 @@ mod edges;
 mod ids;
 mod invariants;
 mod nodes;
+mod prefetch;
 mod runs;
 mod tombs;
 
@@ -22,6 +23,7 @@ pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
+pub use prefetch::prefetch;
 pub use runs::Runs;
 pub use tombs::{bit, set_bits};
 
@@ -337,14 +339,12 @@ impl Store {
                 }),
             "endpoint rows should be those of the records' live, distinct endpoints"
         );
-        let mut ids = Vec::with_capacity(recs.len());
-        for (r, &(s, d)) in recs.iter().zip(rows) {
-            let mut rec = *r;
-            rec.id = EdgeId(self.next_edge_id);
-            self.next_edge_id += 1;
-            self.edges.push(&rec, s, d);
-            ids.push(rec.id);
-        }
+        let first = self.next_edge_id;
+        let recs: Vec<EdgeRecord> =
+            recs.iter().zip(first..).map(|(r, id)| EdgeRecord { id: EdgeId(id), ..*r }).collect();
+        self.next_edge_id += recs.len() as u64;
+        self.edges.extend(&recs, rows);
+        let ids = recs.iter().map(|r| r.id).collect();
         if !recs.is_empty() {
             self.touched();
             self.debug_check();

@@ -123,11 +123,22 @@ impl NodeTable {
     /// The row of a node id, if it is alive.
     pub fn row_of(&self, id: NodeId) -> Option<usize> {
         // Where no node below `id` has died its row is `id - ids[0]`: one read.
-        let guess = id.0.wrapping_sub(self.id.first().copied().unwrap_or(0)) as usize;
+        let guess = self.guess_row(id);
         if self.id.get(guess) == Some(&id.0) {
             return Some(guess);
         }
         super::edges::find_ascending(&self.id, id.0)
+    }
+    /// The row node `id` has where no node below it has died (`id - ids[0]`; may be out of
+    /// range, or another node's): what [`NodeTable::row_of`] tries first.
+    #[inline]
+    pub fn guess_row(&self, id: NodeId) -> usize {
+        id.0.wrapping_sub(self.id.first().copied().unwrap_or(0)) as usize
+    }
+    /// Ask the cache for what [`NodeTable::row_of`] reads first (see [`super::prefetch`]).
+    #[inline]
+    pub fn prefetch_row_of(&self, id: NodeId) {
+        super::prefetch(&self.id, self.guess_row(id));
     }
     /// The full record of one row.
     pub fn record(&self, row: usize) -> NodeRecord {

@@ -214,6 +214,43 @@ impl IdRuns {
         let end = starts.get(k + 1).map_or(r.len() as u64, |&e| e);
         (row < end).then_some(row as usize)
     }
+    /// The rows of those of `ids` (ascending, distinct) that are held, appended to `out`
+    /// (ascending): each search starts where the one before ended and gallops forward, so
+    /// ids that lie close together cost a few reads each instead of a search of the whole
+    /// column.
+    pub fn find_many(&self, ids: &[u64], out: &mut Vec<usize>) {
+        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids should be ascending and distinct");
+        match &self.0 {
+            Ids::Runs(r) => {
+                let (starts, offsets) = r.parts();
+                let first = |k: usize| starts[k] + offsets[k];
+                let mut k = 0usize;
+                for &id in ids {
+                    if starts.is_empty() || first(0) > id {
+                        continue;
+                    }
+                    k = gallop(k, starts.len(), |j| first(j) <= id);
+                    let row = id - offsets[k];
+                    let end = starts.get(k + 1).map_or(r.len() as u64, |&e| e);
+                    if row < end {
+                        out.push(row as usize);
+                    }
+                }
+            }
+            Ids::Plain(c) => {
+                let mut i = 0usize;
+                for &id in ids {
+                    if c.first().is_none_or(|&f| f > id) {
+                        continue;
+                    }
+                    i = gallop(i, c.len(), |j| c[j] <= id);
+                    if c[i] == id {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+    }
     /// Remove the rows listed in `rows` (ascending, distinct), keeping the order of the rest;
     /// then hold the ids as runs or as a plain column, whichever is smaller.
     pub fn compact(&mut self, rows: &[usize]) {
@@ -272,6 +309,26 @@ impl IdRuns {
 /// row `x` keeps its id and moves to `x - (removed rows below it)`, so its offset grows by
 /// that count; re-encoded stretch by stretch. Built in plain vectors (a push through a
 /// copy-on-write column checks its sharing every time), then moved into the columns.
+/// The last `k` in `from..n` where `le(k)` holds, given that `le` holds at `from` and on a
+/// prefix of `0..n`: steps of doubling length from `from`, then a binary search in the last.
+fn gallop(from: usize, n: usize, le: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut step) = (from, 1usize);
+    while lo + step < n && le(lo + step) {
+        lo += step;
+        step *= 2;
+    }
+    let mut hi = (lo + step).min(n);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if le(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
 fn compact_offsets(r: &Runs<u64>, rows: &[usize]) -> Runs<u64> {
     let (mut new_starts, mut new_offsets) = (Vec::with_capacity(r.runs()), Vec::with_capacity(r.runs()));
     let (mut k, mut x, mut run) = (0usize, 0usize, 0usize);
@@ -391,6 +448,14 @@ mod tests {
                 }
                 for x in 0..ids.last().map_or(5, |&l| l + 5) {
                     assert_eq!(c.find(x), ids.binary_search(&x).ok(), "id {x} of {ids:?}");
+                }
+                // Many at once, ascending: every id up to past the last, and every third.
+                for stride in [1, 3] {
+                    let xs: Vec<u64> = (0..ids.last().map_or(5, |&l| l + 5)).step_by(stride).collect();
+                    let mut got = vec![usize::MAX];
+                    c.find_many(&xs, &mut got);
+                    let want: Vec<usize> = xs.iter().filter_map(|x| ids.binary_search(x).ok()).collect();
+                    assert_eq!((got[0], &got[1..]), (usize::MAX, &want[..]), "ids {xs:?} of {ids:?}");
                 }
             };
             check(&c, ids);
