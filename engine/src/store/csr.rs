@@ -42,6 +42,10 @@ pub(crate) fn moved_capacity(len: usize) -> usize {
     2 * len + ROOM as usize
 }
 
+/// How many edits ahead a pass over edits asks the cache for what later edits read (see
+/// [`super::prefetch`]): the last of its dependent reads half as far ahead.
+pub(crate) const AHEAD: usize = 16;
+
 /// How [`Csr::group`] lays the groups out.
 #[derive(Clone, Copy)]
 enum Layout<'a> {
@@ -262,6 +266,14 @@ impl Csr {
             }
         }
         for e in first..key.len() {
+            // Each append reads its group's bounds, then writes at its end: the cache is
+            // asked for both some appends ahead.
+            if let Some(&k) = key.get(e + AHEAD) {
+                self.prefetch_bounds(k as usize);
+            }
+            if let Some(&k) = key.get(e + AHEAD / 2) {
+                self.prefetch_end(k as usize);
+            }
             if super::tombs::bit(dead, e) {
                 continue;
             }
@@ -302,7 +314,19 @@ impl Csr {
     /// Returns false, with the view left for a rebuild, where a row is not in its group.
     pub fn remove_rows(&mut self, rows: impl IntoIterator<Item = u32>, key: &[u32]) -> bool {
         self.unpack();
-        for r in rows {
+        let rows: Vec<u32> = rows.into_iter().collect();
+        for (i, &r) in rows.iter().enumerate() {
+            // Each removal reads its key, then its group's bounds, then the group: the cache
+            // is asked for them some removals ahead.
+            if let Some(&f) = rows.get(i + AHEAD + AHEAD / 2) {
+                super::prefetch(key, f as usize);
+            }
+            if let Some(&k) = rows.get(i + AHEAD).and_then(|&m| key.get(m as usize)) {
+                self.prefetch_bounds(k as usize);
+            }
+            if let Some(&k) = rows.get(i + AHEAD / 2).and_then(|&m| key.get(m as usize)) {
+                self.prefetch_whole_group(k as usize);
+            }
             let Some(&k) = key.get(r as usize) else {
                 return false;
             };
@@ -362,6 +386,28 @@ impl Csr {
         if items || !self.has_ends {
             super::prefetch(&self.items, s);
             super::prefetch(&self.items, s + 16);
+        }
+    }
+    /// Ask the cache for every item of node row `n`'s group, and its endpoints where the
+    /// view holds them (reads the group's bounds).
+    #[inline]
+    pub fn prefetch_whole_group(&self, n: usize) {
+        let (Some(&s), Some(&l)) = (self.start.get(n), self.len.get(n)) else { return };
+        for i in (s as usize..(s + l) as usize).step_by(16) {
+            super::prefetch(&self.items, i);
+            if self.has_ends {
+                super::prefetch(&self.ends, i);
+            }
+        }
+    }
+    /// Ask the cache for the first free item of node row `n`'s group, and its endpoint
+    /// (reads the group's bounds).
+    #[inline]
+    fn prefetch_end(&self, n: usize) {
+        let (Some(&s), Some(&l)) = (self.start.get(n), self.len.get(n)) else { return };
+        super::prefetch(&self.items, (s + l) as usize);
+        if self.has_ends {
+            super::prefetch(&self.ends, (s + l) as usize);
         }
     }
     /// Number of edges of node row `n`.

@@ -17,7 +17,7 @@ mod runs;
 mod tombs;
 
 pub use col::Col;
-pub(crate) use csr::{compact, grow, lay_out_groups, moved_capacity, ROOM};
+pub(crate) use csr::{compact, grow, lay_out_groups, moved_capacity, AHEAD, ROOM};
 pub use csr::{Csr, Topology};
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};

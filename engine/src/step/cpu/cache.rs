@@ -364,6 +364,27 @@ impl HotCache {
             + bytes(&self.stale)
     }
 
+    /// Ask the cache for the per-row entries [`HotCache::source_sums`] reads for source row
+    /// `s` (reads the row's out-edges: one request per cache line).
+    pub fn prefetch_source_sums(&self, store: &Store, s: usize) {
+        let (mut q_line, mut meta_line) = (usize::MAX, usize::MAX);
+        let weights = store.edges().weights();
+        for &e in store.out_edges().row(s) {
+            let e = e as usize;
+            if e / 16 != q_line {
+                q_line = e / 16;
+                if self.q_kept {
+                    crate::store::prefetch(&self.q, e);
+                } else {
+                    crate::store::prefetch(weights, e);
+                }
+            }
+            if e / 64 != meta_line {
+                meta_line = e / 64;
+                crate::store::prefetch(&self.meta, e);
+            }
+        }
+    }
     /// The [`Sums`] of source row `s`, and whether they change from step to step (it has a
     /// gated out-edge, or a plastic one while plasticity is on). With `e0 = Some(E0_s)`
     /// gated edges count only when open, with `None` they count as closed. The store's

@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use super::cache::Factors;
 use crate::model::rules::flag;
-use crate::store::{lay_out_groups, moved_capacity, Store, ROOM};
+use crate::store::{lay_out_groups, moved_capacity, Store, AHEAD, ROOM};
 
 /// A slot past a group's end (never read by the pull loops).
 const NO_ROW: u32 = u32::MAX;
@@ -252,6 +252,14 @@ impl InSlots {
             return false;
         }
         for e in b.rows..edges.rows() {
+            // Each append reads its group's bounds, then writes at its end: the cache is
+            // asked for both some appends ahead.
+            if let Some(&d) = dst.get(e + AHEAD) {
+                self.prefetch_bounds(d as usize);
+            }
+            if let Some(&d) = dst.get(e + AHEAD / 2) {
+                self.prefetch_end(d as usize);
+            }
             if !edges.is_live(e) {
                 continue;
             }
@@ -269,7 +277,20 @@ impl InSlots {
             }
             appended.push(e as u32);
         }
-        for &r in &edges.tombstoned_rows()[b.tombs..] {
+        let tombs = &edges.tombstoned_rows()[b.tombs..];
+        for (i, &r) in tombs.iter().enumerate() {
+            // Each reads its edge's target, then the group's bounds, then the group: the
+            // cache is asked for them some removals ahead.
+            if let Some(&f) = tombs.get(i + AHEAD + AHEAD / 2) {
+                crate::store::prefetch(dst, f as usize);
+                crate::store::prefetch(src_rows, f as usize);
+            }
+            if let Some(&d) = tombs.get(i + AHEAD).and_then(|&m| dst.get(m as usize)) {
+                self.prefetch_bounds(d as usize);
+            }
+            if let Some(&d) = tombs.get(i + AHEAD / 2).and_then(|&m| dst.get(m as usize)) {
+                self.prefetch_group(d as usize);
+            }
             let r = r as usize;
             if r >= b.rows {
                 // Appended and removed since: never given a slot.
@@ -289,6 +310,32 @@ impl InSlots {
         }
         self.basis = Some(now);
         true
+    }
+
+    /// Ask the cache for target row `j`'s bounds (see [`crate::store::prefetch`]).
+    #[inline]
+    fn prefetch_bounds(&self, j: usize) {
+        crate::store::prefetch(&self.start, j);
+        crate::store::prefetch(&self.len, j);
+        crate::store::prefetch(&self.cap, j);
+    }
+    /// Ask the cache for target row `j`'s first free slot (reads its bounds).
+    #[inline]
+    fn prefetch_end(&self, j: usize) {
+        let (Some(&s), Some(&l)) = (self.start.get(j), self.len.get(j)) else { return };
+        let k = (s + l) as usize;
+        crate::store::prefetch(&self.row, k);
+        crate::store::prefetch(&self.src, k);
+        crate::store::prefetch(&self.q, k);
+        crate::store::prefetch(&self.meta, k);
+    }
+    /// Ask the cache for the edge rows of target row `j`'s slots in use (reads its bounds).
+    #[inline]
+    fn prefetch_group(&self, j: usize) {
+        let (Some(&s), Some(&l)) = (self.start.get(j), self.len.get(j)) else { return };
+        for k in (s as usize..(s + l) as usize).step_by(16) {
+            crate::store::prefetch(&self.row, k);
+        }
     }
 
     /// Give live edge row `e` (of the store's current rows) the next slot of its target's

@@ -19,7 +19,7 @@ use super::{
 use crate::config::Params;
 use crate::model::ledger::Ledger;
 use crate::model::rules::flag;
-use crate::store::{NodeKind, Store};
+use crate::store::{NodeKind, Store, AHEAD};
 
 /// The plastic weights 5.3 computed, to be written once the store is free again.
 pub(super) enum NewWeights {
@@ -135,8 +135,30 @@ fn source_pass(
         .enumerate()
         .map(|(ci, ((out, (mut pair, recv)), (sums, (per_step, stale))))| {
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
+            // The rows whose sums may be recomputed (all with `fresh`: then they are read in
+            // order and need no help), so that the cache is asked for their scans' reads
+            // some rows ahead: the group's bounds, its edge rows, their flags and factors.
+            let ahead: Vec<u32> = if fresh {
+                Vec::new()
+            } else {
+                (0..out.len() as u32).filter(|&k| stale[k as usize] || per_step[k as usize]).collect()
+            };
+            let mut next = 0usize;
             for k in 0..out.len() {
                 let i = ci * CHUNK + k;
+                if ahead.get(next) == Some(&(k as u32)) {
+                    let at = |d: usize| ahead.get(next + d).map(|&x| ci * CHUNK + x as usize);
+                    if let Some(f) = at(AHEAD) {
+                        store.out_edges().prefetch_bounds(f);
+                    }
+                    if let Some(m) = at(AHEAD / 2) {
+                        store.out_edges().prefetch_whole_group(m);
+                    }
+                    if let Some(n) = at(AHEAD / 4) {
+                        c.prefetch_source_sums(store, n);
+                    }
+                    next += 1;
+                }
                 let e = e0[i];
                 let active = kinds[i] != ws && e > 0.0;
                 // A source without gated or plastic out-edges has the same sums with open
