@@ -379,13 +379,14 @@ impl Csr {
     pub fn prefetch_group(&self, n: usize, items: bool) {
         let Some(&s) = self.start.get(n) else { return };
         let s = s as usize;
-        if self.has_ends {
-            super::prefetch(&self.ends, s);
-            super::prefetch(&self.ends, s + 16);
-        }
-        if items || !self.has_ends {
-            super::prefetch(&self.items, s);
-            super::prefetch(&self.items, s + 16);
+        let l = self.len.get(n).map_or(32, |&l| l as usize);
+        for i in (s..s + l).step_by(16) {
+            if self.has_ends {
+                super::prefetch(&self.ends, i);
+            }
+            if items || !self.has_ends {
+                super::prefetch(&self.items, i);
+            }
         }
     }
     /// Ask the cache for every item of node row `n`'s group, and its endpoints where the
