@@ -42,6 +42,90 @@ pub(crate) fn moved_capacity(len: usize) -> usize {
     2 * len + ROOM as usize
 }
 
+/// The new rows of a compaction's survivors: row `r` (below the rows before it) moves to `r`
+/// less the removed rows below it. Bits by row, and the count below each word of them.
+pub(crate) struct Renumber {
+    bits: Vec<u64>,
+    below: Vec<u32>,
+    rows_before: usize,
+}
+
+impl Renumber {
+    /// For `removed` (ascending) of `rows_before` rows.
+    pub(crate) fn new(removed: &[u32], rows_before: usize) -> Self {
+        let words = rows_before.div_ceil(64);
+        let mut bits = vec![0u64; words];
+        for &r in removed {
+            bits[r as usize / 64] |= 1 << (r % 64);
+        }
+        let mut below = Vec::with_capacity(words);
+        let mut n = 0u32;
+        for w in &bits {
+            below.push(n);
+            n += w.count_ones();
+        }
+        Self { bits, below, rows_before }
+    }
+    /// Whether row `r` was there before the compaction (else it is stray).
+    #[inline(always)]
+    pub(crate) fn knows(&self, r: usize) -> bool {
+        r < self.rows_before
+    }
+    /// Whether row `r` (known) was removed.
+    #[inline(always)]
+    pub(crate) fn dead(&self, r: usize) -> bool {
+        self.bits[r / 64] >> (r % 64) & 1 != 0
+    }
+    /// The row that row `r` (known; not removed, or the first survivor after it) moved to.
+    #[inline(always)]
+    pub(crate) fn new_row(&self, r: usize) -> usize {
+        r - (self.below[r / 64] + (self.bits[r / 64] & ((1u64 << (r % 64)) - 1)).count_ones()) as usize
+    }
+}
+
+/// One batch of [`group_batches`]: its range of items `lo..hi` (which no other batch's
+/// overlaps) and its groups, a range of the order.
+pub(crate) struct Batch {
+    pub lo: usize,
+    pub hi: usize,
+    pub groups: std::ops::Range<usize>,
+}
+
+/// Groups (`start`, `len` per group) in batches of about equal items, in item order: the
+/// groups by start, and the batches. For passes over the groups in parallel.
+pub(crate) fn group_batches(start: &[u32], len: &[u32]) -> (Vec<u32>, Vec<Batch>) {
+    let mut order: Vec<u32> = (0..len.len() as u32).collect();
+    // (An empty group may start where the next begins: it goes first.)
+    order.sort_unstable_by_key(|&j| (start[j as usize], len[j as usize]));
+    let used: usize = len.iter().map(|&l| l as usize).sum();
+    let per_batch = (used / 64).max(4096);
+    let mut batches = Vec::new();
+    let (mut first, mut items) = (0usize, 0usize);
+    for (i, &j) in order.iter().enumerate() {
+        items += len[j as usize] as usize;
+        if items >= per_batch || i + 1 == order.len() {
+            let lo = start[order[first] as usize] as usize;
+            let hi = (start[j as usize] + len[j as usize]) as usize;
+            batches.push(Batch { lo, hi, groups: first..i + 1 });
+            (first, items) = (i + 1, 0);
+        }
+    }
+    (order, batches)
+}
+
+/// `v` cut at the given ranges (ascending, disjoint): one slice for each, the rest left out.
+pub(crate) fn split_mut<'a, T>(mut v: &'a mut [T], ranges: &[(usize, usize)]) -> Vec<&'a mut [T]> {
+    let mut out = Vec::with_capacity(ranges.len());
+    let mut at = 0usize;
+    for &(lo, hi) in ranges {
+        let rest = std::mem::take(&mut v).split_at_mut(lo - at).1;
+        let (mine, rest) = rest.split_at_mut(hi - lo);
+        out.push(mine);
+        (v, at) = (rest, hi);
+    }
+    out
+}
+
 /// How many edits ahead a pass over edits asks the cache for what later edits read (see
 /// [`super::prefetch`]): the last of its dependent reads half as far ahead.
 pub(crate) const AHEAD: usize = 16;
@@ -345,6 +429,66 @@ impl Csr {
         true
     }
 
+    /// Carry the view over a compaction of the edge rows (`ren`): the removed rows leave
+    /// their groups, the others take their new rows (the order within each group stays).
+    /// The groups in parallel. False, with the view left for a rebuild, where the view is
+    /// packed or holds a row the compaction did not know.
+    pub(crate) fn carry_over(&mut self, ren: &Renumber) -> bool {
+        use rayon::prelude::*;
+        if self.packed {
+            return false;
+        }
+        let (order, batches) = group_batches(&self.start, &self.len);
+        let ranges: Vec<(usize, usize)> = batches.iter().map(|b| (b.lo, b.hi)).collect();
+        let ends: Vec<Option<&mut [u32]>> = if self.has_ends {
+            split_mut(&mut self.ends, &ranges).into_iter().map(Some).collect()
+        } else {
+            ranges.iter().map(|_| None).collect()
+        };
+        let (start, len) = (&self.start, &self.len);
+        let parts: Vec<Option<Vec<(u32, u32)>>> = split_mut(&mut self.items, &ranges)
+            .into_par_iter()
+            .zip(ends)
+            .zip(&batches)
+            .map(|((items, mut ends), b)| {
+                let mut lens = Vec::with_capacity(b.groups.len());
+                for &j in &order[b.groups.clone()] {
+                    let j = j as usize;
+                    let from = start[j] as usize - b.lo;
+                    let mut w = from;
+                    for k in from..from + len[j] as usize {
+                        let r = items[k] as usize;
+                        if !ren.knows(r) {
+                            return None;
+                        }
+                        if !ren.dead(r) {
+                            items[w] = ren.new_row(r) as u32;
+                            if let Some(e) = ends.as_deref_mut() {
+                                e[w] = e[k];
+                            }
+                            w += 1;
+                        }
+                    }
+                    lens.push((j as u32, (w - from) as u32));
+                }
+                Some(lens)
+            })
+            .collect();
+        let mut ok = true;
+        for part in parts {
+            match part {
+                Some(lens) => {
+                    for (j, l) in lens {
+                        self.count -= (self.len[j as usize] - l) as usize;
+                        self.len[j as usize] = l;
+                    }
+                }
+                None => ok = false,
+            }
+        }
+        ok
+    }
+
     /// Whether the holes left by moved groups pass an eighth of the items (time to rebuild).
     pub fn has_many_holes(&self) -> bool {
         self.holes > self.items.len() / 8
@@ -537,6 +681,53 @@ mod tests {
             assert!(!c.remove_rows([marked[0]], &key));
             key.truncate(200);
         }
+    }
+
+    #[test]
+    fn a_view_carried_over_a_compaction_matches_a_rebuild() {
+        // Keys over 300 node rows, a view with room; rows removed (some before the view was
+        // last complete, so still in it) and compacted away, rows appended before and after.
+        let mut x = 777u32;
+        let mut next = |m: u32| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 8) % m
+        };
+        let n = 300;
+        let mut key: Vec<u32> = (0..20_000).map(|_| next(n)).collect();
+        // Endpoints that are a function of the row's key, as node rows are: a compaction
+        // renumbers the edge rows, not the nodes.
+        let ends_of = |key: &[u32]| key.iter().map(|&k| k * 3 + 1).collect::<Vec<u32>>();
+        let mut c = Csr::default();
+        c.rebuild_live_with_room(n as usize, &key, &ends_of(&key), &[]);
+        // Appended after the view was complete, and rows removed in both parts.
+        let seen = key.len();
+        key.extend((0..500).map(|_| next(n)));
+        let removed: Vec<u32> = (0..key.len() as u32).filter(|e| e % 13 == 5 || *e == seen as u32 + 2).collect();
+        let ren = Renumber::new(&removed, key.len());
+        assert!(c.carry_over(&ren));
+        let mut kept: Vec<u32> = key
+            .iter()
+            .enumerate()
+            .filter(|(e, _)| removed.binary_search(&(*e as u32)).is_err())
+            .map(|(_, &k)| k)
+            .collect();
+        let first = seen - removed.partition_point(|&r| (r as usize) < seen);
+        kept.extend((0..300).map(|_| next(n)));
+        c.append(n as usize, &kept, &ends_of(&kept), first, &[]);
+        assert!(c.same_groups(&Csr::build(n as usize, &kept)), "groups after the carry");
+        let ends = ends_of(&kept);
+        assert!(
+            (0..n as usize)
+                .all(|m| c.ends(m).is_some_and(|t| t.iter().zip(c.row(m)).all(|(&t, &e)| t == ends[e as usize]))),
+            "endpoints after the carry"
+        );
+        assert_eq!(c.count(), kept.len());
+        // A row the compaction did not know is refused.
+        let mut d = Csr::default();
+        d.rebuild_live_with_room(n as usize, &key, &ends_of(&key), &[]);
+        assert!(!d.carry_over(&Renumber::new(&[5, 17], 100)));
+        // A packed view is left for a rebuild.
+        assert!(!Csr::build(n as usize, &key).carry_over(&ren));
     }
 
     #[test]

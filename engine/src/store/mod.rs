@@ -17,7 +17,7 @@ mod runs;
 mod tombs;
 
 pub use col::Col;
-pub(crate) use csr::{compact, grow, lay_out_groups, moved_capacity, AHEAD, ROOM};
+pub(crate) use csr::{compact, group_batches, grow, lay_out_groups, moved_capacity, split_mut, Renumber, AHEAD, ROOM};
 pub use csr::{Csr, Topology};
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
@@ -59,6 +59,9 @@ fn fresh_version() -> u64 {
     NEXT_VERSION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
+/// Nodes, edge rows and tombstones when the out-edge view was last complete.
+type OutBase = (usize, usize, usize);
+
 /// The graph state: nodes, edges, id counters, and the cached topology.
 #[derive(Debug)]
 pub struct Store {
@@ -73,7 +76,10 @@ pub struct Store {
     /// Nodes, edge rows and tombstones when the out-edge view was last complete, while
     /// rows have only been appended or tombstoned since (so [`Csr::remove_rows`] and
     /// [`Csr::append`] bring it up to date).
-    out_base: Option<(usize, usize, usize)>,
+    out_base: Option<OutBase>,
+    /// The edge layout `out_base` is of: a compaction since is carried over
+    /// ([`Csr::carry_over`]), where the view was complete just before it.
+    out_layout: Option<u64>,
     version: u64,
     instance: u64,
     values_version: u64,
@@ -114,6 +120,7 @@ pub const DEFAULT_MAX_TOMBSTONE_FRACTION: f64 = 1.0 / 16.0;
 
 impl Clone for Store {
     fn clone(&self) -> Self {
+        let layout = fresh_version();
         Self {
             nodes: self.nodes.clone(),
             edges: self.edges.clone(),
@@ -124,10 +131,11 @@ impl Clone for Store {
             out_valid: self.out_valid,
             in_valid: self.in_valid,
             out_base: self.out_base,
+            out_layout: (self.out_layout == Some(self.layout)).then_some(layout),
             version: fresh_version(),
             instance: fresh_version(),
             values_version: fresh_version(),
-            layout: fresh_version(),
+            layout,
             max_tombstone_fraction: self.max_tombstone_fraction,
             last_compaction: None,
         }
@@ -157,6 +165,7 @@ impl Store {
             out_valid: false,
             in_valid: false,
             out_base: None,
+            out_layout: None,
             version: fresh_version(),
             instance: fresh_version(),
             values_version: fresh_version(),
@@ -236,7 +245,7 @@ impl Store {
                 rows_before,
                 removed,
             }));
-            self.out_base = None;
+            // The out-edge view is carried over at its next refresh.
             self.touched();
             self.debug_check();
         }
@@ -466,14 +475,14 @@ impl Store {
     /// (the two in parallel).
     pub fn refresh_topology(&mut self) {
         let (n, e, t) = (self.nodes.len(), self.edges.rows(), self.edges.tombstones());
-        let (out_valid, in_valid, out_base) = (self.out_valid, self.in_valid, self.out_base);
+        let (out_valid, in_valid, (out_base, carry)) = (self.out_valid, self.in_valid, self.out_start());
         let Topology { out, inc } = &mut self.topology;
         let (src, dst, dead) = (self.edges.src_rows(), self.edges.dst_rows(), self.edges.tombstone_bits());
         let tombs = self.edges.tombstoned_rows();
         rayon::join(
             || {
                 if !out_valid {
-                    refresh_out(out, out_base, n, (src, dst), dead, tombs);
+                    refresh_out(out, out_base, carry.as_deref(), n, (src, dst), dead, tombs);
                 }
             },
             || {
@@ -485,6 +494,7 @@ impl Store {
         self.out_valid = true;
         self.in_valid = true;
         self.out_base = Some((n, e, t));
+        self.out_layout = Some(self.layout);
     }
 
     /// Bring the out-edge view up to date (the in-edge view may stay stale): by appending
@@ -515,7 +525,22 @@ impl Store {
     fn patch_out(&self, out: &mut Csr) {
         let e = &self.edges;
         let rows = (e.src_rows(), e.dst_rows());
-        refresh_out(out, self.out_base, self.nodes.len(), rows, e.tombstone_bits(), e.tombstoned_rows());
+        let (base, carry) = self.out_start();
+        refresh_out(out, base, carry.as_deref(), self.nodes.len(), rows, e.tombstone_bits(), e.tombstoned_rows());
+    }
+
+    /// Where the out-edge view's refresh starts: its base where it is of the current edge
+    /// layout (patched), or with the compaction that made this layout from its own (carried
+    /// over), else none (rebuilt).
+    fn out_start(&self) -> (Option<OutBase>, Option<std::sync::Arc<Compaction>>) {
+        if self.out_layout == Some(self.layout) {
+            return (self.out_base, None);
+        }
+        let c = self.last_compaction.as_ref().filter(|c| c.to == self.layout && !c.nodes_moved);
+        match c.filter(|c| Some(c.from) == self.out_layout) {
+            Some(c) => (self.out_base, Some(c.clone())),
+            None => (None, None),
+        }
     }
 
     /// Take `out`, complete for the current tables, as the out-edge view.
@@ -523,6 +548,7 @@ impl Store {
         self.topology.out = out;
         self.out_valid = true;
         self.out_base = Some((self.nodes.len(), self.edges.rows(), self.edges.tombstones()));
+        self.out_layout = Some(self.layout);
     }
 
     /// Take `out` as the out-edge view of the current tables (built elsewhere, for example
@@ -581,13 +607,29 @@ impl Store {
 /// had been built before (the store is changing).
 fn refresh_out(
     out: &mut Csr,
-    base: Option<(usize, usize, usize)>,
+    base: Option<OutBase>,
+    carry: Option<&Compaction>,
     n: usize,
     (src, dst): (&[u32], &[u32]),
     dead: &[u64],
     tombs: &[u32],
 ) {
-    if let Some((_, e0, t0)) = base.filter(|&(n0, e0, t0)| {
+    if let (Some((n0, e0, _)), Some(c)) = (base, carry) {
+        // Complete just before the compaction `c`: the rows it removed leave the groups,
+        // the others are renumbered, then the rows appended since the view was complete
+        // (renumbered too) are appended.
+        if n0 <= n
+            && out.n_nodes() == n0
+            && e0 <= c.rows_before
+            && out.carry_over(&Renumber::new(&c.removed, c.rows_before))
+        {
+            let first = e0 - c.removed.partition_point(|&r| (r as usize) < e0);
+            out.append(n, src, dst, first, dead);
+            if !out.has_many_holes() {
+                return;
+            }
+        }
+    } else if let Some((_, e0, t0)) = base.filter(|&(n0, e0, t0)| {
         n0 <= n && e0 <= src.len() && t0 <= tombs.len() && out.n_nodes() == n0 && out.count() <= e0
     }) {
         // Rows appended and tombstoned since were never in the view.

@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use super::cache::Factors;
 use crate::model::rules::flag;
-use crate::store::{lay_out_groups, moved_capacity, Store, AHEAD, ROOM};
+use crate::store::{group_batches, lay_out_groups, moved_capacity, split_mut, Renumber, Store, AHEAD, ROOM};
 
 /// A slot past a group's end (never read by the pull loops).
 const NO_ROW: u32 = u32::MAX;
@@ -62,6 +62,16 @@ impl Basis {
             tombs: e.tombstones(),
         }
     }
+}
+
+/// What one batch of groups carried over a compaction gives (see `InSlots::carry_over`):
+/// each group's slots kept, the sources of the slots dropped that were not masked yet, the
+/// plain slots dropped, and whether a slot held a row the compaction did not know.
+struct Carried {
+    lens: Vec<(u32, u32)>,
+    gone: Vec<u32>,
+    plain_gone: usize,
+    stray: bool,
 }
 
 /// See the module docs.
@@ -377,35 +387,59 @@ impl InSlots {
         meta: &[u8],
         changed: &mut Vec<u32>,
     ) -> bool {
-        let words = c.rows_before.div_ceil(64);
-        let mut bits = vec![0u64; words];
-        for &r in &c.removed {
-            bits[r as usize / 64] |= 1 << (r % 64);
-        }
-        let mut below = Vec::with_capacity(words);
-        let mut n = 0u32;
-        for w in &bits {
-            below.push(n);
-            n += w.count_ones();
-        }
-        let dead = |r: usize| bits[r / 64] >> (r % 64) & 1 != 0;
-        let new_row = |r: usize| r - (below[r / 64] + (bits[r / 64] & ((1u64 << (r % 64)) - 1)).count_ones()) as usize;
-        let mut stray = false;
-        for j in 0..self.len.len() {
-            self.compact_group(j, |row, meta, src| {
-                let r = row as usize;
-                if r >= c.rows_before {
-                    stray = true;
-                    Some(row)
-                } else if dead(r) {
-                    if meta != flag::DEAD {
-                        changed.push(src);
+        let ren = Renumber::new(&c.removed, c.rows_before);
+        // The groups in parallel, in batches of about equal slots: each batch is a range of
+        // the arrays no other batch touches.
+        let (order, batches) = group_batches(&self.start, &self.len);
+        let ranges: Vec<(usize, usize)> = batches.iter().map(|b| (b.lo, b.hi)).collect();
+        let (start, len, plain) = (&self.start, &self.len, &self.plain);
+        let parts: Vec<Carried> = split_mut(&mut self.row, &ranges)
+            .into_par_iter()
+            .zip(split_mut(&mut self.src, &ranges))
+            .zip(split_mut(&mut self.q, &ranges))
+            .zip(split_mut(&mut self.meta, &ranges))
+            .zip(&batches)
+            .map(|((((row, src), q), meta), b)| {
+                let (mut lens, mut gone, mut plain_gone, mut stray) = (Vec::new(), Vec::new(), 0usize, false);
+                for &j in &order[b.groups.clone()] {
+                    let j = j as usize;
+                    let from = start[j] as usize - b.lo;
+                    let mut w = from;
+                    for k in from..from + len[j] as usize {
+                        let r = row[k] as usize;
+                        let keep = if !ren.knows(r) {
+                            stray = true;
+                            Some(row[k])
+                        } else if ren.dead(r) {
+                            if meta[k] != flag::DEAD {
+                                gone.push(src[k]);
+                            }
+                            None
+                        } else {
+                            Some(ren.new_row(r) as u32)
+                        };
+                        if let Some(x) = keep {
+                            (row[w], src[w], q[w], meta[w]) = (x, src[k], q[k], meta[k]);
+                            w += 1;
+                        }
                     }
-                    None
-                } else {
-                    Some(new_row(r) as u32)
+                    let kept = (w - from) as u32;
+                    if plain[j] {
+                        plain_gone += (len[j] - kept) as usize;
+                    }
+                    lens.push((j as u32, kept));
                 }
-            });
+                Carried { lens, gone, plain_gone, stray }
+            })
+            .collect();
+        let mut stray = false;
+        for Carried { lens, gone, plain_gone, stray: s } in parts {
+            for (j, l) in lens {
+                self.len[j as usize] = l;
+            }
+            changed.extend(gone);
+            self.plain_slots = self.plain_slots.saturating_sub(plain_gone);
+            stray |= s;
         }
         if stray {
             return false;
@@ -413,13 +447,14 @@ impl InSlots {
         let edges = store.edges();
         let (src_rows, dst) = (edges.src_rows(), edges.dst_rows());
         for r in seen..c.rows_before {
-            if dead(r) {
+            if ren.dead(r) {
                 continue;
             }
-            if !self.append(new_row(r), src_rows, dst, q, meta) {
+            let e = ren.new_row(r);
+            if !self.append(e, src_rows, dst, q, meta) {
                 return false;
             }
-            changed.push(src_rows[new_row(r)]);
+            changed.push(src_rows[e]);
         }
         true
     }
