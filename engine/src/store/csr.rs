@@ -43,28 +43,26 @@ pub(crate) fn moved_capacity(len: usize) -> usize {
 }
 
 /// The new rows of a compaction's survivors: row `r` (below the rows before it) moves to `r`
-/// less the removed rows below it. Bits by row, and the count below each word of them.
+/// less the removed rows below it. Per word of 64 rows: the bits of the removed ones, and
+/// the count removed below the word (side by side: one read for both).
 pub(crate) struct Renumber {
-    bits: Vec<u64>,
-    below: Vec<u32>,
+    words: Vec<[u64; 2]>,
     rows_before: usize,
 }
 
 impl Renumber {
-    /// For `removed` (ascending) of `rows_before` rows.
+    /// For `removed` (ascending, each below `rows_before`) of `rows_before` rows.
     pub(crate) fn new(removed: &[u32], rows_before: usize) -> Self {
-        let words = rows_before.div_ceil(64);
-        let mut bits = vec![0u64; words];
+        let mut words = vec![[0u64; 2]; rows_before.div_ceil(64)];
         for &r in removed {
-            bits[r as usize / 64] |= 1 << (r % 64);
+            words[r as usize / 64][0] |= 1 << (r % 64);
         }
-        let mut below = Vec::with_capacity(words);
-        let mut n = 0u32;
-        for w in &bits {
-            below.push(n);
-            n += w.count_ones();
+        let mut n = 0u64;
+        for w in &mut words {
+            w[1] = n;
+            n += u64::from(w[0].count_ones());
         }
-        Self { bits, below, rows_before }
+        Self { words, rows_before }
     }
     /// Whether row `r` was there before the compaction (else it is stray).
     #[inline(always)]
@@ -74,12 +72,13 @@ impl Renumber {
     /// Whether row `r` (known) was removed.
     #[inline(always)]
     pub(crate) fn dead(&self, r: usize) -> bool {
-        self.bits[r / 64] >> (r % 64) & 1 != 0
+        self.words[r / 64][0] >> (r % 64) & 1 != 0
     }
     /// The row that row `r` (known; not removed, or the first survivor after it) moved to.
     #[inline(always)]
     pub(crate) fn new_row(&self, r: usize) -> usize {
-        r - (self.below[r / 64] + (self.bits[r / 64] & ((1u64 << (r % 64)) - 1)).count_ones()) as usize
+        let [bits, below] = self.words[r / 64];
+        r - (below + u64::from((bits & ((1u64 << (r % 64)) - 1)).count_ones())) as usize
     }
 }
 
