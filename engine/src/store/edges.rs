@@ -146,6 +146,9 @@ fn kind_param(r: &EdgeRecord) -> f32 {
     }
 }
 
+/// Rows from which a compaction moves the edge columns in parallel.
+const PARALLEL_COMPACTION_ROWS: usize = 1 << 18;
+
 /// Structure-of-arrays edge storage.
 #[derive(Debug, Clone, Default)]
 pub struct EdgeTable {
@@ -293,9 +296,21 @@ impl EdgeTable {
     /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping
     /// the order of the rest: one `copy_within` per run of kept rows.
     fn compact_rows(&mut self, rows: &[usize]) {
-        // The columns in parallel: each is a run of short moves (a removal every few rows),
-        // which one thread does at a fraction of the memory bandwidth.
+        // The columns in parallel on a large table: each is a run of short moves (a removal
+        // every few rows), which one thread does at a fraction of the memory bandwidth. A
+        // small one (a graph whose nodes die every step compacts it every step) in order:
+        // there the threads' fork and join cost more than they save.
         let Self { id, src_row, dst_row, kind_dir, weight, param, born_step, .. } = self;
+        if src_row.len() < PARALLEL_COMPACTION_ROWS {
+            compact(src_row, rows);
+            compact(dst_row, rows);
+            compact(weight, rows);
+            compact(param, rows);
+            compact(kind_dir, rows);
+            id.compact(rows);
+            born_step.compact(rows);
+            return;
+        }
         rayon::join(
             || rayon::join(|| compact(src_row, rows), || compact(dst_row, rows)),
             || {
