@@ -12,7 +12,8 @@ pub struct RunSection {
     /// The one seed of every random draw.
     pub seed: u64,
     /// Rayon threads for the CPU stepper; 0 means one per core. Range 0..=1024. Where there
-    /// is one thread for each core the process may use, each is pinned to its own core.
+    /// is one thread for each core the process may use and no connection worker thread,
+    /// each is pinned to its own core.
     pub threads: u32,
     /// `cpu` (the only backend compiled in by default), `wgpu`, `hip` or `auto`.
     pub backend: String,

@@ -167,8 +167,10 @@ pub trait Stepper: Send {
 pub fn create(params: &Params, threads: Option<usize>) -> Result<Box<dyn Stepper>, BackendError> {
     let threads = threads.unwrap_or(params.run.threads as usize);
     match params.run.backend.as_str() {
+        // Pinned threads leave no core to a connection worker thread that runs beside them.
         "cpu" | "auto" => Ok(Box::new(
-            CpuStepper::new(threads).map_err(|reason| BackendError::Unavailable { name: "cpu".into(), reason })?,
+            CpuStepper::with_pinning(threads, params.run.worker != "thread")
+                .map_err(|reason| BackendError::Unavailable { name: "cpu".into(), reason })?,
         )),
         "wgpu" | "hip" => Err(BackendError::NotCompiled { name: params.run.backend.clone() }),
         other => Err(BackendError::Unknown(other.into())),
