@@ -335,7 +335,7 @@ impl EdgeTable {
         }
     }
     /// The rows of those of `ids` (ascending, distinct) that are alive, appended to `out`
-    /// (ascending): [`crate::store::runs::IdRuns::find_many`].
+    /// (ascending); each search gallops on from where the one before ended.
     pub fn rows_of_ascending(&self, ids: &[u64], out: &mut Vec<usize>) {
         let from = out.len();
         self.id.find_many(ids, out);
