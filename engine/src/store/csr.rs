@@ -69,6 +69,11 @@ impl Renumber {
     pub(crate) fn knows(&self, r: usize) -> bool {
         r < self.rows_before
     }
+    /// Ask the cache for what row `r`'s lookups read (any `r`: out of range asks nothing).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, r: usize) {
+        super::prefetch(&self.words, r / 64);
+    }
     /// Whether row `r` (known) was removed.
     #[inline(always)]
     pub(crate) fn dead(&self, r: usize) -> bool {
@@ -456,6 +461,10 @@ impl Csr {
                     let from = start[j] as usize - b.lo;
                     let mut w = from;
                     for k in from..from + len[j] as usize {
+                        // The lookups are scattered: asked for some items ahead.
+                        if let Some(&a) = items.get(k + AHEAD) {
+                            ren.prefetch(a as usize);
+                        }
                         let r = items[k] as usize;
                         if !ren.knows(r) {
                             return None;

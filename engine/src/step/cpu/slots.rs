@@ -406,6 +406,10 @@ impl InSlots {
                     let from = start[j] as usize - b.lo;
                     let mut w = from;
                     for k in from..from + len[j] as usize {
+                        // The lookups are scattered: asked for some slots ahead.
+                        if let Some(&a) = row.get(k + AHEAD) {
+                            ren.prefetch(a as usize);
+                        }
                         let r = row[k] as usize;
                         let keep = if !ren.knows(r) {
                             stray = true;
