@@ -74,6 +74,37 @@ impl Renumber {
     pub(crate) fn prefetch(&self, r: usize) {
         super::prefetch(&self.words, r / 64);
     }
+    /// Carry one group of edge rows, `rows[group]`, over the compaction in place: removed
+    /// rows leave (the gaps closed, order kept), the others take their new rows. `moved(k,
+    /// to)` is told where entry `k` went (`Some(w)`, `w <= k`), or that it left (`None`), so
+    /// the caller moves its other arrays alike. Returns the entries kept, or `None` at a row
+    /// the compaction did not know.
+    pub(crate) fn carry_group(
+        &self,
+        rows: &mut [u32],
+        group: std::ops::Range<usize>,
+        mut moved: impl FnMut(usize, Option<usize>),
+    ) -> Option<usize> {
+        let mut w = group.start;
+        for k in group.clone() {
+            // The lookups are scattered: asked for some entries ahead.
+            if let Some(&a) = rows.get(k + AHEAD) {
+                self.prefetch(a as usize);
+            }
+            let r = rows[k] as usize;
+            if !self.knows(r) {
+                return None;
+            }
+            if self.dead(r) {
+                moved(k, None);
+            } else {
+                rows[w] = self.new_row(r) as u32;
+                moved(k, Some(w));
+                w += 1;
+            }
+        }
+        Some(w - group.start)
+    }
     /// Whether row `r` (known) was removed.
     #[inline(always)]
     pub(crate) fn dead(&self, r: usize) -> bool {
@@ -459,25 +490,12 @@ impl Csr {
                 for &j in &order[b.groups.clone()] {
                     let j = j as usize;
                     let from = start[j] as usize - b.lo;
-                    let mut w = from;
-                    for k in from..from + len[j] as usize {
-                        // The lookups are scattered: asked for some items ahead.
-                        if let Some(&a) = items.get(k + AHEAD) {
-                            ren.prefetch(a as usize);
+                    let kept = ren.carry_group(items, from..from + len[j] as usize, |k, to| {
+                        if let (Some(w), Some(e)) = (to, ends.as_deref_mut()) {
+                            e[w] = e[k];
                         }
-                        let r = items[k] as usize;
-                        if !ren.knows(r) {
-                            return None;
-                        }
-                        if !ren.dead(r) {
-                            items[w] = ren.new_row(r) as u32;
-                            if let Some(e) = ends.as_deref_mut() {
-                                e[w] = e[k];
-                            }
-                            w += 1;
-                        }
-                    }
-                    lens.push((j as u32, (w - from) as u32));
+                    })?;
+                    lens.push((j as u32, kept as u32));
                 }
                 Some(lens)
             })

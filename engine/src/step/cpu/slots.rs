@@ -404,30 +404,17 @@ impl InSlots {
                 for &j in &order[b.groups.clone()] {
                     let j = j as usize;
                     let from = start[j] as usize - b.lo;
-                    let mut w = from;
-                    for k in from..from + len[j] as usize {
-                        // The lookups are scattered: asked for some slots ahead.
-                        if let Some(&a) = row.get(k + AHEAD) {
-                            ren.prefetch(a as usize);
-                        }
-                        let r = row[k] as usize;
-                        let keep = if !ren.knows(r) {
-                            stray = true;
-                            Some(row[k])
-                        } else if ren.dead(r) {
-                            if meta[k] != flag::DEAD {
-                                gone.push(src[k]);
-                            }
-                            None
-                        } else {
-                            Some(ren.new_row(r) as u32)
-                        };
-                        if let Some(x) = keep {
-                            (row[w], src[w], q[w], meta[w]) = (x, src[k], q[k], meta[k]);
-                            w += 1;
-                        }
-                    }
-                    let kept = (w - from) as u32;
+                    let kept = ren.carry_group(row, from..from + len[j] as usize, |k, to| match to {
+                        Some(w) => (src[w], q[w], meta[w]) = (src[k], q[k], meta[k]),
+                        // Removed since it was masked: its source's sums change.
+                        None if meta[k] != flag::DEAD => gone.push(src[k]),
+                        None => {}
+                    });
+                    let Some(kept) = kept.map(|k| k as u32) else {
+                        // A row the compaction did not know: the arrays are rebuilt.
+                        stray = true;
+                        break;
+                    };
                     if plain[j] {
                         plain_gone += (len[j] - kept) as usize;
                     }
