@@ -13,17 +13,19 @@ mod ids;
 mod invariants;
 mod nodes;
 mod prefetch;
+mod renumber;
 mod runs;
 mod tombs;
 
 pub use col::Col;
-pub(crate) use csr::{compact, group_batches, grow, lay_out_groups, moved_capacity, split_mut, Renumber, AHEAD, ROOM};
+pub(crate) use csr::{compact, grow, lay_out_groups, moved_capacity, AHEAD, ROOM};
 pub use csr::{Csr, Topology};
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
 pub use prefetch::prefetch;
+pub(crate) use renumber::{group_batches, split_mut, Renumber};
 pub use runs::Runs;
 pub use tombs::{bit, set_bits};
 
