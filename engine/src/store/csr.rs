@@ -529,6 +529,15 @@ mod tests {
         (0..key.len() as u32).map(|e| e * 7 + 3).collect()
     }
 
+    /// Pseudo-random numbers below `m` from `seed` (a linear congruential generator).
+    fn lcg(seed: u32) -> impl FnMut(u32) -> u32 {
+        let mut x = seed;
+        move |m| {
+            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (x >> 8) % m
+        }
+    }
+
     /// Where `c` holds other endpoints, they are those of its items.
     fn ends_match(c: &Csr, key: &[u32]) -> bool {
         let o = other(key);
@@ -538,11 +547,7 @@ mod tests {
     #[test]
     fn appending_and_removing_match_a_rebuild() {
         // Pseudo-random keys; append in several batches, with new node rows on the way.
-        let mut x = 12345u32;
-        let mut next = |m: u32| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 8) % m
-        };
+        let mut next = lcg(12345);
         let mut key: Vec<u32> = (0..200).map(|_| next(50)).collect();
         for room in [false, true] {
             let mut c = Csr::default();
@@ -596,11 +601,7 @@ mod tests {
     fn a_view_carried_over_a_compaction_matches_a_rebuild() {
         // Keys over 300 node rows, a view with room; rows removed (some before the view was
         // last complete, so still in it) and compacted away, rows appended before and after.
-        let mut x = 777u32;
-        let mut next = |m: u32| {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            (x >> 8) % m
-        };
+        let mut next = lcg(777);
         let n = 300;
         let mut key: Vec<u32> = (0..20_000).map(|_| next(n)).collect();
         // Endpoints that are a function of the row's key, as node rows are: a compaction

@@ -245,17 +245,18 @@ impl EdgeTable {
         self.param.push(kind_param(r));
         self.born_step.push(r.born_step);
     }
-    /// Append rows (ids ascending, each larger than every id held) with their endpoint
-    /// rows: [`EdgeTable::push`] for each, one column at a time.
-    pub(crate) fn extend(&mut self, recs: &[EdgeRecord], rows: &[(u32, u32)]) {
+    /// Append rows with their endpoint rows, the records' ids replaced by `first_id`,
+    /// `first_id + 1`, ... (larger than every id held): [`EdgeTable::push`] for each, one
+    /// column at a time.
+    pub(crate) fn extend(&mut self, recs: &[EdgeRecord], rows: &[(u32, u32)], first_id: u64) {
         debug_assert_eq!(recs.len(), rows.len(), "a pair of endpoint rows per record");
         let free = self.weight.capacity() - self.weight.len();
         if recs.len() > free {
             let more = (self.weight.len() / 8 + 1024).max(recs.len() - free);
             self.reserve_exact(more);
         }
-        for r in recs {
-            self.id.push(r.id.0);
+        for (r, id) in recs.iter().zip(first_id..) {
+            self.id.push(id);
             self.born_step.push(r.born_step);
         }
         self.src_row.extend(rows.iter().map(|&(s, _)| s));

@@ -351,11 +351,9 @@ impl Store {
             "endpoint rows should be those of the records' live, distinct endpoints"
         );
         let first = self.next_edge_id;
-        let recs: Vec<EdgeRecord> =
-            recs.iter().zip(first..).map(|(r, id)| EdgeRecord { id: EdgeId(id), ..*r }).collect();
         self.next_edge_id += recs.len() as u64;
-        self.edges.extend(&recs, rows);
-        let ids = recs.iter().map(|r| r.id).collect();
+        self.edges.extend(recs, rows, first);
+        let ids = (first..self.next_edge_id).map(EdgeId).collect();
         if !recs.is_empty() {
             self.touched();
             self.debug_check();
