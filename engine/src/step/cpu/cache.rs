@@ -25,7 +25,8 @@
 use super::slots::InSlots;
 use crate::config::Params;
 use crate::model::rules::{edge_flags, flag, scales};
-use crate::store::{NodeKind, Store};
+use crate::store::{NodeKind, Store, AHEAD};
+use rayon::prelude::*;
 
 /// A source's sums over its out-edges in ascending edge id order: `c` of `q_e` over
 /// conducting edges, `p` over conducting edges with non-negative weight, `b` over edges into
@@ -181,10 +182,25 @@ impl HotCache {
                 0
             }
         };
-        self.add_new_edges(store, params);
-        // Rows tombstoned since: flagged so no pass counts them.
-        for &r in &tombs[seen.min(tombs.len())..] {
-            if self.q_kept {
+        // The new edges' entries, beside the flagging of the rows tombstoned since (so that
+        // no pass counts them) among the rows that had entries; the rows both appended and
+        // tombstoned since are flagged after.
+        let old = self.meta.len();
+        let since = &tombs[seen.min(tombs.len())..];
+        let q_kept = self.q_kept;
+        self.meta.resize(edges.rows(), 0);
+        if q_kept {
+            self.q.resize(edges.rows(), 0.0);
+        }
+        let (meta_old, meta_new) = self.meta.split_at_mut(old);
+        let (q_old, q_new) = self.q.split_at_mut(if q_kept { old } else { 0 });
+        let table = self.scale_table;
+        rayon::join(
+            || add_new_edges(store, params, table, old, meta_new, q_kept.then_some(q_new)),
+            || flag_dead(since, meta_old, q_kept.then_some(q_old)),
+        );
+        for &r in since.iter().filter(|&&r| r as usize >= old) {
+            if q_kept {
                 self.q[r as usize] = 0.0;
             }
             self.meta[r as usize] = flag::DEAD;
@@ -329,31 +345,6 @@ impl HotCache {
         crate::store::compact(&mut self.meta, &rows);
     }
 
-    /// Compute the entries of the edge rows past the cached ones (new edges).
-    fn add_new_edges(&mut self, store: &Store, params: &Params) {
-        let (edges, nodes) = (store.edges(), store.nodes());
-        let rule = params.transfer.direction_rule;
-        let factors = Factors::of(store, self.scale_table);
-        for e in self.meta.len()..edges.rows() {
-            let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
-            let weight = edges.weights()[e];
-            let f = edge_flags(
-                rule,
-                edges.kind_of(e),
-                edges.direction_of(e),
-                weight,
-                nodes.kind_of(s),
-                nodes.kind_of(d),
-                nodes.ids()[s],
-                nodes.parents()[d],
-            );
-            if self.q_kept {
-                self.q.push(factors.q(e, d));
-            }
-            self.meta.push(f);
-        }
-    }
-
     /// Bytes allocated for the cache (by capacity).
     pub fn resident_bytes(&self) -> usize {
         bytes(&self.q)
@@ -407,6 +398,78 @@ impl HotCache {
             x.add_edge(f, q(e), conducts(f, energy, gate));
         }
         (x, per_step)
+    }
+}
+
+/// New edges per parallel piece of [`add_new_edges`] (fewer run on the calling thread).
+const NEW_EDGES_PIECE: usize = 2048;
+
+/// The entries of the edge rows from `first` on (new edges): their flags into `meta`, and
+/// `q_e` into `q` where it is kept (both as long as the rows past `first`).
+fn add_new_edges(
+    store: &Store,
+    params: &Params,
+    table: [(f32, f32); 4],
+    first: usize,
+    meta: &mut [u8],
+    q: Option<&mut [f32]>,
+) {
+    let (edges, nodes) = (store.edges(), store.nodes());
+    let rule = params.transfer.direction_rule;
+    let factors = Factors::of(store, table);
+    let fill = |at: usize, meta: &mut [u8], mut q: Option<&mut [f32]>| {
+        for (k, m) in meta.iter_mut().enumerate() {
+            let e = at + k;
+            let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+            let weight = edges.weights()[e];
+            *m = edge_flags(
+                rule,
+                edges.kind_of(e),
+                edges.direction_of(e),
+                weight,
+                nodes.kind_of(s),
+                nodes.kind_of(d),
+                nodes.ids()[s],
+                nodes.parents()[d],
+            );
+            if let Some(q) = q.as_deref_mut() {
+                q[k] = factors.q(e, d);
+            }
+        }
+    };
+    if meta.len() <= NEW_EDGES_PIECE {
+        fill(first, meta, q);
+        return;
+    }
+    let pieces = meta.par_chunks_mut(NEW_EDGES_PIECE).enumerate();
+    match q {
+        Some(q) => pieces
+            .zip(q.par_chunks_mut(NEW_EDGES_PIECE))
+            .for_each(|((i, m), q)| fill(first + i * NEW_EDGES_PIECE, m, Some(q))),
+        None => pieces.for_each(|(i, m)| fill(first + i * NEW_EDGES_PIECE, m, None)),
+    }
+}
+
+/// Flag the entries of the tombstoned rows `tombs` (those below `meta.len()`) dead: the
+/// flags [`flag::DEAD`] and `q_e` 0 where kept. Each writes a random row: the cache is asked
+/// for it some rows ahead.
+fn flag_dead(tombs: &[u32], meta: &mut [u8], mut q: Option<&mut [f32]>) {
+    let n = meta.len();
+    for (i, &r) in tombs.iter().enumerate() {
+        if let Some(&f) = tombs.get(i + AHEAD) {
+            crate::store::prefetch(meta, f as usize);
+            if let Some(q) = q.as_deref() {
+                crate::store::prefetch(q, f as usize);
+            }
+        }
+        let r = r as usize;
+        if r >= n {
+            continue;
+        }
+        meta[r] = flag::DEAD;
+        if let Some(q) = q.as_deref_mut() {
+            q[r] = 0.0;
+        }
     }
 }
 
