@@ -404,6 +404,43 @@ fn queued_removals_need_only_their_edge_and_additions_see_earlier_ones() {
 }
 
 #[test]
+fn a_source_that_lost_edges_is_checked_by_its_targets_once_the_view_holds_them() {
+    let p = quiet(|c| c.growth.max_new_edges_per_step = 100);
+    let mut capped = node(D, 1.0);
+    capped.max_out_degree = 3;
+    // 0 capped dynamic (cap 3), 1..5 dynamic
+    let nodes = [capped, node(D, 1.0), node(D, 1.0), node(D, 1.0), node(D, 1.0), node(D, 1.0)];
+    let edges = [exc(0, 1, 0.1), exc(0, 2, 0.1), exc(0, 3, 0.1), exc(4, 5, 0.1)]; // ids 0..3
+    let mut s = sim(p, &nodes, &edges);
+    // Two steps of edits elsewhere: the out-edge view then follows a changing graph and
+    // holds its targets, which the admission scans read.
+    for d in [1, 2] {
+        s.queue_edits(Proposals { adds: vec![add(4, d)], ..Proposals::default() });
+        let m = s.step().expect("step");
+        assert_eq!(m.edges_added, 1);
+    }
+    s.store_mut().refresh_out_edges();
+    assert!(s.store().out_edges().ends(0).is_some(), "the view should hold the targets by now");
+    s.queue_edits(Proposals {
+        removes: vec![EdgeId(0)], // 0 -> 1
+        adds: vec![
+            add(0, 1), // the pair removed just before: admitted, 0 back at its cap of 3
+            add(0, 2), // a live edge of a source that lost one: a duplicate, skipped
+            add(0, 4), // over the cap: skipped
+        ],
+        ..Proposals::default()
+    });
+    let m = s.step().expect("step");
+    assert_eq!((m.edges_culled, m.edges_added, m.edits_skipped), (1, 1, 2));
+    let store = s.store().compacted();
+    let e = store.edges();
+    let pairs: Vec<_> =
+        (0..e.rows()).map(|i| (e.record(store.nodes(), i).src.0, e.record(store.nodes(), i).dst.0)).collect();
+    assert_eq!(pairs, vec![(0, 2), (0, 3), (4, 5), (4, 1), (4, 2), (0, 1)]);
+    s.check_invariants().expect("invariants");
+}
+
+#[test]
 fn culls_are_proposed_in_ascending_id_order_up_to_the_limit() {
     let p = quiet(|c| {
         c.growth.cull_every = 1;

@@ -103,17 +103,20 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         gone.resize(last / 64 + 1, 0);
         crate::store::set_bits(&mut gone, &removed);
     }
-    // The source rows of the removed edges, as bits by node row: a source without one
-    // keeps every edge in its group, and its scan reads the targets alone.
-    let mut gone_src: Vec<u64> = Vec::new();
+    // Per source row, how many of its out-edges are removed: a scan that reads the targets
+    // alone subtracts them from the group's length, and tests the removal bit only of an
+    // edge to the addition's target. (An out-degree, and so this count, fits a `u16`: a
+    // store invariant.)
+    let mut gone_from: Vec<u16> = Vec::new();
     if !removed.is_empty() && !p.adds.is_empty() {
         let src_rows = store.edges().src_rows();
-        gone_src.resize(store.nodes().len().div_ceil(64), 0);
+        gone_from.resize(store.nodes().len(), 0);
         for &r in &removed {
             let s = src_rows[r] as usize;
-            gone_src[s / 64] |= 1 << (s % 64);
+            gone_from[s] = gone_from[s].saturating_add(1);
         }
     }
+    let gone_of = |s: usize| gone_from.get(s).map_or(0, |&g| u32::from(g));
     let mut added: Vec<EdgeRecord> = Vec::new();
     let mut added_rows: Vec<(u32, u32)> = Vec::new();
     {
@@ -134,8 +137,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 out.prefetch_bounds(nodes.guess_row(e.src));
             }
             if let Some(e) = p.adds.get(i + NEAR) {
-                let s = nodes.guess_row(e.src);
-                out.prefetch_group(s, crate::store::bit(&gone_src, s));
+                out.prefetch_group(nodes.guess_row(e.src), false);
             }
         };
         let existing: Vec<Option<Existing>> = (0..p.adds.len())
@@ -160,10 +162,18 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 };
                 // The targets beside the view's items where it holds them (one contiguous
                 // read), else gathered from the edge table.
+                // (An edge to the target is at most one: duplicates are never admitted.)
                 match out.ends(s) {
-                    Some(ends) if !kinds && !crate::store::bit(&gone_src, s) => {
-                        x.deg = ends.len() as u32;
-                        x.duplicate = ends.iter().fold(false, |dup, &t| dup | (t as usize == d));
+                    Some(ends) if !kinds => {
+                        let gone_here = gone_of(s);
+                        x.deg = ends.len() as u32 - gone_here;
+                        x.duplicate = if gone_here == 0 {
+                            ends.iter().fold(false, |dup, &t| dup | (t as usize == d))
+                        } else {
+                            ends.iter()
+                                .position(|&t| t as usize == d)
+                                .is_some_and(|k| !crate::store::bit(&gone, out.row(s)[k] as usize))
+                        };
                     }
                     Some(ends) => out.row(s).iter().zip(ends).for_each(|(&r, &t)| add(r, t)),
                     None => out.row(s).iter().for_each(|&r| add(r, dst_rows[r as usize])),
