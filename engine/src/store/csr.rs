@@ -229,8 +229,10 @@ impl Csr {
         }
         self.ends.clear();
         self.ends.reserve_exact(self.items.capacity());
-        // Items past a group's end read as row 0 (they are never read).
-        self.ends.extend(self.items.iter().map(|&e| other.get(e as usize).copied().unwrap_or(0)));
+        // Items past a group's end read as row 0 (they are never read). In parallel: a
+        // gather of one endpoint per edge, written straight into the reserved room.
+        use rayon::prelude::*;
+        self.ends.par_extend(self.items.par_iter().map(|&e| other.get(e as usize).copied().unwrap_or(0)));
         self.has_ends = true;
     }
 

@@ -339,10 +339,16 @@ impl HotCache {
         // move down in order (rows past them, appended since the last sync, follow after).
         let seen = c.removed.partition_point(|&r| (r as usize) < self.meta.len());
         let rows: Vec<usize> = c.removed[..seen].iter().map(|&r| r as usize).collect();
-        if self.q_kept {
-            crate::store::compact(&mut self.q, &rows);
-        }
-        crate::store::compact(&mut self.meta, &rows);
+        // Both columns at once (each a pass of moves the length of the table).
+        let (q, meta, q_kept) = (&mut self.q, &mut self.meta, self.q_kept);
+        rayon::join(
+            || {
+                if q_kept {
+                    crate::store::compact(q, &rows);
+                }
+            },
+            || crate::store::compact(meta, &rows),
+        );
     }
 
     /// Bytes allocated for the cache (by capacity).
