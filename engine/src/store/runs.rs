@@ -225,11 +225,20 @@ impl IdRuns {
                 let (starts, offsets) = r.parts();
                 let first = |k: usize| starts[k] + offsets[k];
                 let mut k = 0usize;
-                for &id in ids {
+                for (t, &id) in ids.iter().enumerate() {
                     if starts.is_empty() || first(0) > id {
                         continue;
                     }
-                    k = gallop(k, starts.len(), |j| first(j) <= id);
+                    let n = starts.len();
+                    // The first reads of a search some ids ahead, guessed from here: asked of
+                    // the cache now.
+                    if let Some(&f) = ids.get(t + super::csr::AHEAD) {
+                        let g = guess(k, first(k), n, first(n - 1), f);
+                        super::prefetch(starts, g);
+                        super::prefetch(offsets, g);
+                    }
+                    let at = guess(k, first(k), n, first(n - 1), id);
+                    k = gallop_from(k, at, n, |j| first(j) <= id);
                     let row = id - offsets[k];
                     let end = starts.get(k + 1).map_or(r.len() as u64, |&e| e);
                     if row < end {
@@ -239,11 +248,15 @@ impl IdRuns {
             }
             Ids::Plain(c) => {
                 let mut i = 0usize;
-                for &id in ids {
+                for (t, &id) in ids.iter().enumerate() {
                     if c.first().is_none_or(|&f| f > id) {
                         continue;
                     }
-                    i = gallop(i, c.len(), |j| c[j] <= id);
+                    let n = c.len();
+                    if let Some(&f) = ids.get(t + super::csr::AHEAD) {
+                        super::prefetch(c, guess(i, c[i], n, c[n - 1], f));
+                    }
+                    i = gallop_from(i, guess(i, c[i], n, c[n - 1], id), n, |j| c[j] <= id);
                     if c[i] == id {
                         out.push(i);
                     }
@@ -305,10 +318,6 @@ impl IdRuns {
     }
 }
 
-/// `r` (runs of `id - row`) without the rows `rows` (ascending, distinct, each `< len`):
-/// row `x` keeps its id and moves to `x - (removed rows below it)`, so its offset grows by
-/// that count; re-encoded stretch by stretch. Built in plain vectors (a push through a
-/// copy-on-write column checks its sharing every time), then moved into the columns.
 /// The last `k` in `from..n` where `le(k)` holds, given that `le` holds at `from` and on a
 /// prefix of `0..n`: steps of doubling length from `from`, then a binary search in the last.
 fn gallop(from: usize, n: usize, le: impl Fn(usize) -> bool) -> usize {
@@ -329,6 +338,48 @@ fn gallop(from: usize, n: usize, le: impl Fn(usize) -> bool) -> usize {
     lo
 }
 
+/// [`gallop`] from a guess `at` of the answer (any value; taken into `from..n`): doubling
+/// steps forward from it where `le` holds there, else backward towards `from`; then a
+/// binary search in the last step. A good guess costs a few nearby reads however far the
+/// answer lies from `from`.
+fn gallop_from(from: usize, at: usize, n: usize, le: impl Fn(usize) -> bool) -> usize {
+    let at = at.clamp(from, n.max(from + 1) - 1);
+    if le(at) {
+        return gallop(at, n, le);
+    }
+    // `le` fails at `hi` and holds at `from`.
+    let (mut hi, mut step) = (at, 1usize);
+    while hi - from > step && !le(hi - step) {
+        hi -= step;
+        step *= 2;
+    }
+    let mut lo = if hi - from > step { hi - step } else { from };
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if le(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
+
+/// Where `id` would lie among `n` ascending values whose `k`-th is `lo_v` (at most `id`)
+/// and last is `hi_v`, if they were spread evenly: the guess of [`gallop_from`] for ids,
+/// which the removals of random edges leave spread about evenly over the rows.
+fn guess(k: usize, lo_v: u64, n: usize, hi_v: u64, id: u64) -> usize {
+    if hi_v <= id || n <= k + 1 {
+        return n.saturating_sub(1);
+    }
+    let span = (hi_v - lo_v).max(1) as u128;
+    k + ((u128::from(id - lo_v) * (n - 1 - k) as u128) / span) as usize
+}
+
+/// `r` (runs of `id - row`) without the rows `rows` (ascending, distinct, each `< len`):
+/// row `x` keeps its id and moves to `x - (removed rows below it)`, so its offset grows by
+/// that count; re-encoded stretch by stretch. Built in plain vectors (a push through a
+/// copy-on-write column checks its sharing every time), then moved into the columns.
 fn compact_offsets(r: &Runs<u64>, rows: &[usize]) -> Runs<u64> {
     let (mut new_starts, mut new_offsets) = (Vec::with_capacity(r.runs()), Vec::with_capacity(r.runs()));
     let (mut k, mut x, mut run) = (0usize, 0usize, 0usize);
@@ -379,7 +430,23 @@ impl<T, I: Iterator<Item = T>> ExactSizeIterator for Expand<I> {}
 
 #[cfg(test)]
 mod tests {
-    use super::{IdRuns, Runs};
+    use super::{gallop, gallop_from, IdRuns, Runs};
+
+    #[test]
+    fn gallop_from_any_guess_finds_the_last_index_where_the_test_holds() {
+        // Every prefix length, start and guess on a short range, against the plain answer.
+        for n in 1..40usize {
+            for holds in 1..=n {
+                let le = |j: usize| j < holds;
+                for from in 0..holds {
+                    for at in 0..n + 3 {
+                        assert_eq!(gallop_from(from, at, n, le), holds - 1, "n {n} holds {holds} from {from} at {at}");
+                    }
+                    assert_eq!(gallop(from, n, le), holds - 1);
+                }
+            }
+        }
+    }
 
     fn runs_of(v: &[u64]) -> Runs<u64> {
         let mut r = Runs::default();
