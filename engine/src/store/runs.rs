@@ -326,7 +326,12 @@ fn gallop(from: usize, n: usize, le: impl Fn(usize) -> bool) -> usize {
         lo += step;
         step *= 2;
     }
-    let mut hi = (lo + step).min(n);
+    bisect(lo, (lo + step).min(n), le)
+}
+
+/// The last `k` in `lo..hi` where `le(k)` holds, given that it holds at `lo`, fails at `hi`
+/// (or `hi` is the end) and holds on a prefix: a binary search.
+fn bisect(mut lo: usize, mut hi: usize, le: impl Fn(usize) -> bool) -> usize {
     while hi - lo > 1 {
         let mid = lo + (hi - lo) / 2;
         if le(mid) {
@@ -353,16 +358,8 @@ fn gallop_from(from: usize, at: usize, n: usize, le: impl Fn(usize) -> bool) -> 
         hi -= step;
         step *= 2;
     }
-    let mut lo = if hi - from > step { hi - step } else { from };
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if le(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
+    let lo = if hi - from > step { hi - step } else { from };
+    bisect(lo, hi, le)
 }
 
 /// Where `id` would lie among `n` ascending values whose `k`-th is `lo_v` (at most `id`)

@@ -199,12 +199,8 @@ impl HotCache {
             || add_new_edges(store, params, table, old, meta_new, q_kept.then_some(q_new)),
             || flag_dead(since, meta_old, q_kept.then_some(q_old)),
         );
-        for &r in since.iter().filter(|&&r| r as usize >= old) {
-            if q_kept {
-                self.q[r as usize] = 0.0;
-            }
-            self.meta[r as usize] = flag::DEAD;
-        }
+        let late: Vec<u32> = since.iter().copied().filter(|&r| r as usize >= old).collect();
+        flag_dead(&late, &mut self.meta, q_kept.then_some(&mut self.q[..]));
         self.layout = Some((store.edge_layout(), tombs.len()));
         self.version = Some(store.version());
     }
