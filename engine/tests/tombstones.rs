@@ -78,6 +78,11 @@ fn the_model_configurations_do_not_depend_on_compaction() {
         let params = load(config).validate().expect("valid");
         same_for_every_policy(config, &params, steps, None);
     }
+    // Plasticity off: the out-edge view holds the stepper's factors and flags (edges into
+    // sensory nodes among them) while the compressed-row path follows the changes.
+    let mut c = load("small.toml");
+    c.transfer.plasticity = false;
+    same_for_every_policy("small.toml without plasticity", &c.validate().expect("valid"), 300, None);
 }
 
 /// A small splitmix generator for the test's edits.
@@ -151,6 +156,13 @@ fn churn_without_deaths_does_not_depend_on_compaction() {
     // then computed from the weights (which plasticity keeps changing).
     let bursts = |s: &Simulation| if s.current_step() % 10 >= 7 { random_edits(s, 150) } else { Proposals::default() };
     same_for_every_policy("bursts of churn on 1,500 nodes", &params, 40, Some(&bursts));
+    // Plasticity off: no weight changes, so the out-edge view holds the stepper's factors
+    // and flags beside its items, and the sums of the sources that lost edges (gated ones
+    // among them) are computed from there.
+    let mut off = c.clone();
+    off.transfer.plasticity = false;
+    let params_off = off.validate().expect("valid");
+    same_for_every_policy("churn without plasticity on 1,500 nodes", &params_off, 40, Some(&edits));
     // Without gated or plastic edges no source's sums change from step to step, so after 16
     // quiet steps the stepper frees its per-row flags too; a burst brings them back.
     c.graph.build_kind_mix.gated = 0.0;

@@ -15,8 +15,11 @@
 //! (rebuilt with room, or asked to by [`Csr::hold_ends`]) also holds each item's other
 //! endpoint row beside it ([`Csr::ends`]: an out-edge's target), so a scan of a group for
 //! its targets reads one contiguous range instead of gathering from the edge table; a
-//! packed view, or one edited once after a packed build, does not.
+//! packed view, or one edited once after a packed build, does not. Such a view may also hold
+//! a stepper's per-edge values beside its items ([`Csr::hold_side`], [`Csr::side`]; see
+//! [`super::beside`]).
 
+use super::beside::{Beside, Side};
 use super::renumber::{group_batches, split_mut, Renumber};
 
 /// Room a group gets beyond its edges in [`Csr::rebuild_live_with_room`] (plus an eighth),
@@ -55,8 +58,9 @@ enum Layout<'a> {
     Packed,
     /// Back to back, each group's bounds spelt out.
     Spelt,
-    /// With room, and the other endpoints (`other[e]` for edge row `e`) beside the items.
-    Room(&'a [u32]),
+    /// With room, and the other endpoints (`other[e]` for edge row `e`) beside the items,
+    /// and the side values where given.
+    Room(&'a [u32], Option<Side<'a>>),
 }
 
 /// One compressed-row view: `row(n)` are the edge rows of node row `n`, ascending.
@@ -70,9 +74,9 @@ pub struct Csr {
     /// Whether the groups lie back to back with no room (group `n` ends at `start[n + 1]`).
     packed: bool,
     items: Vec<u32>,
-    /// Per item: the other endpoint row of its edge, where `has_ends` (never while `packed`).
-    ends: Vec<u32>,
-    has_ends: bool,
+    /// Per item: the other endpoint row of its edge, and the side values, where held (never
+    /// while `packed`).
+    beside: Beside,
     /// Items used over all groups.
     count: usize,
     /// Items left behind by groups that moved.
@@ -115,19 +119,26 @@ impl Csr {
 
     /// [`Csr::rebuild_live`] with room in every group for an eighth more edges (plus a
     /// few): for a view that follows a changing store. `other[e]`: the other endpoint row
-    /// of edge row `e` (held beside its item).
-    pub fn rebuild_live_with_room(&mut self, n_nodes: usize, key: &[u32], other: &[u32], dead: &[u64]) {
-        self.group(n_nodes, key, dead, Layout::Room(other));
+    /// of edge row `e` (held beside its item), and the side values where given.
+    pub fn rebuild_live_with_room(
+        &mut self,
+        n_nodes: usize,
+        key: &[u32],
+        other: &[u32],
+        dead: &[u64],
+        side: Option<Side<'_>>,
+    ) {
+        self.group(n_nodes, key, dead, Layout::Room(other, side));
     }
 
     /// Group the live rows as `layout` says.
     fn group(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], layout: Layout<'_>) {
         let any_dead = dead.iter().any(|&w| w != 0);
         let live = |e: usize| !any_dead || !super::tombs::bit(dead, e);
-        let other = match layout {
+        let (other, side) = match layout {
             Layout::Packed => return self.group_packed(n_nodes, key, live),
-            Layout::Spelt => None,
-            Layout::Room(other) => Some(other),
+            Layout::Spelt => (None, None),
+            Layout::Room(other, side) => (Some(other), side),
         };
         self.packed = false;
         self.len.clear();
@@ -142,20 +153,16 @@ impl Csr {
         self.fill_items(total as usize);
         // `len` doubles as the cursor.
         self.len.iter_mut().for_each(|l| *l = 0);
-        self.has_ends = other.is_some();
-        self.ends.clear();
-        if other.is_some() {
-            self.ends.reserve_exact(total as usize);
-            self.ends.resize(total as usize, 0);
-        }
+        self.beside.lay_out(total as usize, other.is_some(), side.is_some());
         for (e, &k) in key.iter().enumerate() {
             if live(e) {
                 let k = k as usize;
                 let at = (self.start[k] + self.len[k]) as usize;
                 self.items[at] = e as u32;
-                // The other endpoints are read in row order, written beside the items.
+                // The other endpoints (and side values) are read in row order, written
+                // beside the items.
                 if let Some(other) = other {
-                    self.ends[at] = other[e];
+                    self.beside.set(at, e, other, side);
                 }
                 self.len[k] += 1;
             }
@@ -168,8 +175,7 @@ impl Csr {
         self.packed = true;
         self.len = Vec::new();
         self.cap = Vec::new();
-        self.ends = Vec::new();
-        self.has_ends = false;
+        self.beside.drop_all();
         self.start.clear();
         self.start.resize(n_nodes + 1, 0);
         for (e, &k) in key.iter().enumerate() {
@@ -224,26 +230,52 @@ impl Csr {
     /// `e`), for a view that has turned out to follow a changing store: one gather over the
     /// items now, then kept by every edit. Nothing for a packed view or one that holds them.
     pub fn hold_ends(&mut self, other: &[u32]) {
-        if self.packed || self.has_ends {
+        if self.packed || self.beside.has_ends {
             return;
         }
-        self.ends.clear();
-        self.ends.reserve_exact(self.items.capacity());
+        let ends = &mut self.beside.ends;
+        ends.clear();
+        ends.reserve_exact(self.items.capacity());
         // Items past a group's end read as row 0 (they are never read). In parallel: a
         // gather of one endpoint per edge, written straight into the reserved room.
         use rayon::prelude::*;
-        self.ends.par_extend(self.items.par_iter().map(|&e| other.get(e as usize).copied().unwrap_or(0)));
-        self.has_ends = true;
+        ends.par_extend(self.items.par_iter().map(|&e| other.get(e as usize).copied().unwrap_or(0)));
+        self.beside.has_ends = true;
+    }
+
+    /// From now on hold the side values beside the items too (`side.q[e]` and
+    /// `side.flags[e]` for edge row `e`): one gather over the items now, then kept by every
+    /// edit that is given them. Only for a view that holds the other endpoints (one that
+    /// follows a changing store); nothing where it holds the side values already.
+    pub fn hold_side(&mut self, side: Side<'_>) {
+        if self.packed || !self.beside.has_ends || self.beside.has_side {
+            return;
+        }
+        use rayon::prelude::*;
+        let b = &mut self.beside;
+        let items = &self.items;
+        b.q.clear();
+        b.flags.clear();
+        b.q.reserve_exact(items.capacity());
+        b.flags.reserve_exact(items.capacity());
+        // Items past a group's end (never read) take zeros.
+        rayon::join(
+            || b.q.par_extend(items.par_iter().map(|&e| side.q.get(e as usize).copied().unwrap_or(0.0))),
+            || b.flags.par_extend(items.par_iter().map(|&e| side.flags.get(e as usize).copied().unwrap_or(0))),
+        );
+        b.has_side = true;
+    }
+
+    /// Stop holding the side values (their edges' values changed, or no longer known).
+    pub fn drop_side(&mut self) {
+        self.beside.drop_side();
     }
 
     /// Bytes allocated for the view (by capacity).
     pub fn resident_bytes(&self) -> usize {
-        (self.start.capacity()
-            + self.len.capacity()
-            + self.cap.capacity()
-            + self.items.capacity()
-            + self.ends.capacity())
+        (self.start.capacity() + self.len.capacity() + self.cap.capacity() + self.items.capacity())
             * std::mem::size_of::<u32>()
+            + self.beside.bytes()
     }
 
     /// Bring the view up to date after nodes and edges were only appended since it was
@@ -251,23 +283,31 @@ impl Csr {
     /// rows `first..key.len()` (`first`: the edge rows when it was complete) not set in the
     /// bit words `dead` join their groups. Appended edges have the largest rows, so each goes
     /// at the end of its group: the same groups as [`Csr::rebuild_live`]. `other`: as in
-    /// [`Csr::rebuild_live_with_room`].
-    pub fn append(&mut self, n_nodes: usize, key: &[u32], other: &[u32], first: usize, dead: &[u64]) {
+    /// [`Csr::rebuild_live_with_room`]. `side`: the side values of the rows, without which
+    /// a view that holds them drops them.
+    pub fn append(
+        &mut self,
+        n_nodes: usize,
+        key: &[u32],
+        other: &[u32],
+        first: usize,
+        dead: &[u64],
+        side: Option<Side<'_>>,
+    ) {
         debug_assert!(n_nodes >= self.n_nodes() && key.len() >= first, "append only grows the view");
         self.unpack();
+        if side.is_none() {
+            self.beside.drop_side();
+        }
         let new_nodes = n_nodes.saturating_sub(self.n_nodes());
         grow(&mut self.items, new_nodes * ROOM as usize);
-        if self.has_ends {
-            grow(&mut self.ends, new_nodes * ROOM as usize);
-        }
+        self.beside.grow(new_nodes * ROOM as usize);
         for _ in self.n_nodes()..n_nodes {
             self.start.push(self.items.len() as u32);
             self.len.push(0);
             self.cap.push(ROOM);
             self.items.resize(self.items.len() + ROOM as usize, 0);
-            if self.has_ends {
-                self.ends.resize(self.items.len(), 0);
-            }
+            self.beside.resize(self.items.len());
         }
         for e in first..key.len() {
             // Each append reads its group's bounds, then writes at its end: the cache is
@@ -287,9 +327,7 @@ impl Csr {
             }
             let at = (self.start[k] + self.len[k]) as usize;
             self.items[at] = e as u32;
-            if self.has_ends {
-                self.ends[at] = other[e];
-            }
+            self.beside.set(at, e, other, side);
             self.len[k] += 1;
             self.count += 1;
         }
@@ -303,11 +341,7 @@ impl Csr {
         grow(&mut self.items, new_cap);
         self.items.extend_from_within(s..s + l);
         self.items.resize(new_start + new_cap, 0);
-        if self.has_ends {
-            grow(&mut self.ends, new_cap);
-            self.ends.extend_from_within(s..s + l);
-            self.ends.resize(new_start + new_cap, 0);
-        }
+        self.beside.extend_from_within(s..s + l, new_cap - l);
         self.holes += self.cap[k] as usize;
         self.start[k] = new_start as u32;
         self.cap[k] = new_cap as u32;
@@ -340,9 +374,7 @@ impl Csr {
                 return false;
             };
             self.items.copy_within(s + i + 1..s + l, s + i);
-            if self.has_ends {
-                self.ends.copy_within(s + i + 1..s + l, s + i);
-            }
+            self.beside.copy_within(s + i + 1..s + l, s + i);
             self.len[k] -= 1;
             self.count -= 1;
         }
@@ -360,24 +392,20 @@ impl Csr {
         }
         let (order, batches) = group_batches(&self.start, &self.len);
         let ranges: Vec<(usize, usize)> = batches.iter().map(|b| (b.lo, b.hi)).collect();
-        let ends: Vec<Option<&mut [u32]>> = if self.has_ends {
-            split_mut(&mut self.ends, &ranges).into_iter().map(Some).collect()
-        } else {
-            ranges.iter().map(|_| None).collect()
-        };
+        let besides = self.beside.split(&ranges);
         let (start, len) = (&self.start, &self.len);
         let parts: Vec<Option<Vec<(u32, u32)>>> = split_mut(&mut self.items, &ranges)
             .into_par_iter()
-            .zip(ends)
+            .zip(besides)
             .zip(&batches)
-            .map(|((items, mut ends), b)| {
+            .map(|((items, mut beside), b)| {
                 let mut lens = Vec::with_capacity(b.groups.len());
                 for &j in &order[b.groups.clone()] {
                     let j = j as usize;
                     let from = start[j] as usize - b.lo;
                     let kept = ren.carry_group(items, from..from + len[j] as usize, |k, to| {
-                        if let (Some(w), Some(e)) = (to, ends.as_deref_mut()) {
-                            e[w] = e[k];
+                        if let Some(w) = to {
+                            beside.carry(k, w);
                         }
                     })?;
                     lens.push((j as u32, kept as u32));
@@ -415,11 +443,38 @@ impl Csr {
     /// the view holds them (see the module docs).
     #[inline]
     pub fn ends(&self, n: usize) -> Option<&[u32]> {
-        if !self.has_ends {
+        if !self.beside.has_ends {
             return None;
         }
         let s = self.start[n] as usize;
-        Some(&self.ends[s..s + self.len[n] as usize])
+        Some(&self.beside.ends[s..s + self.len[n] as usize])
+    }
+    /// The side values of node row `n`'s edges (factors and flags), in the order of
+    /// [`Csr::row`], where the view holds them ([`Csr::hold_side`]).
+    #[inline]
+    pub fn side(&self, n: usize) -> Option<(&[f32], &[u8])> {
+        if !self.beside.has_side {
+            return None;
+        }
+        let s = self.start[n] as usize;
+        let e = s + self.len[n] as usize;
+        Some((&self.beside.q[s..e], &self.beside.flags[s..e]))
+    }
+    /// Whether the view holds the side values.
+    pub fn has_side(&self) -> bool {
+        self.beside.has_side
+    }
+    /// Ask the cache for node row `n`'s side values (reads the group's bounds).
+    #[inline]
+    pub fn prefetch_side(&self, n: usize) {
+        let (Some(&s), Some(&l)) = (self.start.get(n), self.len.get(n)) else { return };
+        let (s, e) = (s as usize, (s + l) as usize);
+        for i in (s..e).step_by(16) {
+            super::prefetch(&self.beside.q, i);
+        }
+        for i in (s..e).step_by(64) {
+            super::prefetch(&self.beside.flags, i);
+        }
     }
     /// Ask the cache for node row `n`'s bounds (see [`super::prefetch`]); a later
     /// [`Csr::prefetch_group`] reads them.
@@ -436,10 +491,10 @@ impl Csr {
         let s = s as usize;
         let l = self.len.get(n).map_or(32, |&l| l as usize);
         for i in (s..s + l).step_by(16) {
-            if self.has_ends {
-                super::prefetch(&self.ends, i);
+            if self.beside.has_ends {
+                super::prefetch(&self.beside.ends, i);
             }
-            if items || !self.has_ends {
+            if items || !self.beside.has_ends {
                 super::prefetch(&self.items, i);
             }
         }
@@ -451,8 +506,8 @@ impl Csr {
         let (Some(&s), Some(&l)) = (self.start.get(n), self.len.get(n)) else { return };
         for i in (s as usize..(s + l) as usize).step_by(16) {
             super::prefetch(&self.items, i);
-            if self.has_ends {
-                super::prefetch(&self.ends, i);
+            if self.beside.has_ends {
+                super::prefetch(&self.beside.ends, i);
             }
         }
     }
@@ -462,8 +517,8 @@ impl Csr {
     fn prefetch_end(&self, n: usize) {
         let (Some(&s), Some(&l)) = (self.start.get(n), self.len.get(n)) else { return };
         super::prefetch(&self.items, (s + l) as usize);
-        if self.has_ends {
-            super::prefetch(&self.ends, (s + l) as usize);
+        if self.beside.has_ends {
+            super::prefetch(&self.beside.ends, (s + l) as usize);
         }
     }
     /// Number of edges of node row `n`.
@@ -554,7 +609,7 @@ mod tests {
         for room in [false, true] {
             let mut c = Csr::default();
             if room {
-                c.rebuild_live_with_room(50, &key, &other(&key), &[]);
+                c.rebuild_live_with_room(50, &key, &other(&key), &[], None);
             } else {
                 c.rebuild(50, &key);
             }
@@ -565,7 +620,7 @@ mod tests {
                 for _ in 0..batch {
                     key.push(next(n as u32));
                 }
-                c.append(n, &key, &other(&key), first, &[]);
+                c.append(n, &key, &other(&key), first, &[], None);
                 let want = Csr::build(n, &key);
                 assert!(c.same_groups(&want), "groups after a batch of {batch} (room {room})");
                 // A view edited after a packed build holds no endpoints until asked to.
@@ -587,7 +642,7 @@ mod tests {
                 dead[e as usize / 64] |= 1 << (e % 64);
             }
             assert!(c.remove_rows(marked.iter().rev().copied().filter(|&e| (e as usize) < first), &key));
-            c.append(n, &key, &other(&key), first, &dead);
+            c.append(n, &key, &other(&key), first, &dead, None);
             let want = Csr::build_live(n, &key, &dead);
             assert!(c.same_groups(&want), "groups after removals and appends (room {room})");
             assert!(ends_match(&c, &key), "targets after removals and appends (room {room})");
@@ -597,6 +652,68 @@ mod tests {
             assert!(!c.remove_rows([marked[0]], &key));
             key.truncate(200);
         }
+    }
+
+    /// Where `c` holds side values, they are those of `q` and `f` for its items.
+    fn side_matches(c: &Csr, q: &[f32], f: &[u8]) -> bool {
+        (0..c.n_nodes()).all(|n| {
+            c.side(n).is_some_and(|(qs, fs)| {
+                c.row(n).iter().zip(qs.iter().zip(fs)).all(|(&e, (&x, &y))| x == q[e as usize] && y == f[e as usize])
+            })
+        })
+    }
+
+    /// Side values of `len` edge rows (any function of the row will do).
+    fn side_of(len: usize) -> (Vec<f32>, Vec<u8>) {
+        ((0..len).map(|e| e as f32 * 0.5 + 1.0).collect(), (0..len).map(|e| (e % 251) as u8).collect())
+    }
+
+    #[test]
+    fn side_values_follow_every_edit_and_a_compaction() {
+        let mut next = lcg(4242);
+        let n = 200usize;
+        let mut key: Vec<u32> = (0..6000).map(|_| next(n as u32)).collect();
+        let (q, f) = side_of(key.len());
+        // Only a view that holds the other endpoints takes side values.
+        let mut packed = Csr::build(n, &key);
+        packed.hold_side(Side { q: &q, flags: &f });
+        assert!(!packed.has_side() && packed.side(0).is_none());
+        let mut c = Csr::default();
+        c.rebuild_live_with_room(n, &key, &other(&key), &[], Some(Side { q: &q, flags: &f }));
+        assert!(c.has_side() && side_matches(&c, &q, &f), "side values of a rebuild");
+        // Removals, and appends that move full groups, given the values: kept.
+        let first = key.len();
+        key.extend((0..3000).map(|_| next(n as u32)));
+        let (q, f) = side_of(key.len());
+        let gone: Vec<u32> = (0..first as u32).filter(|e| e % 5 == 2).collect();
+        assert!(c.remove_rows(gone.iter().copied(), &key));
+        let mut dead = vec![0u64; key.len().div_ceil(64)];
+        for &e in &gone {
+            dead[e as usize / 64] |= 1 << (e % 64);
+        }
+        c.append(n, &key, &other(&key), first, &dead, Some(Side { q: &q, flags: &f }));
+        assert!(c.holes > 0, "full groups moved");
+        assert!(c.same_groups(&Csr::build_live(n, &key, &dead)), "groups after the edits");
+        assert!(side_matches(&c, &q, &f), "side values after the edits");
+        // Carried over a compaction of the removed rows: each edge keeps its values.
+        assert!(c.carry_over(&Renumber::new(&gone, key.len())));
+        let keep = |e: &usize| gone.binary_search(&(*e as u32)).is_err();
+        let mut kept: Vec<u32> = (0..key.len()).filter(keep).map(|e| key[e]).collect();
+        let mut kq: Vec<f32> = (0..key.len()).filter(keep).map(|e| q[e]).collect();
+        let mut kf: Vec<u8> = (0..key.len()).filter(keep).map(|e| f[e]).collect();
+        assert!(c.same_groups(&Csr::build(n, &kept)), "groups after the carry");
+        assert!(side_matches(&c, &kq, &kf), "side values after the carry");
+        // An append without the values drops them; they can be gathered again.
+        let first = kept.len();
+        kept.push(7);
+        kq.push(9.0);
+        kf.push(3);
+        c.append(n, &kept, &other(&kept), first, &[], None);
+        assert!(!c.has_side() && c.side(7).is_none());
+        c.hold_side(Side { q: &kq, flags: &kf });
+        assert!(c.has_side() && side_matches(&c, &kq, &kf), "side values gathered again");
+        c.drop_side();
+        assert!(!c.has_side());
     }
 
     #[test]
@@ -610,7 +727,7 @@ mod tests {
         // renumbers the edge rows, not the nodes.
         let ends_of = |key: &[u32]| key.iter().map(|&k| k * 3 + 1).collect::<Vec<u32>>();
         let mut c = Csr::default();
-        c.rebuild_live_with_room(n as usize, &key, &ends_of(&key), &[]);
+        c.rebuild_live_with_room(n as usize, &key, &ends_of(&key), &[], None);
         // Appended after the view was complete, and rows removed in both parts.
         let seen = key.len();
         key.extend((0..500).map(|_| next(n)));
@@ -625,7 +742,7 @@ mod tests {
             .collect();
         let first = seen - removed.partition_point(|&r| (r as usize) < seen);
         kept.extend((0..300).map(|_| next(n)));
-        c.append(n as usize, &kept, &ends_of(&kept), first, &[]);
+        c.append(n as usize, &kept, &ends_of(&kept), first, &[], None);
         assert!(c.same_groups(&Csr::build(n as usize, &kept)), "groups after the carry");
         let ends = ends_of(&kept);
         assert!(
@@ -636,7 +753,7 @@ mod tests {
         assert_eq!(c.count(), kept.len());
         // A row the compaction did not know is refused.
         let mut d = Csr::default();
-        d.rebuild_live_with_room(n as usize, &key, &ends_of(&key), &[]);
+        d.rebuild_live_with_room(n as usize, &key, &ends_of(&key), &[], None);
         assert!(!d.carry_over(&Renumber::new(&[5, 17], 100)));
         // A packed view is left for a rebuild.
         assert!(!Csr::build(n as usize, &key).carry_over(&ren));
@@ -654,7 +771,7 @@ mod tests {
         // Packed: one offset per node row (plus one), and the items.
         assert_eq!(c.resident_bytes(), (5 + 5) * 4);
         let mut roomy = Csr::default();
-        roomy.rebuild_live_with_room(4, &key, &other(&key), &[]);
+        roomy.rebuild_live_with_room(4, &key, &other(&key), &[], None);
         assert!(roomy.same_groups(&c) && roomy.resident_bytes() > c.resident_bytes());
         // The first edit spells the bounds out; the groups stay the same.
         let mut edited = c.clone();

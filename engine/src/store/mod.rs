@@ -6,6 +6,7 @@
 //! `EdgeTable::push`/`remove_sorted`/`from_build_columns`). Callers get slices; they can change values, never lengths.
 //! Debug builds run [`Store::check_invariants`] after every mutation.
 
+mod beside;
 mod col;
 mod csr;
 mod edges;
@@ -17,6 +18,7 @@ mod renumber;
 mod runs;
 mod tombs;
 
+pub use beside::Side;
 pub use col::Col;
 pub(crate) use csr::{compact, grow, lay_out_groups, moved_capacity, AHEAD, ROOM};
 pub use csr::{Csr, Topology};
@@ -200,8 +202,10 @@ impl Store {
     pub fn node_values_version(&self) -> u64 {
         self.values_version
     }
-    /// Mutable edge weights; lengths stay fixed.
+    /// Mutable edge weights; lengths stay fixed. The out-edge view stops holding side values
+    /// (a stepper's factors of the weights; [`Csr::hold_side`]).
     pub fn edge_weights_mut(&mut self) -> &mut [f32] {
+        self.topology.out.drop_side();
         self.edges.weights_mut()
     }
     /// The next node id to be assigned.
@@ -482,7 +486,7 @@ impl Store {
         rayon::join(
             || {
                 if !out_valid {
-                    refresh_out(out, out_base, carry.as_deref(), n, (src, dst), dead, tombs);
+                    refresh_out(out, out_base, carry.as_deref(), n, (src, dst), (dead, tombs), None);
                 }
             },
             || {
@@ -502,31 +506,41 @@ impl Store {
     pub fn refresh_out_edges(&mut self) {
         if !self.out_valid {
             let mut out = std::mem::take(&mut self.topology.out);
-            self.patch_out(&mut out);
+            self.patch_out(&mut out, None);
             self.set_out_edges(out);
         }
     }
 
     /// [`Store::refresh_out_edges`], with `beside` run on another thread meanwhile: it reads
     /// the store, whose out-edge view it must not read (the view is being brought up to
-    /// date; reading it panics in debug builds).
-    pub fn refresh_out_edges_beside<R: Send>(&mut self, beside: impl FnOnce(&Store) -> R + Send) -> R {
+    /// date; reading it panics in debug builds). With `side` (per edge row, for every row of
+    /// the table), a view that follows a changing store holds those values beside its
+    /// items from now on ([`Csr::hold_side`]); without, it holds none once edges are added.
+    pub fn refresh_out_edges_beside<R: Send>(
+        &mut self,
+        side: Option<Side<'_>>,
+        beside: impl FnOnce(&Store) -> R + Send,
+    ) -> R {
         if self.out_valid {
+            if let Some(side) = side {
+                self.topology.out.hold_side(side);
+            }
             return beside(self);
         }
         let mut out = std::mem::take(&mut self.topology.out);
         let me: &Store = self;
-        let r = rayon::join(|| me.patch_out(&mut out), || beside(me)).1;
+        let r = rayon::join(|| me.patch_out(&mut out, side), || beside(me)).1;
         self.set_out_edges(out);
         r
     }
 
     /// Bring `out` (the out-edge view as last complete) up to date with the tables.
-    fn patch_out(&self, out: &mut Csr) {
+    fn patch_out(&self, out: &mut Csr, side: Option<Side<'_>>) {
         let e = &self.edges;
         let rows = (e.src_rows(), e.dst_rows());
         let (base, carry) = self.out_start();
-        refresh_out(out, base, carry.as_deref(), self.nodes.len(), rows, e.tombstone_bits(), e.tombstoned_rows());
+        let (n, dead, tombs) = (self.nodes.len(), e.tombstone_bits(), e.tombstoned_rows());
+        refresh_out(out, base, carry.as_deref(), n, rows, (dead, tombs), side);
     }
 
     /// Where the out-edge view's refresh starts: its base where it is of the current edge
@@ -610,15 +624,16 @@ impl Store {
 /// rows and tombstones when it was last complete, rows only appended or tombstoned since)
 /// by dropping the new tombstones ([`Csr::remove_rows`]) and adding the new rows
 /// ([`Csr::append`]), O(edits); else by a rebuild, with room in the groups where the view
-/// had been built before (the store is changing).
+/// had been built before (the store is changing). `side`: as in
+/// [`Store::refresh_out_edges_beside`].
 fn refresh_out(
     out: &mut Csr,
     base: Option<OutBase>,
     carry: Option<&Compaction>,
     n: usize,
     (src, dst): (&[u32], &[u32]),
-    dead: &[u64],
-    tombs: &[u32],
+    (dead, tombs): (&[u64], &[u32]),
+    side: Option<Side<'_>>,
 ) {
     if let (Some((n0, e0, _)), Some(c)) = (base, carry) {
         // Complete just before the compaction `c`: the rows it removed leave the groups,
@@ -632,8 +647,11 @@ fn refresh_out(
         {
             let first = e0 - c.removed.partition_point(|&r| (r as usize) < e0);
             if out.remove_rows(tombs.iter().copied().filter(|&r| (r as usize) < first), src) {
-                out.append(n, src, dst, first, dead);
+                out.append(n, src, dst, first, dead, side);
                 if !out.has_many_holes() {
+                    if let Some(side) = side {
+                        out.hold_side(side);
+                    }
                     return;
                 }
             }
@@ -647,17 +665,20 @@ fn refresh_out(
         // every step, does not pay for them).
         let was_packed = out.is_packed();
         if out.remove_rows(tombs[t0..].iter().copied().filter(|&r| (r as usize) < e0), src) {
-            out.append(n, src, dst, e0, dead);
+            out.append(n, src, dst, e0, dead, side);
             if !out.has_many_holes() {
                 if !was_packed {
                     out.hold_ends(dst);
+                }
+                if let Some(side) = side {
+                    out.hold_side(side);
                 }
                 return;
             }
         }
     }
     if out.n_nodes() > 0 {
-        out.rebuild_live_with_room(n, src, dst, dead);
+        out.rebuild_live_with_room(n, src, dst, dead, side);
     } else {
         out.rebuild_live(n, src, dead);
     }

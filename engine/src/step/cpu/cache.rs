@@ -20,7 +20,10 @@
 //! - Per source: the [`Sums`] over its out-edges, recomputed by the source pass when the
 //!   topology changed (only for the sources whose out-edges changed, where the in-slots
 //!   followed the store) or when the source has gated (or, with plasticity, plastic)
-//!   out-edges.
+//!   out-edges. Unless plasticity has changed weights, the store's out-edge view holds the
+//!   per-row `q_e` and flags beside its items (handed over at each patch, see
+//!   [`crate::store::Side`]), and the recomputations read them there: one contiguous range
+//!   per source.
 
 use super::slots::InSlots;
 use crate::config::Params;
@@ -56,6 +59,25 @@ impl Sums {
         self.p += if open & (f & flag::NEGATIVE == 0) { q } else { 0.0 };
         self.deg += u16::from(f & flag::DEAD == 0);
     }
+}
+
+impl Sums {
+    /// [`Sums::add_edge`] of a live edge that is not gated and not into a sensory node, for
+    /// sums whose counts are already set ([`open_counts`]): only `c` and `p` add (`b` adds
+    /// +0 there, which changes no bit).
+    #[inline(always)]
+    fn add_open(&mut self, f: u8, q: f32) {
+        let open = f & flag::CONDUCTS != 0;
+        self.c += if open { q } else { 0.0 };
+        self.p += if open & (f & flag::NEGATIVE == 0) { q } else { 0.0 };
+    }
+}
+
+/// The counts of [`Sums`] over live edges with flags `fs`, none of them gated: those that
+/// conduct, and all; the sums at +0.
+fn open_counts(fs: &[u8]) -> Sums {
+    let n = fs.iter().map(|&f| u16::from(f & flag::CONDUCTS != 0)).sum();
+    Sums { n, deg: fs.len() as u16, ..Sums::default() }
 }
 
 /// Whether an edge with flags `f` makes its source's sums change from step to step: a gated
@@ -152,6 +174,9 @@ pub(super) struct HotCache {
     pub stale: Vec<bool>,
     /// Source and target scale by subtype code (dynamic nodes), from the parameters.
     pub scale_table: [(f32, f32); 4],
+    /// Whether plasticity has changed weights (then the out-edge view is not given the
+    /// per-row entries to hold: they would change every step).
+    pub weights_changed: bool,
 }
 
 impl HotCache {
@@ -209,8 +234,9 @@ impl HotCache {
     /// following the store's appends and tombstones where its rows did not move, else by a
     /// rebuild (`slack`: with room for appends). Where they followed and the per-source sums
     /// were those of the arrays' previous state, the sums stay, marked stale only for the
-    /// sources whose out-edges changed.
-    pub fn sync_slots(&mut self, store: &Store, slack: bool, plasticity: bool) {
+    /// sources whose out-edges changed. `q` and `meta`: the per-row entries, taken out of
+    /// the cache meanwhile ([`HotCache::take_rows`]).
+    pub fn sync_slots(&mut self, store: &Store, slack: bool, plasticity: bool, (q, meta): (&[f32], &[u8])) {
         debug_assert_eq!(self.version, Some(store.version()), "slots are built from synced per-edge entries");
         let before = self.slots.version();
         if before == Some(store.version()) {
@@ -218,19 +244,36 @@ impl HotCache {
         }
         let (mut changed, mut appended) = (Vec::new(), Vec::new());
         let f = self.factors(store);
-        if self.slots.follow(store, f, &self.meta, &mut changed, &mut appended) {
+        if self.slots.follow(store, f, meta, &mut changed, &mut appended) {
             if before.is_some() && self.sums_version == before {
                 let n = store.nodes().len();
                 self.stale.resize(n, true);
                 for s in changed {
                     self.stale[s as usize] = true;
                 }
-                self.add_appended(store, &appended, plasticity);
+                self.add_appended(store, &appended, plasticity, (q, meta));
                 self.sums_version = Some(store.version());
             }
         } else {
-            self.slots.rebuild(store, f, &self.meta, slack);
+            self.slots.rebuild(store, f, meta, slack);
         }
+    }
+
+    /// The per-row entries (`q_e`, where kept, and the flags), taken out of the cache so that
+    /// other work can read them while the cache is changed; [`HotCache::put_rows`] puts them
+    /// back.
+    pub fn take_rows(&mut self) -> (Vec<f32>, Vec<u8>) {
+        (std::mem::take(&mut self.q), std::mem::take(&mut self.meta))
+    }
+
+    /// Put back what [`HotCache::take_rows`] took.
+    pub fn put_rows(&mut self, (q, meta): (Vec<f32>, Vec<u8>)) {
+        (self.q, self.meta) = (q, meta);
+    }
+
+    /// Whether `q_e` is kept per edge row.
+    pub fn q_kept(&self) -> bool {
+        self.q_kept
     }
 
     /// The sums of sources that only gained out-edges (rows `appended`, ascending) since
@@ -239,7 +282,7 @@ impl HotCache {
     /// 5 and this gives the bits a recomputation would. A source already stale, or whose
     /// sums depend on the step (a gated edge, or a plastic one while plasticity is on), is
     /// marked stale instead.
-    fn add_appended(&mut self, store: &Store, appended: &[u32], plasticity: bool) {
+    fn add_appended(&mut self, store: &Store, appended: &[u32], plasticity: bool, (q, meta): (&[f32], &[u8])) {
         let edges = store.edges();
         let (src, dst) = (edges.src_rows(), edges.dst_rows());
         let factors = self.factors(store);
@@ -248,10 +291,10 @@ impl HotCache {
             if self.stale[s] {
                 continue;
             }
-            let f = self.meta[e];
+            let f = meta[e];
             match self.sums.get_mut(s) {
                 Some(sums) if !changes_each_step(f, plasticity) && self.per_step.get(s) == Some(&false) => {
-                    let q = if self.q_kept { self.q[e] } else { factors.q(e, dst[e] as usize) };
+                    let q = if self.q_kept { q[e] } else { factors.q(e, dst[e] as usize) };
                     sums.add_edge(f, q, conducts(f, f32::NEG_INFINITY, 0.0));
                 }
                 _ => self.stale[s] = true,
@@ -360,6 +403,10 @@ impl HotCache {
     /// Ask the cache for the per-row entries [`HotCache::source_sums`] reads for source row
     /// `s` (reads the row's out-edges: one request per cache line).
     pub fn prefetch_source_sums(&self, store: &Store, s: usize) {
+        if store.out_edges().has_side() {
+            store.out_edges().prefetch_side(s);
+            return;
+        }
         let (mut q_line, mut meta_line) = (usize::MAX, usize::MAX);
         let weights = store.edges().weights();
         for &e in store.out_edges().row(s) {
@@ -392,6 +439,13 @@ impl HotCache {
         let mut x = Sums::default();
         let mut per_step = false;
         let energy = e0.unwrap_or(f32::NEG_INFINITY);
+        if let Some((qs, fs)) = store.out_edges().side(s) {
+            let rows = store.out_edges().row(s);
+            for k in 0..qs.len() {
+                add_side_entry(&mut x, &mut per_step, (qs, fs, rows), k, (gates, energy, plasticity));
+            }
+            return (x, per_step);
+        }
         for &e in store.out_edges().row(s) {
             let e = e as usize;
             let f = self.meta[e];
@@ -401,6 +455,75 @@ impl HotCache {
         }
         (x, per_step)
     }
+
+    /// [`HotCache::source_sums`] of two source rows at once: where the out-edge view holds
+    /// the side values, both scans run side by side (each sum is a chain of dependent
+    /// additions; two independent chains overlap), each in its own order (the same bits).
+    pub fn source_sums_pair(
+        &self,
+        store: &Store,
+        s: [usize; 2],
+        e0: [Option<f32>; 2],
+        plasticity: bool,
+    ) -> [(Sums, bool); 2] {
+        let out = store.out_edges();
+        let (Some((qa, fa)), Some((qb, fb))) = (out.side(s[0]), out.side(s[1])) else {
+            return [0, 1].map(|i| self.source_sums(store, s[i], e0[i], plasticity));
+        };
+        // Where neither source has a gated edge or one into a sensory node, only two of the
+        // sums are chains of additions (`b` stays +0, the counts are counts).
+        let (any_a, any_b) = (fa.iter().fold(0u8, |a, &f| a | f), fb.iter().fold(0u8, |a, &f| a | f));
+        if (any_a | any_b) & (flag::GATED | flag::INTO_SENSORY) == 0 {
+            let (mut xa, mut xb) = (open_counts(fa), open_counts(fb));
+            let m = qa.len().min(qb.len());
+            for k in 0..m {
+                xa.add_open(fa[k], qa[k]);
+                xb.add_open(fb[k], qb[k]);
+            }
+            for k in m..qa.len() {
+                xa.add_open(fa[k], qa[k]);
+            }
+            for k in m..qb.len() {
+                xb.add_open(fb[k], qb[k]);
+            }
+            let per_step = |any: u8| changes_each_step(any & flag::PLASTIC, plasticity);
+            return [(xa, per_step(any_a)), (xb, per_step(any_b))];
+        }
+        let gates = store.edges().kind_params();
+        let (ea, eb) = (e0[0].unwrap_or(f32::NEG_INFINITY), e0[1].unwrap_or(f32::NEG_INFINITY));
+        let (a, b) = ((qa, fa, out.row(s[0])), (qb, fb, out.row(s[1])));
+        let (mut xa, mut xb) = (Sums::default(), Sums::default());
+        let (mut pa, mut pb) = (false, false);
+        let m = qa.len().min(qb.len());
+        for k in 0..m {
+            add_side_entry(&mut xa, &mut pa, a, k, (gates, ea, plasticity));
+            add_side_entry(&mut xb, &mut pb, b, k, (gates, eb, plasticity));
+        }
+        for k in m..qa.len() {
+            add_side_entry(&mut xa, &mut pa, a, k, (gates, ea, plasticity));
+        }
+        for k in m..qb.len() {
+            add_side_entry(&mut xb, &mut pb, b, k, (gates, eb, plasticity));
+        }
+        [(xa, pa), (xb, pb)]
+    }
+}
+
+/// Add entry `k` of a source's side values (`qs`, `fs`, beside its edge rows `rows`) to its
+/// sums `x`, and whether it changes from step to step to `per_step`; `gates` by edge row,
+/// the source's `energy`.
+#[inline(always)]
+fn add_side_entry(
+    x: &mut Sums,
+    per_step: &mut bool,
+    (qs, fs, rows): (&[f32], &[u8], &[u32]),
+    k: usize,
+    (gates, energy, plasticity): (&[f32], f32, bool),
+) {
+    let f = fs[k];
+    *per_step |= changes_each_step(f, plasticity);
+    let gate = if f & flag::GATED != 0 { gates[rows[k] as usize] } else { 0.0 };
+    x.add_edge(f, qs[k], conducts(f, energy, gate));
 }
 
 /// New edges per parallel piece of [`add_new_edges`] (fewer run on the calling thread).

@@ -15,7 +15,7 @@ use std::time::Instant;
 use super::{Footprint, StepError, StepInput, StepReport, Stepper};
 use crate::config::Params;
 use crate::model::{edits, ledger::Ledger, rules::input_value, spawn};
-use crate::store::{Csr, NodeKind, Store};
+use crate::store::{Csr, NodeKind, Side, Store};
 
 use cache::HotCache;
 
@@ -271,7 +271,13 @@ fn step(
         // (a graph that stays the same reads its groups packed).
         let slack = changing && cache_had_step;
         let plasticity = params.transfer.plasticity;
-        store.refresh_out_edges_beside(|st| cache.sync_slots(st, slack, plasticity));
+        // The out-edge view holds the per-row entries beside its items (the sums of sources
+        // that lost edges read them there), except where plasticity changes weights (and
+        // with them `q_e`) from step to step.
+        let rows = cache.take_rows();
+        let side = (!cache.weights_changed && cache.q_kept()).then_some(Side { q: &rows.0, flags: &rows.1 });
+        store.refresh_out_edges_beside(side, |st| cache.sync_slots(st, slack, plasticity, (&rows.0, &rows.1)));
+        cache.put_rows(rows);
     }
     rep.times.cache_ns = ns(t0);
     let t0 = Instant::now();

@@ -94,6 +94,10 @@ pub(super) fn compute(
 
 /// Write the plastic weights of [`compute`] (5.3: they take effect next step).
 pub(super) fn apply(cache: &mut HotCache, store: &mut Store, weights: NewWeights) {
+    cache.weights_changed |= match &weights {
+        NewWeights::Stream(u) => !u.is_empty(),
+        NewWeights::Rows(u) => !u.is_empty(),
+    };
     match weights {
         NewWeights::Stream(u) => super::stream::apply_weights(cache, store, &u),
         NewWeights::Rows(u) if !u.is_empty() => apply_plasticity(cache, store, &u),
@@ -135,43 +139,52 @@ fn source_pass(
         .enumerate()
         .map(|(ci, ((out, (mut pair, recv)), (sums, (per_step, stale))))| {
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
-            // The rows whose sums may be recomputed (all with `fresh`: then they are read in
-            // order and need no help), so that the cache is asked for their scans' reads
-            // some rows ahead: the group's bounds, its edge rows, their flags and factors.
-            let ahead: Vec<u32> = if fresh {
-                Vec::new()
-            } else {
-                (0..out.len() as u32).filter(|&k| stale[k as usize] || per_step[k as usize]).collect()
-            };
-            let mut next = 0usize;
-            for k in 0..out.len() {
-                let i = ci * CHUNK + k;
-                if ahead.get(next) == Some(&(k as u32)) {
-                    let at = |d: usize| ahead.get(next + d).map(|&x| ci * CHUNK + x as usize);
-                    if let Some(f) = at(AHEAD) {
-                        store.out_edges().prefetch_bounds(f);
+            // The rows whose sums are recomputed (all with `fresh`), two at a time (see
+            // `source_sums_pair`); the cache is asked for their scans' reads some rows ahead
+            // (with `fresh` they are read in order and need no help): the group's bounds,
+            // then its entries.
+            let base = ci * CHUNK;
+            let active = |i: usize| kinds[i] != ws && e0[i] > 0.0;
+            let todo: Vec<u32> = (0..out.len())
+                .filter(|&k| fresh || stale[k] || (per_step[k] && active(base + k)))
+                .map(|k| k as u32)
+                .collect();
+            for (t, pair) in todo.chunks(2).enumerate() {
+                if !fresh {
+                    let at = |d: usize| todo.get(2 * t + d).map(|&x| base + x as usize);
+                    for j in 0..2 {
+                        if let Some(f) = at(AHEAD + j) {
+                            store.out_edges().prefetch_bounds(f);
+                        }
+                        if let Some(n) = at(AHEAD / 2 + j) {
+                            c.prefetch_source_sums(store, n);
+                        }
                     }
-                    if let Some(m) = at(AHEAD / 2) {
-                        store.out_edges().prefetch_whole_group(m);
-                    }
-                    if let Some(n) = at(AHEAD / 4) {
-                        c.prefetch_source_sums(store, n);
-                    }
-                    next += 1;
                 }
-                let e = e0[i];
-                let active = kinds[i] != ws && e > 0.0;
-                // A source without gated or plastic out-edges has the same sums with open
-                // or closed gates, so one scan serves this step and the cache.
-                let changed = std::mem::take(&mut stale[k]);
-                let s = if fresh || changed || (per_step[k] && active) {
-                    let (s, dynamic) = c.source_sums(store, i, active.then_some(e), plasticity);
-                    per_step[k] = dynamic;
-                    sums[k] = s;
-                    s
-                } else {
-                    sums[k]
+                let e_of = |k: u32| {
+                    let i = base + k as usize;
+                    active(i).then_some(e0[i])
                 };
+                let got = if let [k1, k2] = *pair {
+                    c.source_sums_pair(
+                        store,
+                        [base + k1 as usize, base + k2 as usize],
+                        [e_of(k1), e_of(k2)],
+                        plasticity,
+                    )
+                } else {
+                    [c.source_sums(store, base + pair[0] as usize, e_of(pair[0]), plasticity); 2]
+                };
+                for (&k, (s, dynamic)) in pair.iter().zip(got) {
+                    let k = k as usize;
+                    (sums[k], per_step[k], stale[k]) = (s, dynamic, false);
+                }
+            }
+            for k in 0..out.len() {
+                let i = base + k;
+                let e = e0[i];
+                let active = active(i);
+                let s = sums[k];
                 if !active {
                     out[k] = 0.0;
                     if let Some(pair) = pair.as_deref_mut() {
