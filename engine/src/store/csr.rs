@@ -31,7 +31,7 @@ pub(crate) const ROOM: u32 = 4;
 /// returns the total. Shared by the views and the CPU stepper's in-slot arrays.
 pub(crate) fn lay_out_groups(len: &[u32], room: bool, cap: &mut Vec<u32>, start: &mut Vec<u32>) -> u32 {
     cap.clear();
-    cap.extend(len.iter().map(|&l| if room { l + l / 8 + ROOM } else { l }));
+    cap.extend(len.iter().map(|&l| if room { with_room(l) } else { l }));
     start.clear();
     let mut total = 0u32;
     start.extend(cap.iter().map(|&c| {
@@ -40,6 +40,11 @@ pub(crate) fn lay_out_groups(len: &[u32], room: bool, cap: &mut Vec<u32>, start:
         s
     }));
     total
+}
+
+/// The capacity of a group of `len` edges laid out with room: an eighth more plus [`ROOM`].
+pub(crate) fn with_room(len: u32) -> u32 {
+    len + len / 8 + ROOM
 }
 
 /// The capacity a full group of `len` edges moves to: twice its edges plus [`ROOM`].

@@ -20,7 +20,7 @@ mod tombs;
 
 pub use beside::Side;
 pub use col::Col;
-pub(crate) use csr::{compact, grow, lay_out_groups, moved_capacity, AHEAD, ROOM};
+pub(crate) use csr::{compact, grow, lay_out_groups, moved_capacity, with_room, AHEAD, ROOM};
 pub use csr::{Csr, Topology};
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};

@@ -27,7 +27,7 @@ use rayon::prelude::*;
 
 use super::cache::Factors;
 use crate::model::rules::flag;
-use crate::store::{group_batches, lay_out_groups, moved_capacity, split_mut, Renumber, Store, AHEAD, ROOM};
+use crate::store::{group_batches, lay_out_groups, moved_capacity, split_mut, with_room, Renumber, Store, AHEAD, ROOM};
 
 /// A slot past a group's end (never read by the pull loops).
 const NO_ROW: u32 = u32::MAX;
@@ -509,7 +509,7 @@ impl InSlots {
         let (old_start, old_cap) = (std::mem::take(&mut self.start), std::mem::take(&mut self.cap));
         let mut total = 0u32;
         for (j, &l) in self.len.iter().enumerate() {
-            let cap = (l + l / 8 + ROOM).max(old_cap[j]);
+            let cap = with_room(l).max(old_cap[j]);
             self.start.push(total);
             self.cap.push(cap);
             total += cap;
