@@ -8,7 +8,7 @@
 //! every column in one place.
 
 use super::col::Col;
-use super::csr::compact;
+use super::compact::compact;
 use super::ids::{Direction, EdgeId, EdgeKind, NodeId};
 use super::nodes::NodeTable;
 use super::runs::{IdRuns, Runs};

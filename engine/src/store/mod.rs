@@ -8,8 +8,10 @@
 
 mod beside;
 mod col;
+mod compact;
 mod csr;
 mod edges;
+mod id_set;
 mod ids;
 mod invariants;
 mod nodes;
@@ -20,10 +22,12 @@ mod tombs;
 
 pub use beside::Side;
 pub use col::Col;
-pub(crate) use csr::{compact, grow, lay_out_groups, moved_capacity, with_room, AHEAD, ROOM};
+pub(crate) use compact::compact;
+pub(crate) use csr::{grow, lay_out_groups, moved_capacity, with_room, AHEAD, ROOM};
 pub use csr::{Csr, Topology};
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
+use id_set::IdSet;
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
 pub use prefetch::prefetch;
@@ -684,51 +688,6 @@ fn refresh_out(
     }
 }
 
-/// A set of node ids (never [`NO_PARENT`]) for one pass of membership tests: open
-/// addressing at a load of at most one quarter, so that most lookups of an absent id stop
-/// at the first slot.
-struct IdSet {
-    slots: Vec<u64>,
-    shift: u32,
-}
-
-impl IdSet {
-    fn new(ids: impl ExactSizeIterator<Item = u64>) -> Self {
-        let bits = (ids.len().max(1) * 4).next_power_of_two().trailing_zeros().max(4);
-        let mut set = Self { slots: vec![NO_PARENT; 1 << bits], shift: 64 - bits };
-        for id in ids {
-            let mut i = set.home(id);
-            while set.slots[i] != NO_PARENT && set.slots[i] != id {
-                i = (i + 1) & (set.slots.len() - 1);
-            }
-            set.slots[i] = id;
-        }
-        set
-    }
-
-    #[inline]
-    fn home(&self, id: u64) -> usize {
-        (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
-    }
-
-    /// Whether `id` is in the set (`NO_PARENT` never is).
-    #[inline]
-    fn contains(&self, id: u64) -> bool {
-        let mask = self.slots.len() - 1;
-        let mut i = self.home(id);
-        loop {
-            let s = self.slots[i];
-            if s == NO_PARENT {
-                return false;
-            }
-            if s == id {
-                return true;
-            }
-            i = (i + 1) & mask;
-        }
-    }
-}
-
 #[cfg(test)]
 mod out_view_tests {
     use super::*;
@@ -784,21 +743,5 @@ mod out_view_tests {
         let want = Csr::build_live(s.nodes().len(), s.edges().src_rows(), s.edges().tombstone_bits());
         assert!(s.out_edges().same_groups(&want), "the carried view matches a rebuild");
         assert_eq!(s.check_invariants(), Ok(()));
-    }
-}
-
-#[cfg(test)]
-mod id_set_tests {
-    use super::{IdSet, NO_PARENT};
-
-    #[test]
-    fn holds_exactly_its_ids() {
-        let ids: Vec<u64> = (0..300u64).map(|i| i * 7919 % 100_003).collect();
-        let set = IdSet::new(ids.iter().copied());
-        for x in 0..100_003u64 {
-            assert_eq!(set.contains(x), ids.contains(&x), "id {x}");
-        }
-        assert!(!set.contains(NO_PARENT));
-        assert!(!IdSet::new(std::iter::empty()).contains(5));
     }
 }

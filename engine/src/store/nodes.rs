@@ -4,7 +4,7 @@
 //! every column in one place, so no column can have a length other than the node count.
 
 use super::col::Col;
-use super::csr::compact;
+use super::compact::compact;
 use super::ids::{NodeId, NodeKind, NO_PARENT};
 use super::runs::Runs;
 

@@ -272,7 +272,7 @@ impl IdRuns {
         }
         match &mut self.0 {
             Ids::Runs(r) => *r = compact_offsets(r, rows),
-            Ids::Plain(c) => super::csr::compact(c, rows),
+            Ids::Plain(c) => super::compact::compact(c, rows),
         }
         self.choose();
     }
