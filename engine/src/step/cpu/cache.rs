@@ -475,17 +475,7 @@ impl HotCache {
         let (any_a, any_b) = (fa.iter().fold(0u8, |a, &f| a | f), fb.iter().fold(0u8, |a, &f| a | f));
         if (any_a | any_b) & (flag::GATED | flag::INTO_SENSORY) == 0 {
             let (mut xa, mut xb) = (open_counts(fa), open_counts(fb));
-            let m = qa.len().min(qb.len());
-            for k in 0..m {
-                xa.add_open(fa[k], qa[k]);
-                xb.add_open(fb[k], qb[k]);
-            }
-            for k in m..qa.len() {
-                xa.add_open(fa[k], qa[k]);
-            }
-            for k in m..qb.len() {
-                xb.add_open(fb[k], qb[k]);
-            }
+            side_by_side((qa.len(), |k| xa.add_open(fa[k], qa[k])), (qb.len(), |k| xb.add_open(fb[k], qb[k])));
             let per_step = |any: u8| changes_each_step(any & flag::PLASTIC, plasticity);
             return [(xa, per_step(any_a)), (xb, per_step(any_b))];
         }
@@ -494,19 +484,25 @@ impl HotCache {
         let (a, b) = ((qa, fa, out.row(s[0])), (qb, fb, out.row(s[1])));
         let (mut xa, mut xb) = (Sums::default(), Sums::default());
         let (mut pa, mut pb) = (false, false);
-        let m = qa.len().min(qb.len());
-        for k in 0..m {
-            add_side_entry(&mut xa, &mut pa, a, k, (gates, ea, plasticity));
-            add_side_entry(&mut xb, &mut pb, b, k, (gates, eb, plasticity));
-        }
-        for k in m..qa.len() {
-            add_side_entry(&mut xa, &mut pa, a, k, (gates, ea, plasticity));
-        }
-        for k in m..qb.len() {
-            add_side_entry(&mut xb, &mut pb, b, k, (gates, eb, plasticity));
-        }
+        side_by_side(
+            (qa.len(), |k| add_side_entry(&mut xa, &mut pa, a, k, (gates, ea, plasticity))),
+            (qb.len(), |k| add_side_entry(&mut xb, &mut pb, b, k, (gates, eb, plasticity))),
+        );
         [(xa, pa), (xb, pb)]
     }
+}
+
+/// `a(k)` for every `k` below `la` and `b(k)` for every `k` below `lb`, the two side by side
+/// while both have entries (independent chains of additions overlap), each in ascending `k`.
+#[inline(always)]
+fn side_by_side((la, mut a): (usize, impl FnMut(usize)), (lb, mut b): (usize, impl FnMut(usize))) {
+    let m = la.min(lb);
+    for k in 0..m {
+        a(k);
+        b(k);
+    }
+    (m..la).for_each(&mut a);
+    (m..lb).for_each(&mut b);
 }
 
 /// Add entry `k` of a source's side values (`qs`, `fs`, beside its edge rows `rows`) to its
