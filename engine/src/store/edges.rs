@@ -312,16 +312,21 @@ impl EdgeTable {
             born_step.compact(rows);
             return;
         }
+        // Every column its own task (the ids, whose runs fragment under churn, take the
+        // longest), so that no chain of several columns on one thread sets the time.
         rayon::join(
             || rayon::join(|| compact(src_row, rows), || compact(dst_row, rows)),
             || {
                 rayon::join(
-                    || compact(weight, rows),
+                    || rayon::join(|| compact(weight, rows), || compact(param, rows)),
                     || {
-                        compact(param, rows);
-                        compact(kind_dir, rows);
-                        id.compact(rows);
-                        born_step.compact(rows);
+                        rayon::join(
+                            || id.compact(rows),
+                            || {
+                                compact(kind_dir, rows);
+                                born_step.compact(rows);
+                            },
+                        )
                     },
                 )
             },
