@@ -92,6 +92,23 @@ impl Beside {
         }
     }
 
+    /// Hold the other endpoints from now on: `other[e]` for each item `e` of `items` (items
+    /// past a group's end, never read, take 0), gathered in parallel, with room for as many
+    /// entries as `items` has.
+    pub fn gather_ends(&mut self, items: &Vec<u32>, other: &[u32]) {
+        self.ends = gather((items, items.capacity()), other, 0);
+        self.has_ends = true;
+    }
+
+    /// Hold the side values from now on (beside the other endpoints): `side`'s entries for
+    /// each item of `items`, the two columns gathered side by side.
+    pub fn gather_side(&mut self, items: &Vec<u32>, side: Side<'_>) {
+        debug_assert!(self.has_ends, "side values are held beside the other endpoints");
+        let items = (&items[..], items.capacity());
+        (self.q, self.flags) = rayon::join(|| gather(items, side.q, 0.0), || gather(items, side.flags, 0));
+        self.has_side = true;
+    }
+
     /// Every held column grown (or cut) to `len` entries, new ones zero.
     pub fn resize(&mut self, len: usize) {
         if self.has_ends {
@@ -164,4 +181,13 @@ fn cut<'a, T>(held: bool, v: &'a mut [T], ranges: &[(usize, usize)]) -> Vec<Opti
     } else {
         ranges.iter().map(|_| None).collect()
     }
+}
+
+/// `from[e]` for each `e` of `items` (`zero` where `e` is past `from`), in parallel, into a
+/// column with room for `cap` entries (the items' capacity): one pass of writes.
+fn gather<T: Copy + Send + Sync>((items, cap): (&[u32], usize), from: &[T], zero: T) -> Vec<T> {
+    use rayon::prelude::*;
+    let mut v = Vec::with_capacity(cap);
+    v.par_extend(items.par_iter().map(|&e| from.get(e as usize).copied().unwrap_or(zero)));
+    v
 }

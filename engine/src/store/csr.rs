@@ -238,14 +238,7 @@ impl Csr {
         if self.packed || self.beside.has_ends {
             return;
         }
-        let ends = &mut self.beside.ends;
-        ends.clear();
-        ends.reserve_exact(self.items.capacity());
-        // Items past a group's end read as row 0 (they are never read). In parallel: a
-        // gather of one endpoint per edge, written straight into the reserved room.
-        use rayon::prelude::*;
-        ends.par_extend(self.items.par_iter().map(|&e| other.get(e as usize).copied().unwrap_or(0)));
-        self.beside.has_ends = true;
+        self.beside.gather_ends(&self.items, other);
     }
 
     /// From now on hold the side values beside the items too (`side.q[e]` and
@@ -256,19 +249,7 @@ impl Csr {
         if self.packed || !self.beside.has_ends || self.beside.has_side {
             return;
         }
-        use rayon::prelude::*;
-        let b = &mut self.beside;
-        let items = &self.items;
-        b.q.clear();
-        b.flags.clear();
-        b.q.reserve_exact(items.capacity());
-        b.flags.reserve_exact(items.capacity());
-        // Items past a group's end (never read) take zeros.
-        rayon::join(
-            || b.q.par_extend(items.par_iter().map(|&e| side.q.get(e as usize).copied().unwrap_or(0.0))),
-            || b.flags.par_extend(items.par_iter().map(|&e| side.flags.get(e as usize).copied().unwrap_or(0))),
-        );
-        b.has_side = true;
+        self.beside.gather_side(&self.items, side);
     }
 
     /// Stop holding the side values (their edges' values changed, or no longer known).

@@ -29,6 +29,16 @@ pub(super) enum NewWeights {
     Rows(Vec<Update>),
 }
 
+impl NewWeights {
+    /// Whether no weight changes.
+    fn is_empty(&self) -> bool {
+        match self {
+            NewWeights::Stream(u) => u.is_empty(),
+            NewWeights::Rows(u) => u.is_empty(),
+        }
+    }
+}
+
 /// Compute 5.2 and 5.3 from a store that is only read (so other work can read it too);
 /// returns the number of conducting edges of active sources and the new plastic weights,
 /// which [`apply`] writes. With `stream` the per-node sums come from streaming the edge rows
@@ -94,10 +104,7 @@ pub(super) fn compute(
 
 /// Write the plastic weights of [`compute`] (5.3: they take effect next step).
 pub(super) fn apply(cache: &mut HotCache, store: &mut Store, weights: NewWeights) {
-    cache.weights_changed |= match &weights {
-        NewWeights::Stream(u) => !u.is_empty(),
-        NewWeights::Rows(u) => !u.is_empty(),
-    };
+    cache.weights_changed |= !weights.is_empty();
     match weights {
         NewWeights::Stream(u) => super::stream::apply_weights(cache, store, &u),
         NewWeights::Rows(u) if !u.is_empty() => apply_plasticity(cache, store, &u),
