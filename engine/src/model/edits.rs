@@ -111,7 +111,11 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     if !removed.is_empty() && !p.adds.is_empty() {
         let src_rows = store.edges().src_rows();
         gone_from.resize(store.nodes().len(), 0);
-        for &r in &removed {
+        for (i, &r) in removed.iter().enumerate() {
+            // Rows far apart: each source row is a cache miss, asked for some rows ahead.
+            if let Some(&f) = removed.get(i + FAR) {
+                crate::store::prefetch(src_rows, f);
+            }
             let s = src_rows[r] as usize;
             gone_from[s] = gone_from[s].saturating_add(1);
         }

@@ -130,23 +130,25 @@ impl Mix {
 
 /// The churn of one step: `k` distinct random existing edges to remove, and for each the
 /// same source to a random other node it has no edge to (so every addition is admissible:
-/// the removal frees the slot it takes).
+/// the removal frees the slot it takes). Every source keeps its out-degree, so an edge
+/// chosen as a random source's random out-edge is a uniform choice; it is made through the
+/// out-edge view (each source's edges in `EdgeId` order), so the edits depend on the graph
+/// alone, not on where its rows lie (tombstones, compactions).
 fn churn_edits(sim: &Simulation, k: usize, w: [f32; 2]) -> Proposals {
     let (nodes, edges) = (sim.store().nodes(), sim.store().edges());
-    let (n, m) = (nodes.len(), edges.rows());
+    let n = nodes.len();
+    let out = sim.store().out_edges();
     let mut rng = Mix(0x6e65_7572_6f66_6c78 ^ sim.current_step());
     let k = k.min(edges.count());
     let mut rows = HashSet::with_capacity(k);
     while rows.len() < k {
-        // A random row holding a live edge (tombstoned rows wait for compaction).
-        let e = rng.below(m);
-        if edges.is_live(e) {
-            rows.insert(e);
+        let row = out.row(rng.below(n));
+        if !row.is_empty() {
+            rows.insert(row[rng.below(row.len())] as usize);
         }
     }
     let mut rows: Vec<usize> = rows.into_iter().collect();
     rows.sort_unstable();
-    let out = sim.store().out_edges();
     let mut added: HashSet<(u32, u32)> = HashSet::with_capacity(k);
     let mut p = Proposals::default();
     for &e in &rows {
@@ -176,6 +178,9 @@ fn churn_edits(sim: &Simulation, k: usize, w: [f32; 2]) -> Proposals {
     p
 }
 
+/// Edited steps before the timed ones in `churn-100k`.
+const EDITED_WARM_UP: usize = 3;
+
 /// `churn-100k`: propagation plus `edits` removals and as many additions every step,
 /// queued through [`Simulation::queue_edits`] and applied by phase 5.1.
 pub fn churn(name: &str, params: Params, threads: usize, bandwidth: f64, edits: usize) -> Result<Record> {
@@ -183,8 +188,15 @@ pub fn churn(name: &str, params: Params, threads: usize, bandwidth: f64, edits: 
     let w = params.config().graph.weight_range;
     super::machine::reset_peak_rss();
     let (mut sim, build_seconds) = measure::build(name, params, threads)?;
+    // Warm-up as for the propagation workloads, then in the regime timed: steps that edit
+    // the graph (the first of them give the stepper's per-target arrays and the out-edge
+    // view their room, once).
     sim.step()?;
     sim.step()?;
+    for _ in 0..EDITED_WARM_UP {
+        sim.queue_edits(churn_edits(&sim, edits, w));
+        sim.step()?;
+    }
     let mut r = measure::start_record(name, &sim, build_seconds);
     let mut ours = Steps::new();
     eprintln!("{name}: timing {steps} steps, each removing and adding {edits} edges");
