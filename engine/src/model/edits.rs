@@ -97,12 +97,20 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         }
     }
     // `removed` ascends (culls ascend and rows follow id order; removals were merged in).
-    // As bits by row, so an admission tests each out-edge in O(1).
-    let mut gone: Vec<u64> = Vec::new();
-    if let Some(&last) = removed.last() {
-        gone.resize(last / 64 + 1, 0);
-        crate::store::set_bits(&mut gone, &removed);
-    }
+    // A scan that tests every out-edge reads it as bits by row (O(1) per edge), made by the
+    // first such scan (a bit per row of the table, so not made where no scan needs it); the
+    // others search it for the one edge to the addition's target.
+    let gone_bits = std::sync::OnceLock::new();
+    let gone = || -> &[u64] {
+        gone_bits.get_or_init(|| {
+            let mut bits = Vec::new();
+            if let Some(&last) = removed.last() {
+                bits.resize(last / 64 + 1, 0);
+                crate::store::set_bits(&mut bits, &removed);
+            }
+            bits
+        })
+    };
     // Per source row, how many of its out-edges are removed: a scan that reads the targets
     // alone subtracts them from the group's length, and tests the removal bit only of an
     // edge to the addition's target. (An out-degree, and so this count, fits a `u16`: a
@@ -153,8 +161,8 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 let (s, d) = (nodes.row_of(e.src)?, nodes.row_of(e.dst)?);
                 let kinds = kinds_matter(nodes.kind_of(s), nodes.kind_of(d));
                 let mut x = Existing { s, d, deg: 0, duplicate: false, to_workspace: false, to_sensory: false };
-                let mut add = |r: u32, t: u32| {
-                    if !crate::store::bit(&gone, r as usize) {
+                let mut add = |gone: &[u64], r: u32, t: u32| {
+                    if !crate::store::bit(gone, r as usize) {
                         let t = t as usize;
                         x.deg += 1;
                         x.duplicate |= t == d;
@@ -176,11 +184,17 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                         } else {
                             ends.iter()
                                 .position(|&t| t as usize == d)
-                                .is_some_and(|k| !crate::store::bit(&gone, out.row(s)[k] as usize))
+                                .is_some_and(|k| removed.binary_search(&(out.row(s)[k] as usize)).is_err())
                         };
                     }
-                    Some(ends) => out.row(s).iter().zip(ends).for_each(|(&r, &t)| add(r, t)),
-                    None => out.row(s).iter().for_each(|&r| add(r, dst_rows[r as usize])),
+                    Some(ends) => {
+                        let gone = gone();
+                        out.row(s).iter().zip(ends).for_each(|(&r, &t)| add(gone, r, t));
+                    }
+                    None => {
+                        let gone = gone();
+                        out.row(s).iter().for_each(|&r| add(gone, r, dst_rows[r as usize]));
+                    }
                 }
                 Some(x)
             })
