@@ -11,6 +11,7 @@ mod col;
 mod compact;
 mod csr;
 mod edges;
+mod id_bits;
 mod id_set;
 mod ids;
 mod invariants;

@@ -7,6 +7,7 @@
 //! per row, twice the plain column.
 
 use super::col::Col;
+use super::id_bits::IdBits;
 
 /// See the module docs. Runs are maximal: neighbouring runs hold different values.
 #[derive(Debug, Clone, PartialEq)]
@@ -123,11 +124,13 @@ impl<T: Copy + PartialEq> Runs<T> {
     }
 }
 
-/// A strictly ascending id column, held as runs of consecutive ids (as [`Runs`] of `id -
-/// row`, which never decreases: one run while no row was removed, one more for each gap a
-/// removal left, about 16 bytes per run) while that is smaller than a plain column (8
-/// bytes per row), else as the plain column; a compaction picks again. An id's row is a
-/// binary search over the runs, or an interpolation search over the plain column.
+/// A strictly ascending id column, held in the smallest of three forms: runs of consecutive
+/// ids (as [`Runs`] of `id - row`, which never decreases: one run while no row was removed,
+/// one more for each gap a removal left, about 16 bytes per run), a plain column (8 bytes
+/// per row), or a bitmap over the ids' span (`engine/src/store/id_bits.rs`, a quarter byte
+/// per id of the span); appends keep the form, a compaction picks again. An id's row is a
+/// search over the runs, an interpolation search over the plain column, or one read of
+/// the bitmap.
 #[derive(Debug, Clone, PartialEq)]
 pub struct IdRuns(Ids);
 
@@ -135,12 +138,20 @@ pub struct IdRuns(Ids);
 enum Ids {
     Runs(Runs<u64>),
     Plain(Col<u64>),
+    Bits(IdBits),
 }
 
 impl Default for IdRuns {
     fn default() -> Self {
         Self(Ids::Runs(Runs::default()))
     }
+}
+
+/// The forms of [`IdRuns`].
+enum Form {
+    Runs,
+    Plain,
+    Bits,
 }
 
 impl IdRuns {
@@ -153,6 +164,7 @@ impl IdRuns {
         match &self.0 {
             Ids::Runs(r) => r.len(),
             Ids::Plain(c) => c.len(),
+            Ids::Bits(b) => b.len(),
         }
     }
     /// Whether there are no rows.
@@ -163,7 +175,7 @@ impl IdRuns {
     pub fn runs(&self) -> Option<usize> {
         match &self.0 {
             Ids::Runs(r) => Some(r.runs()),
-            Ids::Plain(_) => None,
+            Ids::Plain(_) | Ids::Bits(_) => None,
         }
     }
     /// Append `id`, larger than every id held (checked by the store's invariants).
@@ -172,6 +184,7 @@ impl IdRuns {
         match &mut self.0 {
             Ids::Runs(r) => r.push(id - r.len() as u64),
             Ids::Plain(c) => c.push(id),
+            Ids::Bits(b) => b.push(id),
         }
     }
     /// The id at row `row` (`row < len`).
@@ -179,6 +192,7 @@ impl IdRuns {
         match &self.0 {
             Ids::Runs(r) => row as u64 + r.get(row),
             Ids::Plain(c) => c[row],
+            Ids::Bits(b) => b.get(row),
         }
     }
     /// The last id, if any.
@@ -190,6 +204,7 @@ impl IdRuns {
         match &self.0 {
             Ids::Runs(r) => Box::new(r.iter().enumerate().map(|(row, d)| row as u64 + d)),
             Ids::Plain(c) => Box::new(c.iter().copied()),
+            Ids::Bits(b) => Box::new(b.iter()),
         }
     }
     /// The row holding `id`, if any.
@@ -197,6 +212,7 @@ impl IdRuns {
         let r = match &self.0 {
             Ids::Runs(r) => r,
             Ids::Plain(c) => return super::edges::find_ascending(c, id),
+            Ids::Bits(b) => return b.find(id),
         };
         let (starts, offsets) = r.parts();
         // The last run whose first id (`start + offset`, ascending over the runs) is <= id.
@@ -262,6 +278,14 @@ impl IdRuns {
                     }
                 }
             }
+            Ids::Bits(b) => {
+                for (t, &id) in ids.iter().enumerate() {
+                    if let Some(&f) = ids.get(t + super::csr::AHEAD) {
+                        b.prefetch(f);
+                    }
+                    out.extend(b.find(id));
+                }
+            }
         }
     }
     /// Remove the rows listed in `rows` (ascending, distinct), keeping the order of the rest;
@@ -273,30 +297,45 @@ impl IdRuns {
         match &mut self.0 {
             Ids::Runs(r) => *r = compact_offsets(r, rows),
             Ids::Plain(c) => super::compact::compact(c, rows),
+            Ids::Bits(b) => b.compact(rows),
         }
         self.choose();
     }
-    /// Runs where there are at most half as many runs as rows, else the plain column.
+    /// The smallest form for the ids held: runs (16 bytes per run), the plain column (8 per
+    /// row) or the bitmap (16 per 64 ids of the span); runs, then the bitmap, on a tie.
     fn choose(&mut self) {
         let n = self.len();
-        match &self.0 {
-            Ids::Runs(r) if r.runs() * 2 > n => {
-                let plain: Vec<u64> = self.iter().collect();
-                self.0 = Ids::Plain(plain.into());
-            }
-            Ids::Plain(c) => {
-                // Count the runs (a break wherever the next id is not the next number).
-                let runs = usize::from(n > 0) + c.windows(2).filter(|w| w[1] != w[0] + 1).count();
-                if runs * 2 <= n {
-                    let mut r = Runs::default();
-                    for (row, &id) in c.iter().enumerate() {
-                        r.push(id - row as u64);
-                    }
-                    self.0 = Ids::Runs(r);
+        let (Some(first), Some(last)) = ((n > 0).then(|| self.get(0)), self.last()) else {
+            self.0 = Ids::Runs(Runs::default());
+            return;
+        };
+        let runs = match &self.0 {
+            Ids::Runs(r) => r.runs(),
+            Ids::Plain(c) => 1 + c.windows(2).filter(|w| w[1] != w[0] + 1).count(),
+            Ids::Bits(b) => b.runs(),
+        } as u64;
+        let (as_runs, plain, bits) = (16 * runs, 8 * n as u64, IdBits::bytes_for(first, last));
+        let next = if as_runs <= plain && as_runs <= bits {
+            Form::Runs
+        } else if bits <= plain {
+            Form::Bits
+        } else {
+            Form::Plain
+        };
+        self.0 = match (std::mem::replace(&mut self.0, Ids::Runs(Runs::default())), next) {
+            (Ids::Runs(r), Form::Runs) => Ids::Runs(r),
+            (Ids::Plain(c), Form::Plain) => Ids::Plain(c),
+            (Ids::Bits(b), Form::Bits) => Ids::Bits(b),
+            (ids, Form::Runs) => {
+                let mut r = Runs::default();
+                for (row, id) in IdRuns(ids).iter().enumerate() {
+                    r.push(id - row as u64);
                 }
+                Ids::Runs(r)
             }
-            Ids::Runs(_) => {}
-        }
+            (ids, Form::Plain) => Ids::Plain(IdRuns(ids).iter().collect::<Vec<u64>>().into()),
+            (ids, Form::Bits) => Ids::Bits(IdBits::from_ascending(IdRuns(ids).iter())),
+        };
     }
     /// Change the id of row `row` (undone by repeating it; for tests of the state hash).
     #[doc(hidden)]
@@ -307,6 +346,12 @@ impl IdRuns {
                 r.set(row, d ^ 1 << 40);
             }
             Ids::Plain(c) => c[row] ^= 1 << 40,
+            Ids::Bits(b) => {
+                // Any id can be poked into a plain column (a bitmap holds ascending ids only).
+                let mut c: Vec<u64> = b.iter().collect();
+                c[row] ^= 1 << 40;
+                self.0 = Ids::Plain(c.into());
+            }
         }
     }
     /// Bytes allocated (by capacity).
@@ -314,6 +359,7 @@ impl IdRuns {
         match &self.0 {
             Ids::Runs(r) => r.resident_bytes(),
             Ids::Plain(c) => c.resident_bytes(),
+            Ids::Bits(b) => b.resident_bytes(),
         }
     }
 }
@@ -405,10 +451,10 @@ fn compact_offsets(r: &Runs<u64>, rows: &[usize]) -> Runs<u64> {
     Runs { starts: new_starts.into(), values: new_offsets.into(), len: n - rows.len() }
 }
 
-/// The rows of a sequence of runs, with its length known.
-struct Expand<I> {
-    runs: I,
-    left: usize,
+/// The rows of a sequence of runs (or of any iterator), with its length known.
+pub(super) struct Expand<I> {
+    pub(super) runs: I,
+    pub(super) left: usize,
 }
 
 impl<T, I: Iterator<Item = T>> Iterator for Expand<I> {
