@@ -595,15 +595,23 @@ mod tests {
             }
         }
         assert_eq!(IdRuns::dense(4).iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
-        // Sparse ids turn into a plain column at a compaction, and back into runs at one that
-        // leaves few gaps.
+        // Ids with many gaps over a short span turn into a bitmap at a compaction, and back
+        // into runs at one that leaves few gaps; over a long span, into a plain column.
         let ids: Vec<u64> = (0..10).chain((2..21).map(|i| i * 10)).collect();
         let mut c = IdRuns::default();
         for &x in &ids {
             c.push(x);
         }
         c.compact(&[28]);
+        assert!(matches!(c.0, super::Ids::Bits(_)), "{c:?}");
         assert_eq!((c.runs(), c.find(190), c.find(200), c.last()), (None, Some(27), None, Some(190)));
+        let mut sparse = IdRuns::default();
+        for i in 0..30 {
+            sparse.push(i * 1000);
+        }
+        sparse.compact(&[0]);
+        assert!(matches!(sparse.0, super::Ids::Plain(_)), "{sparse:?}");
+        assert_eq!((sparse.find(1000), sparse.find(29_000), sparse.get(3)), (Some(0), Some(28), 4000));
         c.push(1000);
         c.compact(&(10..28).collect::<Vec<_>>());
         assert_eq!(c.runs(), Some(2));
