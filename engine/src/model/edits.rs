@@ -129,8 +129,10 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         }
     }
     let gone_of = |s: usize| gone_from.get(s).map_or(0, |&g| u32::from(g));
-    let mut added: Vec<EdgeRecord> = Vec::new();
-    let mut added_rows: Vec<(u32, u32)> = Vec::new();
+    // At most one per proposed addition, and at most the step's limit.
+    let most = p.adds.len().min(params.growth.max_new_edges_per_step as usize);
+    let mut added: Vec<EdgeRecord> = Vec::with_capacity(most);
+    let mut added_rows: Vec<(u32, u32)> = Vec::with_capacity(most);
     {
         let nodes = store.nodes();
         let edges = store.edges();
@@ -203,7 +205,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         // row the last one admitted (an index into `added_rows`), and per admitted one the
         // source's one before (a chain, most often of one).
         let mut last_added: Vec<u32> = if p.adds.is_empty() { Vec::new() } else { vec![NONE; nodes.len()] };
-        let mut before_it: Vec<u32> = Vec::new();
+        let mut before_it: Vec<u32> = Vec::with_capacity(most);
         let max_new = params.growth.max_new_edges_per_step as usize;
         for (e, x) in p.adds.iter().zip(existing) {
             if added.len() >= max_new {
