@@ -112,7 +112,7 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         })
     };
     // Per source row, how many of its out-edges are removed: a scan that reads the targets
-    // alone subtracts them from the group's length, and tests the removal bit only of an
+    // alone subtracts them from the group's length, and looks for a removal only of an
     // edge to the addition's target. (An out-degree, and so this count, fits a `u16`: a
     // store invariant.)
     let mut gone_from: Vec<u16> = Vec::new();
