@@ -74,9 +74,8 @@ impl IdBits {
     #[inline]
     pub(super) fn find(&self, id: u64) -> Option<usize> {
         let o = id.checked_sub(self.base)?;
-        let [bits, below] = *self.words.get(usize::try_from(o / 64).ok()?)?;
-        let b = o % 64;
-        (bits >> b & 1 == 1).then(|| (below + u64::from((bits & ((1u64 << b) - 1)).count_ones())) as usize)
+        let word = *self.words.get(usize::try_from(o / 64).ok()?)?;
+        (word[0] >> (o % 64) & 1 == 1).then(|| set_below(word, o % 64) as usize)
     }
     /// Ask the cache for what [`IdBits::find`] of `id` reads.
     #[inline]
@@ -118,11 +117,7 @@ impl IdBits {
         let skip = ws.iter().take_while(|x| x[0] == 0).count();
         ws.drain(..skip);
         self.base += 64 * skip as u64;
-        let mut held = 0u64;
-        for x in ws.iter_mut() {
-            x[1] = held;
-            held += u64::from(x[0].count_ones());
-        }
+        count_below(ws);
         self.len -= rows.len();
         if self.len == 0 {
             ws.clear();
@@ -147,6 +142,21 @@ impl IdBits {
     /// Bytes allocated (by capacity).
     pub(super) fn resident_bytes(&self) -> usize {
         self.words.resident_bytes()
+    }
+}
+
+/// In words of `[bits, set bits in the words before]`: the set bits before bit `b` of `word`.
+#[inline(always)]
+pub(super) fn set_below(word: [u64; 2], b: u64) -> u64 {
+    word[1] + u64::from((word[0] & ((1u64 << b) - 1)).count_ones())
+}
+
+/// Write each word's count of the set bits in the words before it (`[bits, count]`).
+pub(super) fn count_below(words: &mut [[u64; 2]]) {
+    let mut n = 0u64;
+    for w in words {
+        w[1] = n;
+        n += u64::from(w[0].count_ones());
     }
 }
 

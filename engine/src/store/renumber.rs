@@ -20,11 +20,7 @@ impl Renumber {
         for &r in removed {
             words[r as usize / 64][0] |= 1 << (r % 64);
         }
-        let mut n = 0u64;
-        for w in &mut words {
-            w[1] = n;
-            n += u64::from(w[0].count_ones());
-        }
+        super::id_bits::count_below(&mut words);
         Self { words, rows_before }
     }
     /// Whether row `r` was there before the compaction (else it is stray).
@@ -76,8 +72,7 @@ impl Renumber {
     /// The row that row `r` (known; not removed, or the first survivor after it) moved to.
     #[inline(always)]
     pub(crate) fn new_row(&self, r: usize) -> usize {
-        let [bits, below] = self.words[r / 64];
-        r - (below + u64::from((bits & ((1u64 << (r % 64)) - 1)).count_ones())) as usize
+        r - super::id_bits::set_below(self.words[r / 64], (r % 64) as u64) as usize
     }
 }
 
