@@ -122,11 +122,12 @@ impl Simulation {
     /// Fails only when the configured input cannot be loaded.
     pub fn from_parts(
         params: Params,
-        store: Store,
+        mut store: Store,
         step: u64,
         pending: Pending,
         stepper: Box<dyn Stepper>,
     ) -> Result<Self, SimError> {
+        store.set_max_tombstone_fraction(f64::from(params.run.max_tombstone_fraction));
         Ok(Self {
             rng: Rng::new(params.run.seed),
             input: Input::from_params(&params)?,

@@ -184,3 +184,22 @@ fn churn_without_deaths_does_not_depend_on_compaction() {
     let mixed = |s: &Simulation| if s.current_step() % 20 >= 18 { random_edits(s, 150) } else { Proposals::default() };
     same_for_every_policy("bursts of every kind on plain targets", &params, 45, Some(&mixed));
 }
+
+#[test]
+fn the_configured_fraction_decides_when_the_store_compacts() {
+    // `run.max_tombstone_fraction` reaches the store of a simulation built from the
+    // configuration: at 1 every removed row waits, at 0 none does.
+    let mut c = load("dense-100k.toml");
+    c.graph.n_dynamic = 500;
+    c.graph.dynamic_out_degree = 8;
+    c.graph.max_out_degree_initial = [8, 8];
+    c.growth.max_new_edges_per_step = 40;
+    for (fraction, waiting) in [(1.0f32, 40), (0.0, 0)] {
+        c.run.max_tombstone_fraction = fraction;
+        let mut s = Simulation::new(c.clone().validate().expect("valid"), Some(1), &|_| {}).expect("builds");
+        s.step().expect("step");
+        s.queue_edits(random_edits(&s, 40));
+        s.step().expect("step");
+        assert_eq!(s.store().edges().tombstones(), waiting, "run.max_tombstone_fraction = {fraction}");
+    }
+}

@@ -21,10 +21,23 @@ pub struct RunSection {
     /// stepper's threads, after each step) or `thread` (a connection worker thread, from a
     /// copy of the state); both give the same results.
     pub worker: String,
+    /// Removed edges stay in the edge table as tombstones until they pass this fraction of
+    /// its rows; then the table is compacted (every row after the first tombstone moves).
+    /// Results never depend on it, only speed and memory: a larger fraction compacts less
+    /// often and holds more dead rows meanwhile. 0 compacts at every removal, 1 only when
+    /// nodes are removed. Range 0..=1.
+    pub max_tombstone_fraction: f32,
 }
 impl Default for RunSection {
     fn default() -> Self {
-        Self { steps: 1000, seed: 0, threads: 0, backend: "cpu".into(), worker: "inline".into() }
+        Self {
+            steps: 1000,
+            seed: 0,
+            threads: 0,
+            backend: "cpu".into(),
+            worker: "inline".into(),
+            max_tombstone_fraction: crate::store::DEFAULT_MAX_TOMBSTONE_FRACTION as f32,
+        }
     }
 }
 

@@ -76,6 +76,7 @@ fn check_all(c: &Config, k: &mut Check) {
     k.range_u("run.steps", r.steps, 0, u64::from(u32::MAX), "steps");
     k.range_u("run.threads", u64::from(r.threads), 0, 1024, "threads");
     k.check(["inline", "thread"].contains(&r.worker.as_str()), "run.worker", &r.worker, "one of inline, thread", "");
+    k.range_f("run.max_tombstone_fraction", r.max_tombstone_fraction, 0.0, 1.0, "");
     k.check(
         ["cpu", "wgpu", "hip", "auto"].contains(&r.backend.as_str()),
         "run.backend",
@@ -308,10 +309,12 @@ mod tests {
         c.energy.energy_cap = -1.0;
         c.transfer.transmission_loss = 1.5;
         c.growth.target_mix.dynamic = 0.5;
+        c.run.max_tombstone_fraction = 1.25;
         let Err(ConfigError::Invalid(issues)) = c.validate() else { panic!("should be invalid") };
         let text = issues.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("\n");
         assert!(text.contains("energy.energy_cap = -1.0: must be in"), "{text}");
         assert!(text.contains("transfer.transmission_loss = 1.5: must be in [0, 1]"), "{text}");
+        assert!(text.contains("run.max_tombstone_fraction = 1.25: must be in [0, 1]"), "{text}");
         assert!(text.contains("growth.target_mix"), "{text}");
         assert!(text.contains("(energy)"), "{text}");
     }
