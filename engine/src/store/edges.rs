@@ -11,7 +11,7 @@ use super::col::Col;
 use super::compact::compact;
 use super::ids::{Direction, EdgeId, EdgeKind, NodeId};
 use super::nodes::NodeTable;
-use super::runs::{IdRuns, Runs};
+use super::runs::{IdColumn, Runs};
 use super::tombs::Tombs;
 
 /// Everything stored for one edge.
@@ -152,8 +152,8 @@ const PARALLEL_COMPACTION_ROWS: usize = 1 << 18;
 /// Structure-of-arrays edge storage.
 #[derive(Debug, Clone, Default)]
 pub struct EdgeTable {
-    /// Edge ids, ascending, as runs of consecutive ids.
-    id: IdRuns,
+    /// Edge ids, ascending: runs of consecutive ids, a plain column or a bitmap.
+    id: IdColumn,
     src_row: Col<u32>,
     dst_row: Col<u32>,
     /// Kind code (bits 0-1) and direction code (bits 2-3) in one byte.
@@ -272,7 +272,7 @@ impl EdgeTable {
         let same = [cols.src.len(), cols.kind_dir.len(), cols.weight.len(), cols.param.len()];
         assert!(same.iter().all(|&l| l == n), "build columns should have equal lengths");
         Self {
-            id: IdRuns::dense(n),
+            id: IdColumn::dense(n),
             src_row: cols.src.into(),
             dst_row: cols.dst.into(),
             kind_dir: cols.kind_dir.into(),
@@ -396,7 +396,8 @@ impl EdgeTable {
         self.id.last()
     }
     /// The number of runs of consecutive ids the id column holds (one per gap a removal
-    /// left, plus one), or `None` where the gaps are so many that it holds a plain column.
+    /// left, plus one), or `None` where the gaps are so many that it holds a plain column or
+    /// a bitmap instead.
     pub fn id_runs(&self) -> Option<usize> {
         self.id.runs()
     }

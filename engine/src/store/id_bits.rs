@@ -3,7 +3,7 @@
 //! both), 16 bytes per 64 ids. An id's row is that count plus the bits below it in its word:
 //! one random read, however fragmented the ids. The form a long-running store with churn
 //! takes: every edge removed and compacted away leaves a gap in the ids, and the runs of
-//! [`super::runs::IdRuns`] then approach one per row (16 bytes each, and a search that
+//! [`super::runs::IdColumn`] then approach one per row (16 bytes each, and a search that
 //! reads several of them), where the bitmap holds a quarter byte per id of the span.
 
 use super::col::Col;

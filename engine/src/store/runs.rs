@@ -132,7 +132,7 @@ impl<T: Copy + PartialEq> Runs<T> {
 /// search over the runs, an interpolation search over the plain column, or one read of
 /// the bitmap.
 #[derive(Debug, Clone, PartialEq)]
-pub struct IdRuns(Ids);
+pub struct IdColumn(Ids);
 
 #[derive(Debug, Clone, PartialEq)]
 enum Ids {
@@ -141,20 +141,20 @@ enum Ids {
     Bits(IdBits),
 }
 
-impl Default for IdRuns {
+impl Default for IdColumn {
     fn default() -> Self {
         Self(Ids::Runs(Runs::default()))
     }
 }
 
-/// The forms of [`IdRuns`].
+/// The forms of [`IdColumn`].
 enum Form {
     Runs,
     Plain,
     Bits,
 }
 
-impl IdRuns {
+impl IdColumn {
     /// Rows `0..n` holding ids `0..n`.
     pub fn dense(n: usize) -> Self {
         Self(Ids::Runs(Runs::filled(0, n)))
@@ -328,13 +328,13 @@ impl IdRuns {
             (Ids::Bits(b), Form::Bits) => Ids::Bits(b),
             (ids, Form::Runs) => {
                 let mut r = Runs::default();
-                for (row, id) in IdRuns(ids).iter().enumerate() {
+                for (row, id) in IdColumn(ids).iter().enumerate() {
                     r.push(id - row as u64);
                 }
                 Ids::Runs(r)
             }
-            (ids, Form::Plain) => Ids::Plain(IdRuns(ids).iter().collect::<Vec<u64>>().into()),
-            (ids, Form::Bits) => Ids::Bits(IdBits::from_ascending(IdRuns(ids).iter())),
+            (ids, Form::Plain) => Ids::Plain(IdColumn(ids).iter().collect::<Vec<u64>>().into()),
+            (ids, Form::Bits) => Ids::Bits(IdBits::from_ascending(IdColumn(ids).iter())),
         };
     }
     /// Change the id of row `row` (undone by repeating it; for tests of the state hash).
@@ -473,7 +473,7 @@ impl<T, I: Iterator<Item = T>> ExactSizeIterator for Expand<I> {}
 
 #[cfg(test)]
 mod tests {
-    use super::{gallop, gallop_from, IdRuns, Runs};
+    use super::{gallop, gallop_from, IdColumn, Runs};
 
     #[test]
     fn gallop_from_any_guess_finds_the_last_index_where_the_test_holds() {
@@ -546,11 +546,11 @@ mod tests {
             (0..16u64).map(|i| i * i).collect(),
         ];
         for ids in &lists {
-            let mut c = IdRuns::default();
+            let mut c = IdColumn::default();
             for &x in ids {
                 c.push(x);
             }
-            let check = |c: &IdRuns, ids: &[u64]| {
+            let check = |c: &IdColumn, ids: &[u64]| {
                 assert_eq!(c.iter().collect::<Vec<_>>(), ids);
                 assert_eq!(c.last(), ids.last().copied());
                 for (r, &x) in ids.iter().enumerate() {
@@ -578,7 +578,7 @@ mod tests {
                     ids.iter().enumerate().filter(|(i, _)| rows.binary_search(i).is_err()).map(|(_, &x)| x).collect();
                 check(&d, &want);
                 if let Some(runs) = d.runs() {
-                    let mut fresh = IdRuns::default();
+                    let mut fresh = IdColumn::default();
                     for &x in &want {
                         fresh.push(x);
                     }
@@ -594,18 +594,18 @@ mod tests {
                 check(&d, &w2);
             }
         }
-        assert_eq!(IdRuns::dense(4).iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
+        assert_eq!(IdColumn::dense(4).iter().collect::<Vec<_>>(), vec![0, 1, 2, 3]);
         // Ids with many gaps over a short span turn into a bitmap at a compaction, and back
         // into runs at one that leaves few gaps; over a long span, into a plain column.
         let ids: Vec<u64> = (0..10).chain((2..21).map(|i| i * 10)).collect();
-        let mut c = IdRuns::default();
+        let mut c = IdColumn::default();
         for &x in &ids {
             c.push(x);
         }
         c.compact(&[28]);
         assert!(matches!(c.0, super::Ids::Bits(_)), "{c:?}");
         assert_eq!((c.runs(), c.find(190), c.find(200), c.last()), (None, Some(27), None, Some(190)));
-        let mut sparse = IdRuns::default();
+        let mut sparse = IdColumn::default();
         for i in 0..30 {
             sparse.push(i * 1000);
         }
