@@ -13,6 +13,16 @@ fn load(config: &str) -> Config {
     Config::load(std::path::Path::new(&file)).expect("loads")
 }
 
+/// `dense-100k.toml`'s propagation graph at `n` dynamic nodes with `degree` out-edges each
+/// and initial out-degree caps drawn from `caps`.
+fn propagation(n: u32, degree: u32, caps: [u32; 2]) -> Config {
+    let mut c = load("dense-100k.toml");
+    c.graph.n_dynamic = n;
+    c.graph.dynamic_out_degree = degree;
+    c.graph.max_out_degree_initial = caps;
+    c
+}
+
 /// Everything a step reports that could differ, as bits.
 type StepBits = (Vec<u64>, [u64; 6]);
 
@@ -134,10 +144,7 @@ fn random_edits_of(s: &Simulation, k: usize, kinds: &[EdgeKind]) -> Proposals {
 fn churn_without_deaths_does_not_depend_on_compaction() {
     // A propagation graph of every edge kind (no births or deaths, so only the policy
     // compacts), plasticity on, with removals and additions queued every step.
-    let mut c = load("dense-100k.toml");
-    c.graph.n_dynamic = 1500;
-    c.graph.dynamic_out_degree = 12;
-    c.graph.max_out_degree_initial = [12, 16];
+    let mut c = propagation(1500, 12, [12, 16]);
     c.graph.build_kind_mix.inhibitory = 0.2;
     c.graph.build_kind_mix.gated = 0.2;
     c.graph.build_kind_mix.plastic = 0.2;
@@ -189,10 +196,7 @@ fn churn_without_deaths_does_not_depend_on_compaction() {
 fn the_configured_fraction_decides_when_the_store_compacts() {
     // `run.max_tombstone_fraction` reaches the store of a simulation built from the
     // configuration: at 1 every removed row waits, at 0 none does.
-    let mut c = load("dense-100k.toml");
-    c.graph.n_dynamic = 500;
-    c.graph.dynamic_out_degree = 8;
-    c.graph.max_out_degree_initial = [8, 8];
+    let mut c = propagation(500, 8, [8, 8]);
     c.growth.max_new_edges_per_step = 40;
     for (fraction, waiting) in [(1.0f32, 40), (0.0, 0)] {
         c.run.max_tombstone_fraction = fraction;
