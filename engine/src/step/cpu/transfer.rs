@@ -259,9 +259,38 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
         .map(|(ci, chunk)| {
             let (mut rec_sum, mut inh_sum) = (0.0f64, 0.0f64);
             let mut updates = Vec::new();
-            for (k, out) in chunk.iter_mut().enumerate() {
+            let mut k = 0;
+            while k < chunk.len() {
                 let j = ci * CHUNK + k;
                 let std::ops::Range { start: lo, end: hi } = slots.range(j);
+                if plain[j] && k + 1 < chunk.len() && plain[j + 1] {
+                    // Two plain targets side by side: each sum is a chain of dependent
+                    // additions (about 4 cycles each) in its own order; the two chains
+                    // overlap, so the loop is no longer bound by one chain's latency.
+                    let std::ops::Range { start: lo1, end: hi1 } = slots.range(j + 1);
+                    let (s0, q0) = (&in_src[lo..hi], &in_q[lo..hi]);
+                    let (s1, q1) = (&in_src[lo1..hi1], &in_q[lo1..hi1]);
+                    let n = s0.len().min(s1.len());
+                    let (mut a0, mut a1) = (0.0f32, 0.0f32);
+                    for i in 0..n {
+                        a0 += recv[s0[i] as usize] * q0[i];
+                        a1 += recv[s1[i] as usize] * q1[i];
+                    }
+                    for (&src, &q) in s0[n..].iter().zip(&q0[n..]) {
+                        a0 += recv[src as usize] * q;
+                    }
+                    for (&src, &q) in s1[n..].iter().zip(&q1[n..]) {
+                        a1 += recv[src as usize] * q;
+                    }
+                    chunk[k] = a0;
+                    chunk[k + 1] = a1;
+                    rec_sum += f64::from(a0);
+                    rec_sum += f64::from(a1);
+                    k += 2;
+                    continue;
+                }
+                let out = &mut chunk[k];
+                k += 1;
                 if plain[j] {
                     // Every term is >= +0, so adding the zero terms of inactive sources and
                     // masked slots changes no bit: the general loop below with its tests
