@@ -11,6 +11,7 @@ mod col;
 mod compact;
 mod csr;
 mod edges;
+mod guess;
 mod id_bits;
 mod id_set;
 mod ids;
@@ -28,6 +29,7 @@ pub(crate) use csr::{grow, lay_out_groups, moved_capacity, with_room, AHEAD, ROO
 pub use csr::{Csr, Topology};
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
+pub(crate) use guess::{find_from_share, share};
 use id_set::IdSet;
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};

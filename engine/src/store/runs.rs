@@ -7,6 +7,7 @@
 //! per row, twice the plain column.
 
 use super::col::Col;
+use super::guess::gallop_from;
 use super::id_bits::IdBits;
 
 /// See the module docs. Runs are maximal: neighbouring runs hold different values.
@@ -364,50 +365,6 @@ impl IdColumn {
     }
 }
 
-/// The last `k` in `from..n` where `le(k)` holds, given that `le` holds at `from` and on a
-/// prefix of `0..n`: steps of doubling length from `from`, then a binary search in the last.
-fn gallop(from: usize, n: usize, le: impl Fn(usize) -> bool) -> usize {
-    let (mut lo, mut step) = (from, 1usize);
-    while lo + step < n && le(lo + step) {
-        lo += step;
-        step *= 2;
-    }
-    bisect(lo, (lo + step).min(n), le)
-}
-
-/// The last `k` in `lo..hi` where `le(k)` holds, given that it holds at `lo`, fails at `hi`
-/// (or `hi` is the end) and holds on a prefix: a binary search.
-fn bisect(mut lo: usize, mut hi: usize, le: impl Fn(usize) -> bool) -> usize {
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if le(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    lo
-}
-
-/// [`gallop`] from a guess `at` of the answer (any value; taken into `from..n`): doubling
-/// steps forward from it where `le` holds there, else backward towards `from`; then a
-/// binary search in the last step. A good guess costs a few nearby reads however far the
-/// answer lies from `from`.
-fn gallop_from(from: usize, at: usize, n: usize, le: impl Fn(usize) -> bool) -> usize {
-    let at = at.clamp(from, n.max(from + 1) - 1);
-    if le(at) {
-        return gallop(at, n, le);
-    }
-    // `le` fails at `hi` and holds at `from`.
-    let (mut hi, mut step) = (at, 1usize);
-    while hi - from > step && !le(hi - step) {
-        hi -= step;
-        step *= 2;
-    }
-    let lo = if hi - from > step { hi - step } else { from };
-    bisect(lo, hi, le)
-}
-
 /// Where `id` would lie among `n` ascending values whose `k`-th is `lo_v` (at most `id`)
 /// and last is `hi_v`, if they were spread evenly: the guess of [`gallop_from`] for ids,
 /// which the removals of random edges leave spread about evenly over the rows.
@@ -473,23 +430,7 @@ impl<T, I: Iterator<Item = T>> ExactSizeIterator for Expand<I> {}
 
 #[cfg(test)]
 mod tests {
-    use super::{gallop, gallop_from, IdColumn, Runs};
-
-    #[test]
-    fn gallop_from_any_guess_finds_the_last_index_where_the_test_holds() {
-        // Every prefix length, start and guess on a short range, against the plain answer.
-        for n in 1..40usize {
-            for holds in 1..=n {
-                let le = |j: usize| j < holds;
-                for from in 0..holds {
-                    for at in 0..n + 3 {
-                        assert_eq!(gallop_from(from, at, n, le), holds - 1, "n {n} holds {holds} from {from} at {at}");
-                    }
-                    assert_eq!(gallop(from, n, le), holds - 1);
-                }
-            }
-        }
-    }
+    use super::{IdColumn, Runs};
 
     fn runs_of(v: &[u64]) -> Runs<u64> {
         let mut r = Runs::default();

@@ -538,10 +538,21 @@ fn add_new_edges(
     let (edges, nodes) = (store.edges(), store.nodes());
     let rule = params.transfer.direction_rule;
     let factors = Factors::of(store, table);
+    let (src, dst) = (edges.src_rows(), edges.dst_rows());
     let fill = |at: usize, meta: &mut [u8], mut q: Option<&mut [f32]>| {
         for (k, m) in meta.iter_mut().enumerate() {
             let e = at + k;
-            let (s, d) = (edges.src_rows()[e] as usize, edges.dst_rows()[e] as usize);
+            // Each reads its endpoints' node entries, scattered: the cache is asked for them
+            // some edges ahead.
+            if let (Some(&s), Some(&d)) = (src.get(e + AHEAD), dst.get(e + AHEAD)) {
+                let (s, d) = (s as usize, d as usize);
+                crate::store::prefetch(nodes.kinds(), s);
+                crate::store::prefetch(nodes.ids(), s);
+                crate::store::prefetch(nodes.kinds(), d);
+                crate::store::prefetch(nodes.parents(), d);
+                crate::store::prefetch(nodes.subtypes(), d);
+            }
+            let (s, d) = (src[e] as usize, dst[e] as usize);
             let weight = edges.weights()[e];
             *m = edge_flags(
                 rule,

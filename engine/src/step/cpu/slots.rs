@@ -288,9 +288,12 @@ impl InSlots {
             appended.push(e as u32);
         }
         let tombs = &edges.tombstoned_rows()[b.tombs..];
+        // A group's rows ascend and are spread over the table's about evenly: each slot is
+        // searched for from its row's share of the table (see `crate::store::share`).
+        let span = b.rows;
         for (i, &r) in tombs.iter().enumerate() {
-            // Each reads its edge's target, then the group's bounds, then the group: the
-            // cache is asked for them some removals ahead.
+            // Each reads its edge's target, then the group's bounds, then the slot it guesses
+            // (row, factor and flags): the cache is asked for them some removals ahead.
             if let Some(&f) = tombs.get(i + AHEAD + AHEAD / 2) {
                 crate::store::prefetch(dst, f as usize);
                 crate::store::prefetch(src_rows, f as usize);
@@ -298,8 +301,10 @@ impl InSlots {
             if let Some(&d) = tombs.get(i + AHEAD).and_then(|&m| dst.get(m as usize)) {
                 self.prefetch_bounds(d as usize);
             }
-            if let Some(&d) = tombs.get(i + AHEAD / 2).and_then(|&m| dst.get(m as usize)) {
-                self.prefetch_group(d as usize);
+            if let Some(&m) = tombs.get(i + AHEAD / 2) {
+                if let Some(&d) = dst.get(m as usize) {
+                    self.prefetch_guess(d as usize, m, span);
+                }
             }
             let r = r as usize;
             if r >= b.rows {
@@ -308,7 +313,7 @@ impl InSlots {
             }
             let d = dst[r] as usize;
             let range = self.range(d);
-            let Ok(k) = self.row[range.clone()].binary_search(&(r as u32)) else {
+            let Some(k) = crate::store::find_from_share(&self.row[range.clone()], r as u32, span) else {
                 return false;
             };
             self.q[range.start + k] = 0.0;
@@ -339,13 +344,15 @@ impl InSlots {
         crate::store::prefetch(&self.q, k);
         crate::store::prefetch(&self.meta, k);
     }
-    /// Ask the cache for the edge rows of target row `j`'s slots in use (reads its bounds).
+    /// Ask the cache for the slot of target row `j`'s group where edge row `r` is guessed to
+    /// lie (its row, factor and flags; reads the group's bounds).
     #[inline]
-    fn prefetch_group(&self, j: usize) {
+    fn prefetch_guess(&self, j: usize, r: u32, span: usize) {
         let (Some(&s), Some(&l)) = (self.start.get(j), self.len.get(j)) else { return };
-        for k in (s as usize..(s + l) as usize).step_by(16) {
-            crate::store::prefetch(&self.row, k);
-        }
+        let k = s as usize + crate::store::share(l as usize, r, span);
+        crate::store::prefetch(&self.row, k);
+        crate::store::prefetch(&self.q, k);
+        crate::store::prefetch(&self.meta, k);
     }
 
     /// Give live edge row `e` (of the store's current rows) the next slot of its target's
