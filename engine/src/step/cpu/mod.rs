@@ -251,11 +251,12 @@ fn step(
         // them again), so they stop holding memory.
         cache.slots = Default::default();
     }
-    // `q_e` per edge row for the streamed passes and while the topology changes (the sums
-    // of changed sources read it); a graph that stays the same frees it (4 bytes per edge),
-    // and what needs `q_e` then computes it from the weight.
+    // `q_e` per edge row for the streamed passes, while the topology changes (the sums of
+    // changed sources read it) and while some source's sums are recomputed every step (a
+    // gated edge, or a plastic one under plasticity); any other graph that stays the same
+    // frees it (4 bytes per edge), and what needs `q_e` then computes it from the weight.
     cache.quiet_steps = if changing { 0 } else { cache.quiet_steps.saturating_add(1) };
-    if stream || cache.quiet_steps < QUIET_STEPS {
+    if stream || cache.quiet_steps < QUIET_STEPS || cache.per_step.iter().any(|&p| p) {
         cache.keep_q(store);
     } else {
         cache.drop_q();

@@ -308,6 +308,13 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                 // Branch-free: `acc` starts at +0 and can never become -0 (exact cancellation
                 // gives +0), and `rec`, `inh` only grow, so adding a masked +-0 is exact.
                 for s in lo..hi {
+                    // A gate is read by edge row, scattered: the cache is asked for it some
+                    // slots ahead.
+                    if let (Some(&m), Some(&p)) = (in_meta.get(s + AHEAD), pos.get(s + AHEAD)) {
+                        if m & flag::GATED != 0 {
+                            crate::store::prefetch(kind_params, p as usize);
+                        }
+                    }
                     let m = in_meta[s];
                     let src = in_src[s] as usize;
                     let [x0, recv] = pair[src];
