@@ -235,6 +235,10 @@ pub(super) fn sum_chunks(parts: Vec<(f64, f64, u64)>) -> ((f64, f64), u64) {
     ((paid, burned), conducting)
 }
 
+/// Per slot of the pull's signed loop, by whether its edge is negative: the factors of its
+/// term in the target's incoming change, received and inhibited sums.
+const SIGNED: [[f32; 3]; 2] = [[1.0, 1.0, 0.0], [-1.0, 0.0, 1.0]];
+
 /// One plasticity update: in-slot, target row, new weight.
 pub(super) type Update = (u32, u32, f32);
 
@@ -301,6 +305,32 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     }
                     *out = acc;
                     rec_sum += f64::from(acc);
+                    continue;
+                }
+                // Where every slot conducts, plainly or negatively (or is masked), the signs
+                // and the received and inhibited shares are factors of +-1 and 0: products
+                // that are exact (a term times 1 or -1 is itself or its negation, times 0 a
+                // zero, and adding a zero to these sums, which start at +0 and only grow,
+                // changes no bit; the terms are finite), so no flag needs a branch or a
+                // move between the integer and float units. A target with any other slot
+                // takes the general loop below instead.
+                // (A first pass over the flag bytes alone says which loop; it vectorises.)
+                let other = !(flag::CONDUCTS | flag::NEGATIVE | flag::DEAD);
+                let odd = in_meta[lo..hi]
+                    .iter()
+                    .fold(0u8, |o, &m| o | (m & other) | u8::from(m & (flag::CONDUCTS | flag::DEAD) == 0));
+                if odd == 0 {
+                    let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
+                    for ((&m, &src), &q) in in_meta[lo..hi].iter().zip(&in_src[lo..hi]).zip(&in_q[lo..hi]) {
+                        let r = recv[src as usize] * q;
+                        let [a, c, i] = SIGNED[usize::from(m & flag::NEGATIVE != 0)];
+                        acc += r * a;
+                        rec += r * c;
+                        inh += r * i;
+                    }
+                    *out = acc;
+                    rec_sum += f64::from(rec);
+                    inh_sum += f64::from(inh);
                     continue;
                 }
                 let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
