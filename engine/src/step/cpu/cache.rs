@@ -53,10 +53,14 @@ impl Sums {
     /// A tombstoned row ([`flag::DEAD`], no other flag) adds nothing.
     #[inline(always)]
     pub fn add_edge(&mut self, f: u8, q: f32, open: bool) {
-        self.b += if f & flag::INTO_SENSORY != 0 { q } else { 0.0 };
-        self.c += if open { q } else { 0.0 };
+        let k = usize::from(f & flag::INTO_SENSORY != 0)
+            | usize::from(open) << 1
+            | usize::from(f & flag::NEGATIVE == 0) << 2;
+        let [b, c, p] = EDGE_FACTORS[k];
+        self.b += q * b;
+        self.c += q * c;
         self.n += u16::from(open);
-        self.p += if open & (f & flag::NEGATIVE == 0) { q } else { 0.0 };
+        self.p += q * p;
         self.deg += u16::from(f & flag::DEAD == 0);
     }
 }
@@ -68,10 +72,27 @@ impl Sums {
     #[inline(always)]
     fn add_open(&mut self, f: u8, q: f32) {
         let open = f & flag::CONDUCTS != 0;
-        self.c += if open { q } else { 0.0 };
-        self.p += if open & (f & flag::NEGATIVE == 0) { q } else { 0.0 };
+        let [_, c, p] = EDGE_FACTORS[usize::from(open) << 1 | usize::from(f & flag::NEGATIVE == 0) << 2];
+        self.c += q * c;
+        self.p += q * p;
     }
 }
+
+/// The factors (1 or 0) of an edge's `q_e` in its source's `b`, `c` and `p` sums, by
+/// whether it goes into a sensory node (bit 0), is open (bit 1) and is not negative (bit 2).
+/// `q_e` is finite and >= +0, so each product is `q_e` or +0 exactly, and adding +0 to
+/// these sums changes no bit: the sums of a select, without a branch or a move between
+/// the integer and float units per edge.
+const EDGE_FACTORS: [[f32; 3]; 8] = {
+    let mut t = [[0.0f32; 3]; 8];
+    let mut k = 0;
+    while k < 8 {
+        let open = k & 2 != 0;
+        t[k] = [(k & 1) as f32, open as u8 as f32, (open && k & 4 != 0) as u8 as f32];
+        k += 1;
+    }
+    t
+};
 
 /// The counts of [`Sums`] over live edges with flags `fs`, none of them gated: those that
 /// conduct, and all; the sums at +0.
