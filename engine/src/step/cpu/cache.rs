@@ -471,8 +471,9 @@ impl HotCache {
             let e = e as usize;
             let f = self.meta[e];
             per_step |= changes_each_step(f, plasticity);
-            let gate = if f & flag::GATED != 0 { gates[e] } else { 0.0 };
-            x.add_edge(f, q(e), conducts(f, energy, gate));
+            // The gate column is read in the same row order: every edge reads its entry,
+            // which `conducts` uses only for a gated one (no branch on the flag).
+            x.add_edge(f, q(e), conducts(f, energy, gates[e]));
         }
         (x, per_step)
     }
