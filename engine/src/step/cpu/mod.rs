@@ -256,14 +256,15 @@ fn step(
     // gated edge, or a plastic one under plasticity); any other graph that stays the same
     // frees it (4 bytes per edge), and what needs `q_e` then computes it from the weight.
     cache.quiet_steps = if changing { 0 } else { cache.quiet_steps.saturating_add(1) };
-    if stream || cache.quiet_steps < QUIET_STEPS || cache.per_step.iter().any(|&p| p) {
+    let recomputed_every_step = cache.per_step.iter().any(|&p| p);
+    if stream || cache.quiet_steps < QUIET_STEPS || recomputed_every_step {
         cache.keep_q(store);
     } else {
         cache.drop_q();
     }
     // Longer without a change, and with no source whose sums are recomputed every step,
     // nothing reads the per-row flags either until the topology changes (1 byte per edge).
-    if !stream && cache.quiet_steps == QUIET_STEPS_FLAGS && !cache.per_step.iter().any(|&p| p) {
+    if !stream && cache.quiet_steps == QUIET_STEPS_FLAGS && !recomputed_every_step {
         cache.drop_rows();
     }
     if !stream {

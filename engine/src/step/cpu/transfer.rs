@@ -314,7 +314,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                 // changes no bit; the terms are finite), so no flag needs a branch or a
                 // move between the integer and float units. A target with any other slot
                 // takes the general loop below instead.
-                // (A first pass over the flag bytes alone says which loop; it vectorises.)
+                // (A first pass over the flag bytes alone says which loop.)
                 let other = !(flag::CONDUCTS | flag::NEGATIVE | flag::DEAD);
                 let odd = in_meta[lo..hi]
                     .iter()
