@@ -129,8 +129,9 @@ pub struct Compaction {
 /// renumbers every per-row array that follows the table; waiting until a quarter of the
 /// rows are tombstoned spreads that over many removals (about 4 row moves per removed
 /// edge), while the tombstoned rows cost memory and, in the CPU stepper's in-slot arrays, a
-/// masked slot that the pull reads until its group fills. Measured on `churn-100k` (docs/BENCHMARKS.md), a quarter runs
-/// 10% faster than a sixteenth over 1,000 steps; a half gains little more for a higher peak.
+/// masked slot that the pull reads until its group fills. Measured on `churn-100k`
+/// (docs/BENCHMARKS.md), a quarter runs 10% faster than a sixteenth over 1,000 steps; a
+/// half gains little more for a higher peak.
 pub const DEFAULT_MAX_TOMBSTONE_FRACTION: f64 = 1.0 / 4.0;
 
 impl Clone for Store {

@@ -53,9 +53,7 @@ impl Sums {
     /// A tombstoned row ([`flag::DEAD`], no other flag) adds nothing.
     #[inline(always)]
     pub fn add_edge(&mut self, f: u8, q: f32, open: bool) {
-        let k = usize::from(f & flag::INTO_SENSORY != 0)
-            | usize::from(open) << 1
-            | usize::from(f & flag::NEGATIVE == 0) << 2;
+        let k = bit_of(f, flag::INTO_SENSORY) | usize::from(open) << 1 | bit_of(f, flag::NEGATIVE) << 2;
         let [b, c, p] = EDGE_FACTORS[k];
         self.b += q * b;
         self.c += q * c;
@@ -71,15 +69,21 @@ impl Sums {
     /// +0 there, which changes no bit).
     #[inline(always)]
     fn add_open(&mut self, f: u8, q: f32) {
-        let open = f & flag::CONDUCTS != 0;
-        let [_, c, p] = EDGE_FACTORS[usize::from(open) << 1 | usize::from(f & flag::NEGATIVE == 0) << 2];
+        let [_, c, p] = EDGE_FACTORS[bit_of(f, flag::CONDUCTS) << 1 | bit_of(f, flag::NEGATIVE) << 2];
         self.c += q * c;
         self.p += q * p;
     }
 }
 
+/// Flag `one` (a single bit) of the flags `f`, as 0 or 1: the bit shifted down, not a
+/// comparison (which the compiler may turn into a branch).
+#[inline(always)]
+pub(super) fn bit_of(f: u8, one: u8) -> usize {
+    usize::from((f >> one.trailing_zeros()) & 1)
+}
+
 /// The factors (1 or 0) of an edge's `q_e` in its source's `b`, `c` and `p` sums, by
-/// whether it goes into a sensory node (bit 0), is open (bit 1) and is not negative (bit 2).
+/// whether it goes into a sensory node (bit 0), is open (bit 1) and is negative (bit 2).
 /// `q_e` is finite and >= +0, so each product is `q_e` or +0 exactly, and adding +0 to
 /// these sums changes no bit: the sums of a select, without a branch or a move between
 /// the integer and float units per edge.
@@ -88,7 +92,7 @@ const EDGE_FACTORS: [[f32; 3]; 8] = {
     let mut k = 0;
     while k < 8 {
         let open = k & 2 != 0;
-        t[k] = [(k & 1) as f32, open as u8 as f32, (open && k & 4 != 0) as u8 as f32];
+        t[k] = [(k & 1) as f32, open as u8 as f32, (open && k & 4 == 0) as u8 as f32];
         k += 1;
     }
     t

@@ -256,15 +256,18 @@ fn step(
     // gated edge, or a plastic one under plasticity); any other graph that stays the same
     // frees it (4 bytes per edge), and what needs `q_e` then computes it from the weight.
     cache.quiet_steps = if changing { 0 } else { cache.quiet_steps.saturating_add(1) };
-    let recomputed_every_step = cache.per_step.iter().any(|&p| p);
-    if stream || cache.quiet_steps < QUIET_STEPS || recomputed_every_step {
+    // (Whether some source's sums are recomputed every step is asked only of a graph that has
+    // stayed the same that long: a pass over the sources.)
+    let quiet = !stream && cache.quiet_steps >= QUIET_STEPS;
+    let recomputed_every_step = quiet && cache.per_step.iter().any(|&p| p);
+    if !quiet || recomputed_every_step {
         cache.keep_q(store);
     } else {
         cache.drop_q();
     }
     // Longer without a change, and with no source whose sums are recomputed every step,
     // nothing reads the per-row flags either until the topology changes (1 byte per edge).
-    if !stream && cache.quiet_steps == QUIET_STEPS_FLAGS && !recomputed_every_step {
+    if quiet && cache.quiet_steps == QUIET_STEPS_FLAGS && !recomputed_every_step {
         cache.drop_rows();
     }
     if !stream {
