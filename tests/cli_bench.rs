@@ -149,4 +149,27 @@ fn bad_arguments_are_refused_with_the_reason() {
     let o = small(&out, &json, &["scale"], &["--sizes", "1000,0"]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--sizes needs one or more node counts above 0"));
+    // Counts that would time nothing, or make a figure meaningless, are refused before any
+    // work (each message names the argument).
+    for (args, why) in [
+        (&["--steps", "0"][..], "--steps needs at least 1 timed step"),
+        (&["--repeats", "0"][..], "--repeats needs at least 1 run of seed-medium"),
+        (&["--nodes", "0"][..], "--nodes needs a node count above 0"),
+        (&["--churn-edits", "0"][..], "--churn-edits needs at least 1 edit per step"),
+    ] {
+        let o = small(&out, &json, &["dense-100k"], args);
+        assert!(!o.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(why), "{args:?}: {err}");
+        assert!(!err.contains("measuring the memory bandwidth"), "{args:?} refused before any work: {err}");
+    }
+    let o = small(&out, &json, &["churn-100k"], &["--nodes", "1000", "--churn-edits", "100001"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--churn-edits 100001 is more than churn-100k's 100000 edges"), "{err}");
+    assert!(!err.contains("measuring the memory bandwidth"), "refused before any work: {err}");
+    let o = neuroflux(&["bench", "--workload", "dense-100k", "--triad-mib", "0", "--out", &out.to_string_lossy()]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--triad-mib needs at least 1 MiB (the bandwidth figures divide by it)"), "{err}");
 }

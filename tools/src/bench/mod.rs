@@ -66,9 +66,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     if let Some(bad) = names.iter().find(|n| !NAMES.contains(&n.as_str())) {
         bail!("unknown workload `{bad}` (the workloads: {})", NAMES.join(", "));
     }
-    if a.sizes.is_empty() || a.sizes.contains(&0) {
-        bail!("--sizes needs one or more node counts above 0");
-    }
+    check_counts(&a, &names)?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("cannot create {}", a.out.display()))?;
     eprintln!("measuring the memory bandwidth (triad over {} MiB, all cores)", a.triad_mib);
     let bw = machine::triad_bandwidth(a.triad_mib, 5)?;
@@ -130,6 +128,36 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         bail!("{} workload(s) failed:\n  {}", failures.len(), failures.join("\n  "));
     }
     Ok(())
+}
+
+/// Refuse counts that would time nothing or report a meaningless figure (`names`: the
+/// workloads to run).
+fn check_counts(a: &BenchArgs, names: &[String]) -> Result<()> {
+    if a.sizes.is_empty() || a.sizes.contains(&0) {
+        bail!("--sizes needs one or more node counts above 0");
+    }
+    if a.steps == Some(0) {
+        bail!("--steps needs at least 1 timed step");
+    }
+    if a.repeats == 0 {
+        bail!("--repeats needs at least 1 run of seed-medium");
+    }
+    if a.nodes == Some(0) {
+        bail!("--nodes needs a node count above 0");
+    }
+    if a.triad_mib == 0 {
+        bail!("--triad-mib needs at least 1 MiB (the bandwidth figures divide by it)");
+    }
+    if a.churn_edits == Some(0) {
+        bail!("--churn-edits needs at least 1 edit per step (churn-100k without edits is dense-100k)");
+    }
+    let churn_edges = a.nodes.unwrap_or(100_000).saturating_mul(100);
+    match a.churn_edits {
+        Some(k) if k > churn_edges && names.iter().any(|n| n == "churn-100k") => {
+            bail!("--churn-edits {k} is more than churn-100k's {churn_edges} edges")
+        }
+        _ => Ok(()),
+    }
 }
 
 fn run_one(a: &BenchArgs, name: &str, bw: f64, scale_records: &mut Vec<Record>) -> Result<Vec<Record>> {
