@@ -140,13 +140,16 @@ pub(super) struct Factors<'a> {
     kinds: &'a [u8],
     subtypes: &'a [u8],
     table: [(f32, f32); 4],
+    /// Per edge row: its gate or learning rate (the store's column), which the in-slot
+    /// arrays may hold per slot.
+    pub kind_params: &'a [f32],
 }
 
 impl<'a> Factors<'a> {
     /// The factors of `store` with the subtype scale table `table`.
     pub fn of(store: &'a Store, table: [(f32, f32); 4]) -> Self {
-        let n = store.nodes();
-        Self { weights: store.edges().weights(), kinds: n.kinds(), subtypes: n.subtypes(), table }
+        let (n, e) = (store.nodes(), store.edges());
+        Self { weights: e.weights(), kinds: n.kinds(), subtypes: n.subtypes(), table, kind_params: e.kind_params() }
     }
 
     /// `q_e` of edge row `e` whose target is node row `d`.
@@ -197,6 +200,9 @@ pub(super) struct HotCache {
     pub sums: Vec<Sums>,
     pub per_step: Vec<bool>,
     pub stale: Vec<bool>,
+    /// Per source row whose sums change from step to step only through its gated edges: the
+    /// range `[lo, hi)` of its `E0` over which the sums hold (see [`HotCache::steady_range`]).
+    pub steady: Vec<(f32, f32)>,
     /// Source and target scale by subtype code (dynamic nodes), from the parameters.
     pub scale_table: [(f32, f32); 4],
     /// Whether plasticity has changed weights (then the out-edge view is not given the
@@ -422,6 +428,7 @@ impl HotCache {
             + self.slots.resident_bytes()
             + bytes(&self.sums)
             + bytes(&self.per_step)
+            + bytes(&self.steady)
             + bytes(&self.stale)
     }
 
@@ -480,6 +487,38 @@ impl HotCache {
             x.add_edge(f, q(e), conducts(f, energy, gates[e]));
         }
         (x, per_step)
+    }
+
+    /// Where the sums of source row `s` computed with `e0` (as [`HotCache::source_sums`])
+    /// change from step to step only through its gated edges: the range `[lo, hi)` of `E0`
+    /// over which they hold, as every gated edge that conducts at one `E0` in it conducts at
+    /// all (`lo` the largest gate among those open, `hi` the smallest among those closed).
+    /// An empty range (NaN) where a plastic edge changes them too.
+    pub fn steady_range(&self, store: &Store, s: usize, e0: Option<f32>, plasticity: bool) -> (f32, f32) {
+        let (gates, out) = (store.edges().kind_params(), store.out_edges());
+        let energy = e0.unwrap_or(f32::NEG_INFINITY);
+        let (mut lo, mut hi, mut plastic) = (f32::NEG_INFINITY, f32::INFINITY, false);
+        let mut add = |f: u8, e: u32| {
+            plastic |= changes_each_step(f & flag::PLASTIC, plasticity);
+            if f & (flag::GATED | flag::CONDUCTS) == flag::GATED | flag::CONDUCTS {
+                let gate = gates[e as usize];
+                if energy >= gate {
+                    lo = lo.max(gate);
+                } else {
+                    hi = hi.min(gate);
+                }
+            }
+        };
+        match out.side(s) {
+            Some((_, fs)) => fs.iter().zip(out.row(s)).for_each(|(&f, &e)| add(f, e)),
+            None => out.row(s).iter().for_each(|&e| add(self.meta[e as usize], e)),
+        }
+        // (A flag apart: `f32::max` would take a gate over a NaN.)
+        if plastic {
+            (f32::NAN, f32::NAN)
+        } else {
+            (lo, hi)
+        }
     }
 
     /// [`HotCache::source_sums`] of two source rows at once: where the out-edge view holds

@@ -2,8 +2,9 @@
 //!
 //! Every live edge has one slot in its target row's group; a group's slots ascend by edge
 //! row, which is ascending `EdgeId` order (the summation order of MODEL.md section 5). Per
-//! slot: the edge row, the source row, the factor `q_e` and the flag byte (a gated edge's gate
-//! is read through its edge row).
+//! slot: the edge row, the source row, the factor `q_e` and the flag byte; and where some slot
+//! was gated at the last rebuild, each edge's gate (or learning rate) too, so that the pull
+//! reads it in slot order instead of by edge row, scattered.
 //!
 //! While the store's edge layout stays, edges are only appended (the largest rows) and
 //! tombstoned, so the arrays follow the store in O(edits) instead of being rebuilt:
@@ -86,6 +87,9 @@ pub(super) struct InSlots {
     pub src: Vec<u32>,
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
+    /// Per slot, where `holds_param`: the edge's gate or learning rate (else empty).
+    pub param: Vec<f32>,
+    pub holds_param: bool,
     /// Per target row: every slot in use is plain (conducting, non-negative, neither gated
     /// nor plastic) or masked.
     pub plain: Vec<bool>,
@@ -199,6 +203,8 @@ impl InSlots {
                 (row[k], src[k], qs[k], metas[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
             }
         });
+        self.holds_param = self.meta.iter().any(|&f| f & flag::GATED != 0);
+        self.refill_params(q.kind_params);
         self.plain.clear();
         self.plain_slots = 0;
         for j in 0..n {
@@ -368,6 +374,9 @@ impl InSlots {
         let k = (self.start[d] + self.len[d]) as usize;
         self.len[d] += 1;
         (self.row[k], self.src[k], self.q[k], self.meta[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
+        if self.holds_param {
+            self.param[k] = q.kind_params[e];
+        }
         if self.plain[d] {
             if meta[e] == flag::CONDUCTS {
                 self.plain_slots += 1;
@@ -454,7 +463,19 @@ impl InSlots {
             }
             changed.push(src_rows[e]);
         }
+        // The slots moved within their groups: their gates are read again by edge row.
+        self.refill_params(q.kind_params);
         true
+    }
+
+    /// Where the arrays hold a gate per slot: each slot's from the store's column by its edge
+    /// row (in parallel; unused slots 0).
+    fn refill_params(&mut self, kind_params: &[f32]) {
+        self.param.clear();
+        if self.holds_param {
+            let of = |&r: &u32| if r == NO_ROW { 0.0 } else { kind_params.get(r as usize).copied().unwrap_or(0.0) };
+            self.param.par_extend(self.row.par_iter().map(of));
+        }
     }
 
     /// Keep, in order, the slots of target row `j` for which `keep(row, flags, source row)`
@@ -468,6 +489,9 @@ impl InSlots {
                 self.src[w] = self.src[k];
                 self.q[w] = self.q[k];
                 self.meta[w] = self.meta[k];
+                if self.holds_param {
+                    self.param[w] = self.param[k];
+                }
                 w += 1;
             }
         }
@@ -499,6 +523,9 @@ impl InSlots {
         self.src.extend_from_within(range.start..w);
         self.q.extend_from_within(range.start..w);
         self.meta.extend_from_within(range.start..w);
+        if self.holds_param {
+            self.param.extend_from_within(range.start..w);
+        }
         self.extend_empty(new_cap - kept);
         self.holes += self.cap[d] as usize;
         self.start[d] = new_start as u32;
@@ -529,6 +556,9 @@ impl InSlots {
             self.src.copy_within(from..from + l, to);
             self.q.copy_within(from..from + l, to);
             self.meta.copy_within(from..from + l, to);
+            if self.holds_param {
+                self.param.copy_within(from..from + l, to);
+            }
             let room = to + l..to + self.cap[j] as usize;
             self.row[room.clone()].fill(NO_ROW);
             self.src[room.clone()].fill(0);
@@ -545,6 +575,9 @@ impl InSlots {
         grow(&mut self.src, k);
         grow(&mut self.q, k);
         grow(&mut self.meta, k);
+        if self.holds_param {
+            grow(&mut self.param, k);
+        }
     }
 
     /// `k` unused slots at the end of the arrays.
@@ -555,6 +588,9 @@ impl InSlots {
         self.src.resize(n, 0);
         self.q.resize(n, 0.0);
         self.meta.resize(n, flag::DEAD);
+        if self.holds_param {
+            self.param.resize(n, 0.0);
+        }
     }
 
     /// Bytes allocated (by capacity).
@@ -567,208 +603,10 @@ impl InSlots {
             + bytes(&self.src)
             + bytes(&self.q)
             + bytes(&self.meta)
+            + bytes(&self.param)
             + bytes(&self.plain)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::{Direction, EdgeId, EdgeKind, EdgeRecord, NodeId, NodeKind, NodeRecord, NO_CLASS};
-
-    fn node() -> NodeRecord {
-        NodeRecord {
-            id: NodeId(0),
-            kind: NodeKind::Workspace,
-            energy: 1.0,
-            subtype: NO_CLASS,
-            fertility: 1,
-            growth_class: NO_CLASS,
-            gain_class: NO_CLASS,
-            max_out_degree: 64,
-            parent: None,
-            binding: 0,
-            born_step: 0,
-        }
-    }
-
-    fn edge(src: u64, dst: u64, w: f32) -> EdgeRecord {
-        EdgeRecord {
-            id: EdgeId(0),
-            src: NodeId(src),
-            dst: NodeId(dst),
-            kind: EdgeKind::Excitatory,
-            weight: w,
-            direction: Direction::FreeFlow,
-            gate: 0.0,
-            plastic_lr: 0.0,
-            born_step: 0,
-        }
-    }
-
-    /// Per-row factors and flags standing in for the cache's: a function of the edge (not
-    /// of its row, which a compaction changes), flagged [`flag::DEAD`] where tombstoned (as
-    /// the cache flags them). The factors are what [`Factors`] computes (`|w|`: every node
-    /// is a workspace node, scale 1), for the naive grouping to compare against.
-    fn per_row(store: &Store) -> (Vec<f32>, Vec<u8>) {
-        let e = store.edges();
-        let q = (0..e.rows()).map(|r| e.weights()[r].abs()).collect();
-        let meta = (0..e.rows())
-            .map(|r| match (e.is_live(r), e.id(r) % 3) {
-                (false, _) => flag::DEAD,
-                (true, 0) => flag::CONDUCTS | flag::NEGATIVE,
-                (true, _) => flag::CONDUCTS,
-            })
-            .collect();
-        (q, meta)
-    }
-
-    fn factors(store: &Store) -> Factors<'_> {
-        Factors::of(store, [(2.0, 3.0); 4])
-    }
-
-    /// Every target's slots, masked ones left out, as `(row, src, q, meta)`.
-    fn live_groups(s: &InSlots) -> Vec<Vec<(u32, u32, u32, u8)>> {
-        (0..s.len.len())
-            .map(|j| {
-                s.range(j)
-                    .filter(|&k| s.meta[k] != flag::DEAD)
-                    .map(|k| (s.row[k], s.src[k], s.q[k].to_bits(), s.meta[k]))
-                    .collect()
-            })
-            .collect()
-    }
-
-    #[test]
-    fn following_appends_tombstones_and_new_nodes_matches_a_rebuild() {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |m: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % m
-        };
-        for slack in [true, false] {
-            let mut store = Store::new(true);
-            store.set_max_tombstone_fraction(1.0);
-            store.add_nodes(&[node(); 40]);
-            let mut pair = |n: u64, newest: bool| {
-                let a = next(n - 1);
-                if newest {
-                    (a, n - 1)
-                } else {
-                    (a, (a + 1 + next(n - 1)) % n)
-                }
-            };
-            let first: Vec<EdgeRecord> = (0..300)
-                .map(|i| {
-                    let (a, b) = pair(40, false);
-                    edge(a, b, 0.5 + i as f32)
-                })
-                .collect();
-            store.add_edges(&first).expect("edges");
-            let (_, meta) = per_row(&store);
-            let mut s = InSlots::default();
-            s.rebuild(&store, factors(&store), &meta, slack);
-            let (mut followed, mut moved, mut carried) = (0, 0, 0);
-            for round in 0..40 {
-                // A batch: maybe new nodes, appended edges (some into the newest nodes, so
-                // groups fill up), then removals (some of rows appended in this batch).
-                let rows_before = store.edges().rows();
-                if round % 7 == 3 {
-                    store.add_nodes(&[node(); 3]);
-                }
-                let n = store.nodes().len() as u64;
-                let adds: Vec<EdgeRecord> = (0..1 + pair(30, false).0)
-                    .map(|i| {
-                        let (a, b) = pair(n, i % 4 == 0);
-                        edge(a, b, -(round as f32) - 0.25)
-                    })
-                    .collect();
-                store.add_edges(&adds).expect("edges");
-                let live: Vec<usize> = (0..store.edges().rows()).filter(|&r| store.edges().is_live(r)).collect();
-                let gone: Vec<usize> =
-                    (0..pair(12, false).0).map(|_| live[pair(live.len() as u64 + 1, false).0 as usize]).collect();
-                store.remove_edge_rows(&gone);
-                // Now and then a compaction (rows move), maybe with more edits after it.
-                let compacted = round % 5 == 4;
-                if compacted {
-                    store.compact_edges();
-                    let n = store.nodes().len() as u64;
-                    let more: Vec<EdgeRecord> = (0..3)
-                        .map(|_| {
-                            let (a, b) = pair(n, false);
-                            edge(a, b, 7.5)
-                        })
-                        .collect();
-                    store.add_edges(&more).expect("edges");
-                    let live = (0..store.edges().rows()).find(|&r| store.edges().is_live(r)).expect("a live row");
-                    store.remove_edge_rows(&[live]);
-                }
-                let (q, meta) = per_row(&store);
-                let (mut changed, mut appended) = (Vec::new(), Vec::new());
-                let before = s.holes;
-                if s.follow(&store, factors(&store), &meta, &mut changed, &mut appended) {
-                    followed += 1;
-                    carried += usize::from(compacted);
-                    moved += usize::from(s.holes > before);
-                    // Every source that lost an edge is reported, and every live appended
-                    // row, ascending (an edge appended and removed since the last follow
-                    // changes nothing); compactions renumber the rows, so this is checked
-                    // between them only.
-                    if !compacted {
-                        let e = store.edges();
-                        let new_rows = rows_before..e.rows();
-                        let mut want: Vec<u32> =
-                            gone.iter().filter(|r| !new_rows.contains(r)).map(|&r| e.src_rows()[r]).collect();
-                        want.sort_unstable();
-                        want.dedup();
-                        changed.sort_unstable();
-                        changed.dedup();
-                        assert!(
-                            want.iter().all(|w| changed.binary_search(w).is_ok()),
-                            "round {round}: changed sources"
-                        );
-                        let want: Vec<u32> = new_rows.filter(|&r| e.is_live(r)).map(|r| r as u32).collect();
-                        assert_eq!(appended, want, "round {round}: appended rows");
-                    }
-                } else {
-                    assert!(
-                        !slack || s.holes * 8 > s.row.len() || round == 0,
-                        "round {round}: only too many holes stop a follow"
-                    );
-                    s.rebuild(&store, factors(&store), &meta, slack);
-                }
-                let mut fresh = InSlots::default();
-                fresh.rebuild(&store, factors(&store), &meta, false);
-                assert_eq!(live_groups(&s), live_groups(&fresh), "round {round}, slack {slack}");
-                // The rebuild itself: each target's live rows in ascending order, with their
-                // source rows, factors and flags.
-                let e = store.edges();
-                let naive: Vec<Vec<(u32, u32, u32, u8)>> = (0..store.nodes().len())
-                    .map(|j| {
-                        (0..e.rows())
-                            .filter(|&r| e.is_live(r) && e.dst_rows()[r] as usize == j)
-                            .map(|r| (r as u32, e.src_rows()[r], q[r].to_bits(), meta[r]))
-                            .collect()
-                    })
-                    .collect();
-                assert_eq!(live_groups(&fresh), naive, "round {round}: the rebuild");
-                // A target marked plain has only plain edges (one that had a non-plain edge
-                // may stay unmarked after losing it: the general loop gives the same bits).
-                for j in 0..store.nodes().len() {
-                    let plain = fresh.meta[fresh.range(j)].iter().all(|&f| f == flag::CONDUCTS);
-                    assert!(plain || !s.plain[j], "round {round}: target {j} is not plain");
-                }
-            }
-            if slack {
-                assert!(
-                    followed > 30 && moved > 0 && carried >= 5,
-                    "followed {followed} times ({carried} through a compaction), moved groups {moved} times"
-                );
-            } else {
-                assert!(followed < 40, "arrays without room rebuild when a group fills");
-            }
-        }
-    }
-}
+mod tests;

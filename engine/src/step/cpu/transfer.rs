@@ -57,6 +57,9 @@ pub(super) fn compute(
     sc.inc.resize(n, 0.0);
     sc.recv.resize(n, 0.0);
     cache.per_step.resize(n, false);
+    if !cache.steady.is_empty() {
+        cache.steady.resize(n, (f32::NAN, f32::NAN));
+    }
     let (paid_burned, conducting, received_inhibited, weights);
     if stream {
         sc.pair.resize(n, [0.0; 2]);
@@ -131,6 +134,7 @@ fn source_pass(
     let mut sums = std::mem::take(&mut cache.sums);
     let mut per_step = std::mem::take(&mut cache.per_step);
     let mut stale = std::mem::take(&mut cache.stale);
+    let mut steady = std::mem::take(&mut cache.steady);
     let c: &HotCache = cache;
     // The pair column's chunks where it is kept (see `compute`), else none for every chunk.
     let pairs = if sc.pair.is_empty() {
@@ -138,13 +142,21 @@ fn source_pass(
     } else {
         Either::Left(sc.pair.par_chunks_mut(CHUNK).map(Some))
     };
-    let parts: Vec<(f64, f64, u64)> = sc
+    // The steady ranges' chunks where they are kept (some source's sums changed from step to
+    // step at the step before), else none.
+    let steadies = if steady.is_empty() {
+        Either::Right(rayon::iter::repeat_n((), sc.out.len().div_ceil(CHUNK)).map(|()| None))
+    } else {
+        Either::Left(steady.par_chunks_mut(CHUNK).map(Some))
+    };
+    let (parts, dynamic): (Vec<(f64, f64, u64)>, Vec<usize>) = sc
         .out
         .par_chunks_mut(CHUNK)
         .zip(pairs.zip(sc.recv.par_chunks_mut(CHUNK)))
         .zip(sums.par_chunks_mut(CHUNK).zip(per_step.par_chunks_mut(CHUNK).zip(stale.par_chunks_mut(CHUNK))))
+        .zip(steadies)
         .enumerate()
-        .map(|(ci, ((out, (mut pair, recv)), (sums, (per_step, stale))))| {
+        .map(|(ci, (((out, (mut pair, recv)), (sums, (per_step, stale))), mut steady))| {
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
             // The rows whose sums are recomputed (all with `fresh`), two at a time (see
             // `source_sums_pair`); the cache is asked for their scans' reads some rows ahead
@@ -152,8 +164,14 @@ fn source_pass(
             // then its entries.
             let base = ci * CHUNK;
             let active = |i: usize| kinds[i] != ws && e0[i] > 0.0;
+            // A source whose sums change only through its gated edges keeps them while its
+            // `E0` stays in their steady range (the same edges conduct: the same bits).
+            let holds = |steady: &Option<&mut [(f32, f32)]>, k: usize| {
+                let e = e0[base + k];
+                steady.as_deref().is_some_and(|s| s[k].0 <= e && e < s[k].1)
+            };
             let todo: Vec<u32> = (0..out.len())
-                .filter(|&k| fresh || stale[k] || (per_step[k] && active(base + k)))
+                .filter(|&k| fresh || stale[k] || (per_step[k] && active(base + k) && !holds(&steady, k)))
                 .map(|k| k as u32)
                 .collect();
             for (t, pair) in todo.chunks(2).enumerate() {
@@ -185,8 +203,12 @@ fn source_pass(
                 for (&k, (s, dynamic)) in pair.iter().zip(got) {
                     let k = k as usize;
                     (sums[k], per_step[k], stale[k]) = (s, dynamic, false);
+                    if let (true, Some(steady)) = (dynamic, steady.as_deref_mut()) {
+                        steady[k] = c.steady_range(store, base + k, e_of(k as u32), plasticity);
+                    }
                 }
             }
+            let dynamic = per_step.iter().filter(|&&d| d).count();
             for k in 0..out.len() {
                 let i = base + k;
                 let e = e0[i];
@@ -214,11 +236,18 @@ fn source_pass(
                     conducting += u64::from(s.n);
                 }
             }
-            (paid_sum, burned_sum, conducting)
+            ((paid_sum, burned_sum, conducting), dynamic)
         })
-        .collect();
+        .unzip();
     cache.sums = sums;
     cache.per_step = per_step;
+    // Kept from the next step on where some source's sums change from step to step.
+    match (dynamic.iter().any(|&d| d > 0), steady.is_empty()) {
+        (true, true) => steady.resize(cache.per_step.len(), (f32::NAN, f32::NAN)),
+        (false, false) => steady = Vec::new(),
+        _ => {}
+    }
+    cache.steady = steady;
     cache.stale = stale;
     sum_chunks(parts)
 }
@@ -240,8 +269,8 @@ pub(super) fn sum_chunks(parts: Vec<(f64, f64, u64)>) -> ((f64, f64), u64) {
 const SIGNED: [[f32; 3]; 2] = [[1.0, 1.0, 0.0], [-1.0, 0.0, 1.0]];
 
 /// One target's incoming change, received and inhibited sums in the pull's signed loop
-/// (see `pull_pass`), over its slots' flags, sources and factors. A function of its own, so
-/// that its code does not depend on what is compiled around it.
+/// (see [`flagged_sums`]), over its slots' flags, sources and factors. A function of its
+/// own, so that its code does not depend on what is compiled around it.
 #[inline(never)]
 fn signed_sums(meta: &[u8], src: &[u32], q: &[f32], recv: &[f32]) -> (f32, f32, f32) {
     let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
@@ -257,16 +286,76 @@ fn signed_sums(meta: &[u8], src: &[u32], q: &[f32], recv: &[f32]) -> (f32, f32, 
     (acc, rec, inh)
 }
 
+/// Per slot of the pull's gated loop, by whether its edge conducts this step (bit 0) and is
+/// negative (bit 1): the factors of its term as in [`SIGNED`], and 0 for one that does not.
+const GATED_SIGNED: [[f32; 3]; 4] = [[0.0; 3], SIGNED[0], [0.0; 3], SIGNED[1]];
+
+/// [`signed_sums`] of a target with gated slots (see [`flagged_sums`]), over its slots'
+/// gates too and the sources' `E0` and received factor (`pair`): a slot's term is its factor
+/// times 0 where it does not conduct, which is the `+0` the general loop adds for it.
+#[inline(always)]
+fn gated_sums(meta: &[u8], src: &[u32], q: &[f32], gate: &[f32], pair: &[[f32; 2]]) -> (f32, f32, f32) {
+    use super::cache::bit_of;
+    let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
+    for (((&m, &s), &q), &g) in meta.iter().zip(src).zip(q).zip(gate) {
+        let [x0, recv] = pair[s as usize];
+        let r = recv * q;
+        let open = bit_of(m, flag::CONDUCTS) & ((bit_of(m, flag::GATED) ^ 1) | usize::from(x0 >= g));
+        let [a, c, i] = GATED_SIGNED[open | bit_of(m, flag::NEGATIVE) << 1];
+        acc += r * a;
+        rec += r * c;
+        inh += r * i;
+    }
+    (acc, rec, inh)
+}
+
+/// The incoming change, received and inhibited sums of a target whose slots (flags, sources,
+/// factors) take a loop without branches, or none. Where every slot conducts, plainly or
+/// negatively (or is masked), the signs and the received and inhibited shares are factors of
+/// +-1 and 0: products that are exact (a term times 1 or -1 is itself or its negation, times
+/// 0 a zero, and adding a zero to these sums, which start at +0 and only grow, changes no
+/// bit; the terms are finite), so no flag needs a branch or a move between the integer and
+/// float units ([`signed_sums`]). Where the in-slot arrays hold the slots' `gates`, the same
+/// for any target but one with plastic slots under `plasticity` ([`gated_sums`], with the
+/// sources' received factors and `E0` beside them in `pair`). A first pass over the flag
+/// bytes alone says which loop.
+#[inline(never)]
+fn flagged_sums(
+    (meta, src, q): (&[u8], &[u32], &[f32]),
+    gates: Option<&[f32]>,
+    (recv, pair): (&[f32], &[[f32; 2]]),
+    plasticity: bool,
+) -> Option<(f32, f32, f32)> {
+    let other = !(flag::CONDUCTS | flag::NEGATIVE | flag::DEAD);
+    let odd = meta.iter().fold(0u8, |o, &m| o | (m & other) | u8::from(m & (flag::CONDUCTS | flag::DEAD) == 0));
+    if odd == 0 {
+        return Some(signed_sums(meta, src, q, recv));
+    }
+    // (Asked apart: the pass above, whose result is only compared with 0, is the faster for
+    // it; 7.5 against 9.7-10.1 ms per step for the 20%-inhibitory graph of BENCHMARKS.)
+    let g = gates.filter(|_| !plasticity || meta.iter().all(|&m| m & flag::PLASTIC == 0))?;
+    Some(gated_sums(meta, src, q, g, pair))
+}
+
 /// One plasticity update: in-slot, target row, new weight.
 pub(super) type Update = (u32, u32, f32);
+
+/// How many slots ahead the pull's general loop asks the cache for a gated slot's gate. Only
+/// some slots are gated, so the distance in slots must span several gated ones for their
+/// misses to overlap: on `dense-100k.toml` with a tenth of its edges gated, 64 slots took
+/// the transfer from 57-59 ms per step (16 slots) to 45-51 ms (32: 51-52; 96: 47-49).
+const GATE_AHEAD: usize = 4 * AHEAD;
 
 /// Per target: incoming change, received, inhibited; and the plastic weight updates.
 fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params) -> ((f64, f64), Vec<Update>) {
     let slots = &cache.slots;
     let pos = &slots.row;
     let weights = store.edges().weights();
-    // Gates and learning rates (one column), read only where the flags say Gated or Plastic.
+    // Gates and learning rates (one column), read only where the flags say Gated or Plastic:
+    // per slot where the in-slot arrays hold them, else by edge row.
     let kind_params = store.edges().kind_params();
+    let (held, param) = (slots.holds_param, &slots.param);
+    let param_at = |s: usize| if held { param[s] } else { kind_params[pos[s] as usize] };
     let kinds = store.nodes().kinds();
     let (pair, recv) = (&sc.pair, &sc.recv);
     let (in_src, in_q, in_meta, plain) = (&slots.src, &slots.q, &slots.meta, &slots.plain);
@@ -325,20 +414,12 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     rec_sum += f64::from(acc);
                     continue;
                 }
-                // Where every slot conducts, plainly or negatively (or is masked), the signs
-                // and the received and inhibited shares are factors of +-1 and 0: products
-                // that are exact (a term times 1 or -1 is itself or its negation, times 0 a
-                // zero, and adding a zero to these sums, which start at +0 and only grow,
-                // changes no bit; the terms are finite), so no flag needs a branch or a
-                // move between the integer and float units. A target with any other slot
-                // takes the general loop below instead.
-                // (A first pass over the flag bytes alone says which loop.)
-                let other = !(flag::CONDUCTS | flag::NEGATIVE | flag::DEAD);
-                let odd = in_meta[lo..hi]
-                    .iter()
-                    .fold(0u8, |o, &m| o | (m & other) | u8::from(m & (flag::CONDUCTS | flag::DEAD) == 0));
-                if odd == 0 {
-                    let (acc, rec, inh) = signed_sums(&in_meta[lo..hi], &in_src[lo..hi], &in_q[lo..hi], recv);
+                // Most targets with other slots than plain ones take a loop without branches
+                // (see `flagged_sums`); the others the general loop below.
+                let r = lo..hi;
+                let gates = held.then(|| &param[r.clone()]);
+                let slots = (&in_meta[r.clone()], &in_src[r.clone()], &in_q[r]);
+                if let Some((acc, rec, inh)) = flagged_sums(slots, gates, (recv, pair), plasticity) {
                     *out = acc;
                     rec_sum += f64::from(rec);
                     inh_sum += f64::from(inh);
@@ -349,9 +430,9 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                 // Branch-free: `acc` starts at +0 and can never become -0 (exact cancellation
                 // gives +0), and `rec`, `inh` only grow, so adding a masked +-0 is exact.
                 for s in lo..hi {
-                    // A gate is read by edge row, scattered: the cache is asked for it some
-                    // slots ahead.
-                    if let (Some(&m), Some(&p)) = (in_meta.get(s + AHEAD), pos.get(s + AHEAD)) {
+                    // A gate read by edge row is scattered: the cache is asked for it some slots
+                    // ahead (see `GATE_AHEAD`).
+                    if let (false, Some(&m), Some(&p)) = (held, in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
                         if m & flag::GATED != 0 {
                             crate::store::prefetch(kind_params, p as usize);
                         }
@@ -359,7 +440,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     let m = in_meta[s];
                     let src = in_src[s] as usize;
                     let [x0, recv] = pair[src];
-                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= kind_params[pos[s] as usize]);
+                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= param_at(s));
                     has_plastic |= m & flag::PLASTIC != 0 && m & flag::CONDUCTS != 0;
                     let r = if open { recv * in_q[s] } else { 0.0 };
                     let neg = m & flag::NEGATIVE != 0;
@@ -381,7 +462,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                             continue;
                         }
                         let p = pos[s] as usize;
-                        let w = (weights[p] + (kind_params[p] * (x0 / cap)) * drive).clamp(wmin, wmax);
+                        let w = (weights[p] + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
                         updates.push((s as u32, j as u32, w));
                     }
                 }
