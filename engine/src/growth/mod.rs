@@ -3,11 +3,11 @@
 //!
 //! Happens-before rules (inline mode, the only mode until the worker thread lands):
 //! 1. The stepper finishes step `k` and its state is final ("snapshot k").
-//! 2. [`propose`] reads only snapshot `k`, the seed and `k`, and returns proposals.
+//! 2. [`propose()`] reads only snapshot `k`, the seed and `k`, and returns proposals.
 //! 3. The proposals are queued as due at step `k + 1 + worker_lag_steps` and applied at the
 //!    start of that step (MODEL.md 5.1), each re-validated against the graph of that moment.
 //!
-//! No proposals are computed from the initial graph. Because [`propose`] is a pure function
+//! No proposals are computed from the initial graph. Because [`propose()`] is a pure function
 //! of its view, a worker thread that calls it on a published snapshot gives the same results.
 
 mod pending;

@@ -15,7 +15,7 @@
 //! Supervision: a worker that panics, returns an error, or misses the deadline (hung) is
 //! replaced by a new thread (generation) after a delay that doubles with each consecutive
 //! restart (with jitter), and every snapshot not yet answered is sent again: proposals are a
-//! pure function of the snapshot, the seed and `k` ([`super::propose`]), so a restart
+//! pure function of the snapshot, the seed and `k` ([`super::propose()`]), so a restart
 //! changes no result. The restart budget is counted in steps (at most `max_restarts`
 //! within `restart_window_steps`), so it does not depend on how loaded the machine is. Past
 //! it, `when_exhausted` decides: `continue` without growth, or `stop` with an error. A hung

@@ -53,7 +53,7 @@ pub(crate) fn moved_capacity(len: usize) -> usize {
 }
 
 /// How many edits ahead a pass over edits asks the cache for what later edits read (see
-/// [`super::prefetch`]): the last of its dependent reads half as far ahead.
+/// [`super::prefetch()`]): the last of its dependent reads half as far ahead.
 pub(crate) const AHEAD: usize = 16;
 
 /// How [`Csr::group`] lays the groups out.
@@ -462,7 +462,7 @@ impl Csr {
             super::prefetch(&self.beside.flags, i);
         }
     }
-    /// Ask the cache for node row `n`'s bounds (see [`super::prefetch`]); a later
+    /// Ask the cache for node row `n`'s bounds (see [`super::prefetch()`]); a later
     /// [`Csr::prefetch_group`] reads them.
     #[inline]
     pub fn prefetch_bounds(&self, n: usize) {

@@ -135,7 +135,7 @@ impl NodeTable {
     pub fn guess_row(&self, id: NodeId) -> usize {
         id.0.wrapping_sub(self.id.first().copied().unwrap_or(0)) as usize
     }
-    /// Ask the cache for what [`NodeTable::row_of`] reads first (see [`super::prefetch`]).
+    /// Ask the cache for what [`NodeTable::row_of`] reads first (see [`super::prefetch()`]).
     #[inline]
     pub fn prefetch_row_of(&self, id: NodeId) {
         super::prefetch(&self.id, self.guess_row(id));

@@ -398,7 +398,7 @@ impl HotCache {
     /// Carry the per-row entries synced to edge layout `layout` over to the store's current
     /// rows, through the compaction that made them (the entries of rows since tombstoned
     /// too: the caller flags them), else drop them all; new edges' entries are left to
-    /// [`HotCache::add_new_edges`].
+    /// [`add_new_edges`].
     fn carry_over(&mut self, store: &Store, layout: u64) {
         let Some(c) = store.last_compaction().filter(|c| c.from == layout && c.rows_before >= self.meta.len()) else {
             self.q.clear();
