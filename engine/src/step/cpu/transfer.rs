@@ -64,8 +64,10 @@ pub(super) fn compute(
     if stream {
         sc.pair.resize(n, [0.0; 2]);
         super::stream::source_sums(cache, sc, store);
-        // The streamed sums hold this step's gates; the compressed-row path must not reuse them.
+        // The streamed sums hold this step's gates; the compressed-row path must not reuse them
+        // (nor their steady ranges).
         cache.sums_version = None;
+        cache.steady = Vec::new();
         (paid_burned, conducting) = super::stream::amounts(cache, sc, store, params);
         let updates;
         (received_inhibited, updates) = super::stream::targets(cache, sc, store, params);
