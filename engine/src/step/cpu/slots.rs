@@ -3,8 +3,8 @@
 //! Every live edge has one slot in its target row's group; a group's slots ascend by edge
 //! row, which is ascending `EdgeId` order (the summation order of MODEL.md section 5). Per
 //! slot: the edge row, the source row, the factor `q_e` and the flag byte; and where some slot
-//! was gated at the last rebuild, each edge's gate (or learning rate) too, so that the pull
-//! reads it in slot order instead of by edge row, scattered.
+//! was gated or plastic at the last rebuild, each edge's gate or learning rate too, so that
+//! the pull reads it in slot order instead of by edge row, scattered.
 //!
 //! While the store's edge layout stays, edges are only appended (the largest rows) and
 //! tombstoned, so the arrays follow the store in O(edits) instead of being rebuilt:
@@ -87,7 +87,8 @@ pub(super) struct InSlots {
     pub src: Vec<u32>,
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
-    /// Per slot, where `holds_param`: the edge's gate or learning rate (else empty).
+    /// Per slot, where `holds_param` (some slot gated or plastic at the last rebuild): the
+    /// edge's gate or learning rate (else empty).
     pub param: Vec<f32>,
     pub holds_param: bool,
     /// Per target row: every slot in use is plain (conducting, non-negative, neither gated
@@ -203,7 +204,7 @@ impl InSlots {
                 (row[k], src[k], qs[k], metas[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
             }
         });
-        self.holds_param = self.meta.iter().any(|&f| f & flag::GATED != 0);
+        self.holds_param = self.meta.iter().any(|&f| f & (flag::GATED | flag::PLASTIC) != 0);
         self.refill_params(q.kind_params);
         self.plain.clear();
         self.plain_slots = 0;

@@ -317,26 +317,23 @@ fn gated_sums(meta: &[u8], src: &[u32], q: &[f32], gate: &[f32], pair: &[[f32; 2
 /// +-1 and 0: products that are exact (a term times 1 or -1 is itself or its negation, times
 /// 0 a zero, and adding a zero to these sums, which start at +0 and only grow, changes no
 /// bit; the terms are finite), so no flag needs a branch or a move between the integer and
-/// float units ([`signed_sums`]). Where the in-slot arrays hold the slots' `gates`, the same
-/// for any target but one with plastic slots under `plasticity` ([`gated_sums`], with the
-/// sources' received factors and `E0` beside them in `pair`). A first pass over the flag
-/// bytes alone says which loop.
+/// float units ([`signed_sums`]). Where the in-slot arrays hold the slots' `gates` (and
+/// learning rates), the same for any target ([`gated_sums`], with the sources' received
+/// factors and `E0` beside them in `pair`). A first pass over the flag bytes alone says
+/// which loop; the second, whether it was the latter (only then may the target have plastic
+/// slots, whose updates are a pass of their own).
 #[inline(never)]
 fn flagged_sums(
     (meta, src, q): (&[u8], &[u32], &[f32]),
     gates: Option<&[f32]>,
     (recv, pair): (&[f32], &[[f32; 2]]),
-    plasticity: bool,
-) -> Option<(f32, f32, f32)> {
+) -> Option<((f32, f32, f32), bool)> {
     let other = !(flag::CONDUCTS | flag::NEGATIVE | flag::DEAD);
     let odd = meta.iter().fold(0u8, |o, &m| o | (m & other) | u8::from(m & (flag::CONDUCTS | flag::DEAD) == 0));
     if odd == 0 {
-        return Some(signed_sums(meta, src, q, recv));
+        return Some((signed_sums(meta, src, q, recv), false));
     }
-    // (Asked apart: the pass above, whose result is only compared with 0, is the faster for
-    // it; 7.5 against 9.7-10.1 ms per step for the 20%-inhibitory graph of BENCHMARKS.)
-    let g = gates.filter(|_| !plasticity || meta.iter().all(|&m| m & flag::PLASTIC == 0))?;
-    Some(gated_sums(meta, src, q, g, pair))
+    Some((gated_sums(meta, src, q, gates?, pair), true))
 }
 
 /// One plasticity update: in-slot, target row, new weight.
@@ -365,6 +362,28 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
     let ws = NodeKind::Workspace.code();
+    // 5.3 for target `j` (slots `r`, incoming change `acc`): w += (lr * (E0_i / cap)) *
+    // clamp(in_j / cap, -1, 1), clamped. A weight is read by edge row, scattered: the cache is
+    // asked for it some plastic slots ahead.
+    let plastic_updates = |r: std::ops::Range<usize>, j: usize, acc: f32, updates: &mut Vec<Update>| {
+        let drive = (acc / cap).clamp(-1.0, 1.0);
+        for s in r.clone() {
+            if let (Some(&m), Some(&p)) = (in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
+                if m & flag::PLASTIC != 0 && s + GATE_AHEAD < r.end {
+                    crate::store::prefetch(weights, p as usize);
+                }
+            }
+            let m = in_meta[s];
+            let src = in_src[s] as usize;
+            let x0 = pair[src][0];
+            if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 || kinds[src] == ws || !(x0 > 0.0) {
+                continue;
+            }
+            let p = pos[s] as usize;
+            let w = (weights[p] + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
+            updates.push((s as u32, j as u32, w));
+        }
+    };
     let parts: Vec<(f64, f64, Vec<Update>)> = sc
         .inc
         .par_chunks_mut(CHUNK)
@@ -421,10 +440,13 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                 let r = lo..hi;
                 let gates = held.then(|| &param[r.clone()]);
                 let slots = (&in_meta[r.clone()], &in_src[r.clone()], &in_q[r]);
-                if let Some((acc, rec, inh)) = flagged_sums(slots, gates, (recv, pair), plasticity) {
+                if let Some(((acc, rec, inh), gated)) = flagged_sums(slots, gates, (recv, pair)) {
                     *out = acc;
                     rec_sum += f64::from(rec);
                     inh_sum += f64::from(inh);
+                    if gated && plasticity && in_meta[lo..hi].iter().any(|&m| m & flag::PLASTIC != 0) {
+                        plastic_updates(lo..hi, j, acc, &mut updates);
+                    }
                     continue;
                 }
                 let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
@@ -454,19 +476,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                 rec_sum += f64::from(rec);
                 inh_sum += f64::from(inh);
                 if plasticity && has_plastic {
-                    // 5.3: w += (lr * (E0_i / cap)) * clamp(in_j / cap, -1, 1), clamped.
-                    let drive = (acc / cap).clamp(-1.0, 1.0);
-                    for s in lo..hi {
-                        let m = in_meta[s];
-                        let src = in_src[s] as usize;
-                        let x0 = pair[src][0];
-                        if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 || kinds[src] == ws || !(x0 > 0.0) {
-                            continue;
-                        }
-                        let p = pos[s] as usize;
-                        let w = (weights[p] + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
-                        updates.push((s as u32, j as u32, w));
-                    }
+                    plastic_updates(lo..hi, j, acc, &mut updates);
                 }
             }
             (rec_sum, inh_sum, updates)
@@ -488,6 +498,14 @@ fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update])
     let ds: Vec<f32> = updates.iter().map(|&(_, j, _)| cache.dst_scale(store, j as usize)).collect();
     let weights = store.edge_weights_mut();
     for (i, &(slot, _, w)) in updates.iter().enumerate() {
+        // The rows are scattered (the updates come in target order): the cache is asked for
+        // each row's weight, flags and factor some updates ahead.
+        if let Some(&f) = pos.get(i + AHEAD) {
+            let f = f as usize;
+            crate::store::prefetch(weights, f);
+            crate::store::prefetch(&cache.meta, f);
+            crate::store::prefetch(&cache.q, f);
+        }
         let p = pos[i] as usize;
         weights[p] = w;
         let q = w.abs() * ds[i];
