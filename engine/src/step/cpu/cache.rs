@@ -152,6 +152,12 @@ impl<'a> Factors<'a> {
         Self { weights: e.weights(), kinds: n.kinds(), subtypes: n.subtypes(), table, kind_params: e.kind_params() }
     }
 
+    /// The weight of edge row `e`.
+    #[inline]
+    pub fn weight(&self, e: usize) -> f32 {
+        self.weights.get(e).copied().unwrap_or(0.0)
+    }
+
     /// `q_e` of edge row `e` whose target is node row `d`.
     #[inline]
     pub fn q(&self, e: usize, d: usize) -> f32 {

@@ -75,6 +75,29 @@ struct Carried {
     stray: bool,
 }
 
+/// Per slot, copies of per-edge columns of the store that the pull would otherwise read by
+/// edge row, scattered: the gate or learning rate (where some slot was gated or plastic at the
+/// last rebuild) and the weight (where some slot was plastic), else empty.
+#[derive(Default)]
+pub(super) struct Copies {
+    pub param: Vec<f32>,
+    pub holds_param: bool,
+    pub weight: Vec<f32>,
+    pub holds_weight: bool,
+}
+
+impl Copies {
+    /// `f` of each column held.
+    fn each(&mut self, mut f: impl FnMut(&mut Vec<f32>)) {
+        if self.holds_param {
+            f(&mut self.param);
+        }
+        if self.holds_weight {
+            f(&mut self.weight);
+        }
+    }
+}
+
 /// See the module docs.
 #[derive(Default)]
 pub(super) struct InSlots {
@@ -87,10 +110,9 @@ pub(super) struct InSlots {
     pub src: Vec<u32>,
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
-    /// Per slot, where `holds_param` (some slot gated or plastic at the last rebuild): the
-    /// edge's gate or learning rate (else empty).
-    pub param: Vec<f32>,
-    pub holds_param: bool,
+    /// Per slot, copies of the edge's gate or learning rate and weight, where some slot was
+    /// gated or plastic at the last rebuild.
+    pub copies: Copies,
     /// Per target row: every slot in use is plain (conducting, non-negative, neither gated
     /// nor plastic) or masked.
     pub plain: Vec<bool>,
@@ -204,8 +226,9 @@ impl InSlots {
                 (row[k], src[k], qs[k], metas[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
             }
         });
-        self.holds_param = self.meta.iter().any(|&f| f & (flag::GATED | flag::PLASTIC) != 0);
-        self.refill_params(q.kind_params);
+        self.copies.holds_param = self.meta.iter().any(|&f| f & (flag::GATED | flag::PLASTIC) != 0);
+        self.copies.holds_weight = self.meta.iter().any(|&f| f & flag::PLASTIC != 0);
+        self.refill_copies(q);
         self.plain.clear();
         self.plain_slots = 0;
         for j in 0..n {
@@ -375,8 +398,11 @@ impl InSlots {
         let k = (self.start[d] + self.len[d]) as usize;
         self.len[d] += 1;
         (self.row[k], self.src[k], self.q[k], self.meta[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
-        if self.holds_param {
-            self.param[k] = q.kind_params[e];
+        if self.copies.holds_param {
+            self.copies.param[k] = q.kind_params[e];
+        }
+        if self.copies.holds_weight {
+            self.copies.weight[k] = q.weight(e);
         }
         if self.plain[d] {
             if meta[e] == flag::CONDUCTS {
@@ -464,18 +490,29 @@ impl InSlots {
             }
             changed.push(src_rows[e]);
         }
-        // The slots moved within their groups: their gates are read again by edge row.
-        self.refill_params(q.kind_params);
+        // The slots moved within their groups: their copies are read again by edge row.
+        self.refill_copies(q);
         true
     }
 
-    /// Where the arrays hold a gate per slot: each slot's from the store's column by its edge
-    /// row (in parallel; unused slots 0).
-    fn refill_params(&mut self, kind_params: &[f32]) {
-        self.param.clear();
-        if self.holds_param {
-            let of = |&r: &u32| if r == NO_ROW { 0.0 } else { kind_params.get(r as usize).copied().unwrap_or(0.0) };
-            self.param.par_extend(self.row.par_iter().map(of));
+    /// The copies held, each slot's from the store's columns by its edge row (in parallel;
+    /// unused slots 0).
+    fn refill_copies(&mut self, q: Factors<'_>) {
+        let row = &self.row;
+        let fill = |c: &mut Vec<f32>, of: &(dyn Fn(usize) -> f32 + Sync)| {
+            c.clear();
+            c.par_extend(row.par_iter().map(|&r| if r == NO_ROW { 0.0 } else { of(r as usize) }));
+        };
+        let c = &mut self.copies;
+        if c.holds_param {
+            fill(&mut c.param, &|e| q.kind_params.get(e).copied().unwrap_or(0.0));
+        } else {
+            c.param = Vec::new();
+        }
+        if c.holds_weight {
+            fill(&mut c.weight, &|e| q.weight(e));
+        } else {
+            c.weight = Vec::new();
         }
     }
 
@@ -490,9 +527,7 @@ impl InSlots {
                 self.src[w] = self.src[k];
                 self.q[w] = self.q[k];
                 self.meta[w] = self.meta[k];
-                if self.holds_param {
-                    self.param[w] = self.param[k];
-                }
+                self.copies.each(|c| c[w] = c[k]);
                 w += 1;
             }
         }
@@ -524,9 +559,7 @@ impl InSlots {
         self.src.extend_from_within(range.start..w);
         self.q.extend_from_within(range.start..w);
         self.meta.extend_from_within(range.start..w);
-        if self.holds_param {
-            self.param.extend_from_within(range.start..w);
-        }
+        self.copies.each(|c| c.extend_from_within(range.start..w));
         self.extend_empty(new_cap - kept);
         self.holes += self.cap[d] as usize;
         self.start[d] = new_start as u32;
@@ -557,9 +590,7 @@ impl InSlots {
             self.src.copy_within(from..from + l, to);
             self.q.copy_within(from..from + l, to);
             self.meta.copy_within(from..from + l, to);
-            if self.holds_param {
-                self.param.copy_within(from..from + l, to);
-            }
+            self.copies.each(|c| c.copy_within(from..from + l, to));
             let room = to + l..to + self.cap[j] as usize;
             self.row[room.clone()].fill(NO_ROW);
             self.src[room.clone()].fill(0);
@@ -576,9 +607,7 @@ impl InSlots {
         grow(&mut self.src, k);
         grow(&mut self.q, k);
         grow(&mut self.meta, k);
-        if self.holds_param {
-            grow(&mut self.param, k);
-        }
+        self.copies.each(|c| grow(c, k));
     }
 
     /// `k` unused slots at the end of the arrays.
@@ -589,9 +618,7 @@ impl InSlots {
         self.src.resize(n, 0);
         self.q.resize(n, 0.0);
         self.meta.resize(n, flag::DEAD);
-        if self.holds_param {
-            self.param.resize(n, 0.0);
-        }
+        self.copies.each(|c| c.resize(n, 0.0));
     }
 
     /// Bytes allocated (by capacity).
@@ -604,7 +631,8 @@ impl InSlots {
             + bytes(&self.src)
             + bytes(&self.q)
             + bytes(&self.meta)
-            + bytes(&self.param)
+            + bytes(&self.copies.param)
+            + bytes(&self.copies.weight)
             + bytes(&self.plain)
     }
 }

@@ -353,7 +353,8 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     // Gates and learning rates (one column), read only where the flags say Gated or Plastic:
     // per slot where the in-slot arrays hold them, else by edge row.
     let kind_params = store.edges().kind_params();
-    let (held, param) = (slots.holds_param, &slots.param);
+    let (held, param) = (slots.copies.holds_param, &slots.copies.param);
+    let (held_w, weight) = (slots.copies.holds_weight, &slots.copies.weight);
     let param_at = |s: usize| if held { param[s] } else { kind_params[pos[s] as usize] };
     let kinds = store.nodes().kinds();
     let (pair, recv) = (&sc.pair, &sc.recv);
@@ -368,7 +369,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     let plastic_updates = |r: std::ops::Range<usize>, j: usize, acc: f32, updates: &mut Vec<Update>| {
         let drive = (acc / cap).clamp(-1.0, 1.0);
         for s in r.clone() {
-            if let (Some(&m), Some(&p)) = (in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
+            if let (false, Some(&m), Some(&p)) = (held_w, in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
                 if m & flag::PLASTIC != 0 && s + GATE_AHEAD < r.end {
                     crate::store::prefetch(weights, p as usize);
                 }
@@ -379,8 +380,8 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
             if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 || kinds[src] == ws || !(x0 > 0.0) {
                 continue;
             }
-            let p = pos[s] as usize;
-            let w = (weights[p] + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
+            let old = if held_w { weight[s] } else { weights[pos[s] as usize] };
+            let w = (old + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
             updates.push((s as u32, j as u32, w));
         }
     };
@@ -515,5 +516,8 @@ fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update])
         cache.meta[p] = m;
         cache.slots.q[slot as usize] = q;
         cache.slots.meta[slot as usize] = m;
+        if let Some(c) = cache.slots.copies.weight.get_mut(slot as usize) {
+            *c = w;
+        }
     }
 }
