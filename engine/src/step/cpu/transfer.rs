@@ -138,19 +138,10 @@ fn source_pass(
     let mut stale = std::mem::take(&mut cache.stale);
     let mut steady = std::mem::take(&mut cache.steady);
     let c: &HotCache = cache;
-    // The pair column's chunks where it is kept (see `compute`), else none for every chunk.
-    let pairs = if sc.pair.is_empty() {
-        Either::Right(rayon::iter::repeat_n((), sc.out.len().div_ceil(CHUNK)).map(|()| None))
-    } else {
-        Either::Left(sc.pair.par_chunks_mut(CHUNK).map(Some))
-    };
-    // The steady ranges' chunks where they are kept (some source's sums changed from step to
-    // step at the step before), else none.
-    let steadies = if steady.is_empty() {
-        Either::Right(rayon::iter::repeat_n((), sc.out.len().div_ceil(CHUNK)).map(|()| None))
-    } else {
-        Either::Left(steady.par_chunks_mut(CHUNK).map(Some))
-    };
+    // The pair column where it is kept (see `compute`), and the steady ranges where they are
+    // (some source's sums changed from step to step at the step before).
+    let chunks = sc.out.len().div_ceil(CHUNK);
+    let (pairs, steadies) = (chunks_if_kept(&mut sc.pair, chunks), chunks_if_kept(&mut steady, chunks));
     let (parts, dynamic): (Vec<(f64, f64, u64)>, Vec<usize>) = sc
         .out
         .par_chunks_mut(CHUNK)
@@ -210,11 +201,12 @@ fn source_pass(
                     }
                 }
             }
-            let dynamic = per_step.iter().filter(|&&d| d).count();
+            let mut dynamic = 0usize;
             for k in 0..out.len() {
                 let i = base + k;
                 let e = e0[i];
                 let active = active(i);
+                dynamic += usize::from(per_step[k]);
                 let s = sums[k];
                 if !active {
                     out[k] = 0.0;
@@ -252,6 +244,16 @@ fn source_pass(
     cache.steady = steady;
     cache.stale = stale;
     sum_chunks(parts)
+}
+
+/// A per-node column's chunks of [`CHUNK`] rows where it is kept, else none for each of the
+/// `chunks` chunks.
+fn chunks_if_kept<T: Send>(v: &mut [T], chunks: usize) -> impl IndexedParallelIterator<Item = Option<&mut [T]>> {
+    if v.is_empty() {
+        Either::Right(rayon::iter::repeat_n((), chunks).map(|()| None))
+    } else {
+        Either::Left(v.par_chunks_mut(CHUNK).map(Some))
+    }
 }
 
 /// The source pass's per-chunk `(paid, burned, conducting)`, added in chunk order (both
