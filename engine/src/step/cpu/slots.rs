@@ -3,8 +3,9 @@
 //! Every live edge has one slot in its target row's group; a group's slots ascend by edge
 //! row, which is ascending `EdgeId` order (the summation order of MODEL.md section 5). Per
 //! slot: the edge row, the source row, the factor `q_e` and the flag byte; and where some slot
-//! was gated or plastic at the last rebuild, each edge's gate or learning rate too, so that
-//! the pull reads it in slot order instead of by edge row, scattered.
+//! was gated or plastic at the last rebuild, copies of each edge's gate or learning rate and
+//! (plastic) weight too ([`Copies`]), so that the pull reads them in slot order instead of by
+//! edge row, scattered.
 //!
 //! While the store's edge layout stays, edges are only appended (the largest rows) and
 //! tombstoned, so the arrays follow the store in O(edits) instead of being rebuilt:
