@@ -359,14 +359,6 @@ impl HotCache {
         self.q_kept = true;
     }
 
-    /// Set `q_e` of edge row `e` where it is kept.
-    #[inline]
-    pub fn set_q(&mut self, e: usize, q: f32) {
-        if self.q_kept {
-            self.q[e] = q;
-        }
-    }
-
     /// Free the per-row entries, flags included, of a graph that has stayed the same for a
     /// while and has no source whose sums change from step to step: nothing reads them until
     /// the topology changes, and the sync after that computes them again.

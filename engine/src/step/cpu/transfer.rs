@@ -499,27 +499,45 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
 fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update]) {
     let pos: Vec<u32> = updates.iter().map(|&(s, _, _)| cache.slots.row[s as usize]).collect();
     let ds: Vec<f32> = updates.iter().map(|&(_, j, _)| cache.dst_scale(store, j as usize)).collect();
+    let kept = cache.q_kept();
     let weights = store.edge_weights_mut();
-    for (i, &(slot, _, w)) in updates.iter().enumerate() {
-        // The rows are scattered (the updates come in target order): the cache is asked for
-        // each row's weight, flags and factor some updates ahead.
+    let HotCache { q: row_q, meta: row_meta, slots, .. } = cache;
+    // The rows are scattered (the updates come in target order): each writer asks the cache
+    // for its rows some updates ahead; the store's weights on one thread, the cache's entries
+    // (by row, then by slot) on the other.
+    let ahead = |i: usize, col: &[f32]| {
         if let Some(&f) = pos.get(i + AHEAD) {
-            let f = f as usize;
-            crate::store::prefetch(weights, f);
-            crate::store::prefetch(&cache.meta, f);
-            crate::store::prefetch(&cache.q, f);
+            crate::store::prefetch(col, f as usize);
         }
-        let p = pos[i] as usize;
-        weights[p] = w;
-        let q = w.abs() * ds[i];
-        // A plastic edge's source has its sums recomputed every step, so its flags are kept.
-        let m = (cache.meta[p] & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 };
-        cache.set_q(p, q);
-        cache.meta[p] = m;
-        cache.slots.q[slot as usize] = q;
-        cache.slots.meta[slot as usize] = m;
-        if let Some(c) = cache.slots.copies.weight.get_mut(slot as usize) {
-            *c = w;
-        }
-    }
+    };
+    rayon::join(
+        || {
+            for (i, &(_, _, w)) in updates.iter().enumerate() {
+                ahead(i, weights);
+                weights[pos[i] as usize] = w;
+            }
+        },
+        || {
+            for (i, &(slot, _, w)) in updates.iter().enumerate() {
+                if let Some(&f) = pos.get(i + AHEAD) {
+                    crate::store::prefetch(row_meta, f as usize);
+                }
+                if kept {
+                    ahead(i, row_q);
+                }
+                let (p, s) = (pos[i] as usize, slot as usize);
+                let q = w.abs() * ds[i];
+                // A plastic edge's source has its sums recomputed every step, so its flags are kept.
+                let m = (row_meta[p] & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 };
+                if kept {
+                    row_q[p] = q;
+                }
+                row_meta[p] = m;
+                (slots.q[s], slots.meta[s]) = (q, m);
+                if let Some(c) = slots.copies.weight.get_mut(s) {
+                    *c = w;
+                }
+            }
+        },
+    );
 }
