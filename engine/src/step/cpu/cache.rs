@@ -140,9 +140,7 @@ pub(super) struct Factors<'a> {
     kinds: &'a [u8],
     subtypes: &'a [u8],
     table: [(f32, f32); 4],
-    /// Per edge row: its gate or learning rate (the store's column), which the in-slot
-    /// arrays may hold per slot.
-    pub kind_params: &'a [f32],
+    kind_params: &'a [f32],
 }
 
 impl<'a> Factors<'a> {
@@ -152,10 +150,17 @@ impl<'a> Factors<'a> {
         Self { weights: e.weights(), kinds: n.kinds(), subtypes: n.subtypes(), table, kind_params: e.kind_params() }
     }
 
-    /// The weight of edge row `e`.
+    /// The weight of edge row `e` (what the in-slot arrays may copy per slot).
     #[inline]
     pub fn weight(&self, e: usize) -> f32 {
         self.weights.get(e).copied().unwrap_or(0.0)
+    }
+
+    /// The gate or learning rate of edge row `e` (the store's column; what the in-slot
+    /// arrays may copy per slot).
+    #[inline]
+    pub fn param(&self, e: usize) -> f32 {
+        self.kind_params.get(e).copied().unwrap_or(0.0)
     }
 
     /// `q_e` of edge row `e` whose target is node row `d`.

@@ -400,7 +400,7 @@ impl InSlots {
         self.len[d] += 1;
         (self.row[k], self.src[k], self.q[k], self.meta[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
         if self.copies.holds_param {
-            self.copies.param[k] = q.kind_params[e];
+            self.copies.param[k] = q.param(e);
         }
         if self.copies.holds_weight {
             self.copies.weight[k] = q.weight(e);
@@ -506,7 +506,7 @@ impl InSlots {
         };
         let c = &mut self.copies;
         if c.holds_param {
-            fill(&mut c.param, &|e| q.kind_params.get(e).copied().unwrap_or(0.0));
+            fill(&mut c.param, &|e| q.param(e));
         } else {
             c.param = Vec::new();
         }

@@ -452,6 +452,8 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     }
                     continue;
                 }
+                // The general loop: only where the in-slot arrays hold no copies of the gates
+                // (`flagged_sums` takes every other target), so a gate is read by edge row.
                 let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
                 let mut has_plastic = false;
                 // Branch-free: `acc` starts at +0 and can never become -0 (exact cancellation
@@ -459,7 +461,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                 for s in lo..hi {
                     // A gate read by edge row is scattered: the cache is asked for it some slots
                     // ahead (see `GATE_AHEAD`).
-                    if let (false, Some(&m), Some(&p)) = (held, in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
+                    if let (Some(&m), Some(&p)) = (in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
                         if m & flag::GATED != 0 {
                             crate::store::prefetch(kind_params, p as usize);
                         }
@@ -467,7 +469,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
                     let m = in_meta[s];
                     let src = in_src[s] as usize;
                     let [x0, recv] = pair[src];
-                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= param_at(s));
+                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= kind_params[pos[s] as usize]);
                     has_plastic |= m & flag::PLASTIC != 0 && m & flag::CONDUCTS != 0;
                     let r = if open { recv * in_q[s] } else { 0.0 };
                     let neg = m & flag::NEGATIVE != 0;
@@ -505,25 +507,23 @@ fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update])
     // The rows are scattered (the updates come in target order): each writer asks the cache
     // for its rows some updates ahead; the store's weights on one thread, the cache's entries
     // (by row, then by slot) on the other.
-    let ahead = |i: usize, col: &[f32]| {
+    fn ahead<T>(pos: &[u32], i: usize, col: &[T]) {
         if let Some(&f) = pos.get(i + AHEAD) {
             crate::store::prefetch(col, f as usize);
         }
-    };
+    }
     rayon::join(
         || {
             for (i, &(_, _, w)) in updates.iter().enumerate() {
-                ahead(i, weights);
+                ahead(&pos, i, weights);
                 weights[pos[i] as usize] = w;
             }
         },
         || {
             for (i, &(slot, _, w)) in updates.iter().enumerate() {
-                if let Some(&f) = pos.get(i + AHEAD) {
-                    crate::store::prefetch(row_meta, f as usize);
-                }
+                ahead(&pos, i, row_meta);
                 if kept {
-                    ahead(i, row_q);
+                    ahead(&pos, i, row_q);
                 }
                 let (p, s) = (pos[i] as usize, slot as usize);
                 let q = w.abs() * ds[i];
