@@ -193,7 +193,7 @@ pub(super) struct HotCache {
     /// The store lineage the per-row entries belong to.
     instance: Option<u64>,
     /// The store's edge layout the per-row entries were synced to, and how many of its
-    /// tombstoned rows they mark.
+    /// tombstoned rows they flag (see [`HotCache::flag_tombstoned`]).
     layout: Option<(u64, usize)>,
     /// Store version the per-source sums were computed for.
     pub sums_version: Option<u64>,
@@ -235,7 +235,6 @@ impl HotCache {
             self.instance = Some(store.instance());
         }
         let edges = store.edges();
-        let tombs = edges.tombstoned_rows();
         // Rows that did not move since the last sync keep their entries as they are.
         let seen = match self.layout {
             Some((layout, seen)) if layout == store.edge_layout() && self.meta.len() <= edges.rows() => seen,
@@ -249,27 +248,31 @@ impl HotCache {
                 0
             }
         };
-        // The new edges' entries, beside the flagging of the rows tombstoned since (so that
-        // no pass counts them) among the rows that had entries; the rows both appended and
-        // tombstoned since are flagged after.
+        // The new edges' entries (in parallel pieces where they are many). The tombstoned
+        // rows' entries are flagged only where a pass reads entries by edge row
+        // ([`HotCache::flag_tombstoned`]): every other reader reads live rows alone, so
+        // that under edge churn the flagging (a random write per removed edge) is left out.
         let old = self.meta.len();
-        let since = &tombs[seen.min(tombs.len())..];
-        let q_kept = self.q_kept;
         self.meta.resize(edges.rows(), 0);
-        if q_kept {
+        if self.q_kept {
             self.q.resize(edges.rows(), 0.0);
         }
-        let (meta_old, meta_new) = self.meta.split_at_mut(old);
-        let (q_old, q_new) = self.q.split_at_mut(if q_kept { old } else { 0 });
-        let table = self.scale_table;
-        rayon::join(
-            || add_new_edges(store, params, table, old, meta_new, q_kept.then_some(q_new)),
-            || flag_dead(since, meta_old, q_kept.then_some(q_old)),
-        );
-        let late: Vec<u32> = since.iter().copied().filter(|&r| r as usize >= old).collect();
-        flag_dead(&late, &mut self.meta, q_kept.then_some(&mut self.q[..]));
-        self.layout = Some((store.edge_layout(), tombs.len()));
+        let q_new = if self.q_kept { Some(&mut self.q[old..]) } else { None };
+        add_new_edges(store, params, self.scale_table, old, &mut self.meta[old..], q_new);
+        self.layout = Some((store.edge_layout(), seen));
         self.version = Some(store.version());
+    }
+
+    /// Flag the entries of the rows tombstoned since the last flagging [`flag::DEAD`] (and
+    /// their `q_e` 0 where kept), for a pass that reads the entries of every edge row (the
+    /// streamed transfer). The entries must be synced.
+    pub fn flag_tombstoned(&mut self, store: &Store) {
+        debug_assert_eq!(self.version, Some(store.version()), "flagging synced per-edge entries");
+        let Some((layout, flagged)) = self.layout else { return };
+        let tombs = store.edges().tombstoned_rows();
+        let q = if self.q_kept { Some(&mut self.q[..]) } else { None };
+        flag_dead(&tombs[flagged.min(tombs.len())..], &mut self.meta, q);
+        self.layout = Some((layout, tombs.len()));
     }
 
     /// Bring the in-slot arrays up to date (the per-edge entries must be synced): by

@@ -63,6 +63,7 @@ pub(super) fn compute(
     let (paid_burned, conducting, received_inhibited, weights);
     if stream {
         sc.pair.resize(n, [0.0; 2]);
+        cache.flag_tombstoned(store);
         super::stream::source_sums(cache, sc, store);
         // The streamed sums hold this step's gates; the compressed-row path must not reuse them
         // (nor their steady ranges).
