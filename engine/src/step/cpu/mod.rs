@@ -260,7 +260,9 @@ fn step(
     // stayed the same that long: a pass over the sources.)
     let quiet = !stream && cache.quiet_steps >= QUIET_STEPS;
     let recomputed_every_step = quiet && cache.per_step.iter().any(|&p| p);
-    if !quiet || recomputed_every_step {
+    if !stream && cache.weights_changed && params.transfer.plasticity {
+        cache.drop_q();
+    } else if !quiet || recomputed_every_step {
         cache.keep_q(store);
     } else {
         cache.drop_q();

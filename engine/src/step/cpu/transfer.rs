@@ -339,8 +339,15 @@ fn flagged_sums(
     Some((gated_sums(meta, src, q, gates?, pair), true))
 }
 
-/// One plasticity update: in-slot, target row, new weight.
-pub(super) type Update = (u32, u32, f32);
+/// One plasticity update: its in-slot and edge row, the new weight and its `q_e` (the
+/// weight's magnitude times the target's scale).
+#[derive(Clone, Copy)]
+pub(super) struct Update {
+    slot: u32,
+    row: u32,
+    w: f32,
+    q: f32,
+}
 
 /// How many slots ahead the pull's general loop asks the cache for a gated slot's gate. Only
 /// some slots are gated, so the distance in slots must span several gated ones for their
@@ -371,6 +378,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     // asked for it some plastic slots ahead.
     let plastic_updates = |r: std::ops::Range<usize>, j: usize, acc: f32, updates: &mut Vec<Update>| {
         let drive = (acc / cap).clamp(-1.0, 1.0);
+        let ds = cache.dst_scale(store, j);
         for s in r.clone() {
             if let (false, Some(&m), Some(&p)) = (held_w, in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
                 if m & flag::PLASTIC != 0 && s + GATE_AHEAD < r.end {
@@ -385,7 +393,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
             }
             let old = if held_w { weight[s] } else { weights[pos[s] as usize] };
             let w = (old + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
-            updates.push((s as u32, j as u32, w));
+            updates.push(Update { slot: s as u32, row: pos[s], w, q: w.abs() * ds });
         }
     };
     let parts: Vec<(f64, f64, Vec<Update>)> = sc
@@ -500,43 +508,41 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
 
 /// Write the new plastic weights into the store and the cache (each edge once).
 fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update]) {
-    let pos: Vec<u32> = updates.iter().map(|&(s, _, _)| cache.slots.row[s as usize]).collect();
-    let ds: Vec<f32> = updates.iter().map(|&(_, j, _)| cache.dst_scale(store, j as usize)).collect();
     let kept = cache.q_kept();
     let weights = store.edge_weights_mut();
     let HotCache { q: row_q, meta: row_meta, slots, .. } = cache;
     // The rows are scattered (the updates come in target order): each writer asks the cache
     // for its rows some updates ahead; the store's weights on one thread, the cache's entries
     // (by row, then by slot) on the other.
-    fn ahead<T>(pos: &[u32], i: usize, col: &[T]) {
-        if let Some(&f) = pos.get(i + AHEAD) {
-            crate::store::prefetch(col, f as usize);
+    fn ahead<T>(updates: &[Update], i: usize, col: &[T]) {
+        if let Some(u) = updates.get(i + AHEAD) {
+            crate::store::prefetch(col, u.row as usize);
         }
     }
     rayon::join(
         || {
-            for (i, &(_, _, w)) in updates.iter().enumerate() {
-                ahead(&pos, i, weights);
-                weights[pos[i] as usize] = w;
+            for (i, u) in updates.iter().enumerate() {
+                ahead(updates, i, weights);
+                weights[u.row as usize] = u.w;
             }
         },
         || {
-            for (i, &(slot, _, w)) in updates.iter().enumerate() {
-                ahead(&pos, i, row_meta);
+            for (i, u) in updates.iter().enumerate() {
+                let (p, s) = (u.row as usize, u.slot as usize);
                 if kept {
-                    ahead(&pos, i, row_q);
+                    ahead(updates, i, row_q);
+                    row_q[p] = u.q;
                 }
-                let (p, s) = (pos[i] as usize, slot as usize);
-                let q = w.abs() * ds[i];
-                // A plastic edge's source has its sums recomputed every step, so its flags are kept.
-                let m = (row_meta[p] & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 };
-                if kept {
-                    row_q[p] = q;
+                // A plastic edge's flags change only in their sign bit; the per-row flags
+                // are written only where it flips (rare), the slot's holding the sign before.
+                let old = slots.meta[s];
+                let m = (old & !flag::NEGATIVE) | if u.w < 0.0 { flag::NEGATIVE } else { 0 };
+                if m != old {
+                    row_meta[p] = (row_meta[p] & !flag::NEGATIVE) | (m & flag::NEGATIVE);
                 }
-                row_meta[p] = m;
-                (slots.q[s], slots.meta[s]) = (q, m);
+                (slots.q[s], slots.meta[s]) = (u.q, m);
                 if let Some(c) = slots.copies.weight.get_mut(s) {
-                    *c = w;
+                    *c = u.w;
                 }
             }
         },
