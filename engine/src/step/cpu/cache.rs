@@ -6,7 +6,8 @@
 //!   stayed the same for a few steps the per-row copy is freed, and what needs `q_e`
 //!   computes it from the weight ([`Factors`], the same bits). Both depend only on the
 //!   edge and its endpoints' kinds, subtype and lineage, which never change while the edge
-//!   lives (a plastic weight changes, and plasticity updates `q_e` itself). While the
+//!   lives (a plastic weight changes: the streamed plasticity updates `q_e` itself, and the
+//!   compressed-row path no longer keeps it once plasticity has changed weights). While the
 //!   store's edge layout stays, rows are only appended (new entries) or tombstoned (flagged
 //!   [`flag::DEAD`]); after rows moved by a compaction (of tombstones, or with a node
 //!   removal), the entries are carried over through the store's record of the rows it
