@@ -9,7 +9,8 @@
 //!   lives (a plastic weight changes: the streamed plasticity updates `q_e` itself, and the
 //!   compressed-row path no longer keeps it once plasticity has changed weights). While the
 //!   store's edge layout stays, rows are only appended (new entries) or tombstoned (flagged
-//!   [`flag::DEAD`]); after rows moved by a compaction (of tombstones, or with a node
+//!   [`flag::DEAD`] only before a pass that reads every row: [`HotCache::flag_tombstoned`]);
+//!   after rows moved by a compaction (of tombstones, or with a node
 //!   removal), the entries are carried over through the store's record of the rows it
 //!   removed ([`crate::store::Compaction`]), so they need no edge ids; after anything else
 //!   (two moves between syncs), they are recomputed. A graph unchanged for longer, with no
