@@ -366,34 +366,45 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
     let (held, param) = (slots.copies.holds_param, &slots.copies.param);
     let (held_w, weight) = (slots.copies.holds_weight, &slots.copies.weight);
     let param_at = |s: usize| if held { param[s] } else { kind_params[pos[s] as usize] };
-    let kinds = store.nodes().kinds();
     let (pair, recv) = (&sc.pair, &sc.recv);
     let (in_src, in_q, in_meta, plain) = (&slots.src, &slots.q, &slots.meta, &slots.plain);
     let plasticity = params.transfer.plasticity;
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
-    let ws = NodeKind::Workspace.code();
     // 5.3 for target `j` (slots `r`, incoming change `acc`): w += (lr * (E0_i / cap)) *
     // clamp(in_j / cap, -1, 1), clamped. A weight is read by edge row, scattered: the cache is
     // asked for it some plastic slots ahead.
     let plastic_updates = |r: std::ops::Range<usize>, j: usize, acc: f32, updates: &mut Vec<Update>| {
         let drive = (acc / cap).clamp(-1.0, 1.0);
         let ds = cache.dst_scale(store, j);
+        let plastic = |m: u8| m & (flag::PLASTIC | flag::CONDUCTS) == flag::PLASTIC | flag::CONDUCTS;
+        // A conducting edge's source is not a workspace node (its flags say so), so it is
+        // active where its `E0 > 0`.
+        let mut update = |s: usize, old: f32| {
+            let x0 = pair[in_src[s] as usize][0];
+            if x0 > 0.0 {
+                let w = (old + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
+                updates.push(Update { slot: s as u32, row: pos[s], w, q: w.abs() * ds });
+            }
+        };
+        if held_w {
+            // Only the flags (in the cache after the sums) are read for every slot.
+            for s in r {
+                if plastic(in_meta[s]) {
+                    update(s, weight[s]);
+                }
+            }
+            return;
+        }
         for s in r.clone() {
-            if let (false, Some(&m), Some(&p)) = (held_w, in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
+            if let (Some(&m), Some(&p)) = (in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
                 if m & flag::PLASTIC != 0 && s + GATE_AHEAD < r.end {
                     crate::store::prefetch(weights, p as usize);
                 }
             }
-            let m = in_meta[s];
-            let src = in_src[s] as usize;
-            let x0 = pair[src][0];
-            if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 || kinds[src] == ws || !(x0 > 0.0) {
-                continue;
+            if plastic(in_meta[s]) {
+                update(s, weights[pos[s] as usize]);
             }
-            let old = if held_w { weight[s] } else { weights[pos[s] as usize] };
-            let w = (old + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
-            updates.push(Update { slot: s as u32, row: pos[s], w, q: w.abs() * ds });
         }
     };
     let parts: Vec<(f64, f64, Vec<Update>)> = sc
