@@ -441,29 +441,25 @@ impl HotCache {
     }
 
     /// Ask the cache for the per-row entries [`HotCache::source_sums`] reads for source row
-    /// `s` (reads the row's out-edges: one request per cache line).
+    /// `s`: the side values beside the view's items where it holds them, else the entries of
+    /// the group's first row (its rows mostly ascend close together, which the hardware
+    /// follows; asking for every line measured slower on the plastic test graphs of
+    /// docs/BENCHMARKS.md, a pass over the items of its own).
     pub fn prefetch_source_sums(&self, store: &Store, s: usize) {
-        if store.out_edges().has_side() {
-            store.out_edges().prefetch_side(s);
+        let out = store.out_edges();
+        if out.has_side() {
+            out.prefetch_side(s);
             return;
         }
-        let (mut q_line, mut meta_line) = (usize::MAX, usize::MAX);
-        let weights = store.edges().weights();
-        for &e in store.out_edges().row(s) {
-            let e = e as usize;
-            if e / 16 != q_line {
-                q_line = e / 16;
-                if self.q_kept {
-                    crate::store::prefetch(&self.q, e);
-                } else {
-                    crate::store::prefetch(weights, e);
-                }
-            }
-            if e / 64 != meta_line {
-                meta_line = e / 64;
-                crate::store::prefetch(&self.meta, e);
-            }
+        let Some(&e) = out.row(s).first() else { return };
+        let e = e as usize;
+        if self.q_kept {
+            crate::store::prefetch(&self.q, e);
+        } else {
+            crate::store::prefetch(store.edges().weights(), e);
+            crate::store::prefetch(store.edges().dst_rows(), e);
         }
+        crate::store::prefetch(&self.meta, e);
     }
     /// The [`Sums`] of source row `s`, and whether they change from step to step (it has a
     /// gated out-edge, or a plastic one while plasticity is on). With `e0 = Some(E0_s)`
