@@ -501,9 +501,13 @@ impl HotCache {
     pub fn steady_range(&self, store: &Store, s: usize, e0: Option<f32>, plasticity: bool) -> (f32, f32) {
         let (gates, out) = (store.edges().kind_params(), store.out_edges());
         let energy = e0.unwrap_or(f32::NEG_INFINITY);
-        let (mut lo, mut hi, mut plastic) = (f32::NEG_INFINITY, f32::INFINITY, false);
+        let (mut lo, mut hi) = (f32::NEG_INFINITY, f32::INFINITY);
+        // False at a plastic edge under plasticity: the range is then empty, and the scan
+        // stops there.
         let mut add = |f: u8, e: u32| {
-            plastic |= changes_each_step(f & flag::PLASTIC, plasticity);
+            if changes_each_step(f & flag::PLASTIC, plasticity) {
+                return false;
+            }
             if f & (flag::GATED | flag::CONDUCTS) == flag::GATED | flag::CONDUCTS {
                 let gate = gates[e as usize];
                 if energy >= gate {
@@ -512,16 +516,17 @@ impl HotCache {
                     hi = hi.min(gate);
                 }
             }
+            true
         };
-        match out.side(s) {
-            Some((_, fs)) => fs.iter().zip(out.row(s)).for_each(|(&f, &e)| add(f, e)),
-            None => out.row(s).iter().for_each(|&e| add(self.meta[e as usize], e)),
-        }
+        let steady = match out.side(s) {
+            Some((_, fs)) => fs.iter().zip(out.row(s)).all(|(&f, &e)| add(f, e)),
+            None => out.row(s).iter().all(|&e| add(self.meta[e as usize], e)),
+        };
         // (A flag apart: `f32::max` would take a gate over a NaN.)
-        if plastic {
-            (f32::NAN, f32::NAN)
-        } else {
+        if steady {
             (lo, hi)
+        } else {
+            (f32::NAN, f32::NAN)
         }
     }
 
