@@ -216,6 +216,8 @@ pub(super) struct HotCache {
     /// Per source row whose sums change from step to step only through its gated edges: the
     /// range `[lo, hi)` of its `E0` over which the sums hold (see [`HotCache::steady_range`]).
     pub steady: Vec<(f32, f32)>,
+    /// Per node row, its target scale, where kept (see [`HotCache::keep_dst_scales`]).
+    dst_scales: Vec<f32>,
     /// Source and target scale by subtype code (dynamic nodes), from the parameters.
     pub scale_table: [(f32, f32); 4],
     /// Whether plasticity has changed weights (then the out-edge view is not given the
@@ -438,6 +440,7 @@ impl HotCache {
             + bytes(&self.per_step)
             + bytes(&self.steady)
             + bytes(&self.stale)
+            + bytes(&self.dst_scales)
     }
 
     /// Ask the cache for the per-row entries [`HotCache::source_sums`] reads for source row
@@ -470,27 +473,62 @@ impl HotCache {
         // The gate where the flags say Gated (`conducts` reads it only there).
         let gates = store.edges().kind_params();
         let dst = store.edges().dst_rows();
-        let factors = self.factors(store);
-        let q = |e: usize| if self.q_kept { self.q[e] } else { factors.q(e, dst[e] as usize) };
-        let mut x = Sums::default();
-        let mut per_step = false;
         let energy = e0.unwrap_or(f32::NEG_INFINITY);
         if let Some((qs, fs)) = store.out_edges().side(s) {
+            let (mut x, mut per_step) = (Sums::default(), false);
             let rows = store.out_edges().row(s);
             for k in 0..qs.len() {
                 add_side_entry(&mut x, &mut per_step, (qs, fs, rows), k, (gates, energy, plasticity));
             }
             return (x, per_step);
         }
-        for &e in store.out_edges().row(s) {
+        // One loop for each way of getting `q_e`.
+        let rows = store.out_edges().row(s);
+        let scan = (rows, gates, energy, plasticity);
+        if self.q_kept {
+            self.scan_rows(scan, |e| self.q[e])
+        } else if self.dst_scales.len() == store.nodes().len() {
+            let (w, scales) = (store.edges().weights(), &self.dst_scales);
+            self.scan_rows(scan, |e| w[e].abs() * scales[dst[e] as usize])
+        } else {
+            let factors = self.factors(store);
+            self.scan_rows(scan, |e| factors.q(e, dst[e] as usize))
+        }
+    }
+
+    /// [`HotCache::source_sums`] by edge row, over the source's edge rows with their gates
+    /// (`E0` and whether plasticity is on beside them) and `q_e` by `q`. The gate column is
+    /// read in the same row order: every edge reads its entry, which `conducts` uses only for
+    /// a gated one (no branch on the flag).
+    #[inline(always)]
+    fn scan_rows(
+        &self,
+        (rows, gates, energy, plasticity): (&[u32], &[f32], f32, bool),
+        q: impl Fn(usize) -> f32,
+    ) -> (Sums, bool) {
+        let (mut x, mut per_step) = (Sums::default(), false);
+        for &e in rows {
             let e = e as usize;
             let f = self.meta[e];
             per_step |= changes_each_step(f, plasticity);
-            // The gate column is read in the same row order: every edge reads its entry,
-            // which `conducts` uses only for a gated one (no branch on the flag).
             x.add_edge(f, q(e), conducts(f, energy, gates[e]));
         }
         (x, per_step)
+    }
+
+    /// Keep each node's target scale by row from now on (what `q_e` multiplies the weight's
+    /// magnitude by) where `q_e` is computed from the weights and the sums of sources are
+    /// recomputed from step to step (under plasticity), so that those recomputations read it
+    /// in one place; else free it.
+    pub fn keep_dst_scales(&mut self, store: &Store, keep: bool) {
+        self.dst_scales.clear();
+        if keep && !self.q_kept {
+            let n = store.nodes();
+            let (kinds, subtypes, table) = (n.kinds(), n.subtypes(), self.scale_table);
+            self.dst_scales.extend((0..n.len()).map(|r| scale_of(table, kinds, subtypes, r).1));
+        } else {
+            self.dst_scales = Vec::new();
+        }
     }
 
     /// Where the sums of source row `s` computed with `e0` (as [`HotCache::source_sums`])

@@ -84,6 +84,7 @@ pub(super) fn compute(
         } else {
             sc.pair.resize(n, [0.0; 2]);
         }
+        cache.keep_dst_scales(store, cache.weights_changed && params.transfer.plasticity);
         (paid_burned, conducting) = source_pass(cache, sc, store, params, fresh);
         cache.sums_version = Some(store.version());
         let updates;
