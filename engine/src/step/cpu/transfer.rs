@@ -509,7 +509,9 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
         })
         .collect();
     let (mut received, mut inhibited) = (0.0, 0.0);
-    let mut updates = Vec::new();
+    // Sized once: the updates of a plastic graph run to millions, and growing by doubling
+    // copies them over and over into fresh memory (measured: 7-9 ms of a 71 ms step).
+    let mut updates = Vec::with_capacity(parts.iter().map(|p| p.2.len()).sum());
     for (r, i, u) in parts {
         received += r;
         inhibited += i;
