@@ -132,20 +132,6 @@ fn plasticity_updates_conducting_plastic_edges() {
 }
 
 #[test]
-fn a_workspace_source_never_learns_on_either_transfer_path() {
-    // A workspace node with energy is not a conducting source (5.2), so its plastic edge
-    // keeps its weight: at the first step (the edge rows streamed) and the ones after (the
-    // compressed rows).
-    let mut e = edge(0, 1, EdgeKind::Plastic, 0.5, Direction::FreeFlow);
-    e.plastic_lr = 0.1;
-    let mut s = sim(quiet(|c| c.transfer.plasticity = true), &[node(W, 100.0), node(D, 5.0)], &[e]);
-    for step in 0..4 {
-        step_energies(&mut s, &[]);
-        assert_eq!(s.store().edges().weights()[0], 0.5, "step {step}");
-    }
-}
-
-#[test]
 fn upkeep_and_connection_gain() {
     let p = quiet(|c| {
         c.transfer.transfer_capacity = 0.0;

@@ -521,8 +521,8 @@ impl HotCache {
     /// recomputed from step to step (under plasticity), so that those recomputations read it
     /// in one place; else free it.
     pub fn keep_dst_scales(&mut self, store: &Store, keep: bool) {
-        self.dst_scales.clear();
         if keep && !self.q_kept {
+            self.dst_scales.clear();
             let n = store.nodes();
             let (kinds, subtypes, table) = (n.kinds(), n.subtypes(), self.scale_table);
             self.dst_scales.extend((0..n.len()).map(|r| scale_of(table, kinds, subtypes, r).1));
