@@ -55,7 +55,6 @@ pub fn reset_peak_rss() -> bool {
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        #[allow(unsafe_code)]
         extern "C" {
             fn malloc_trim(pad: usize) -> std::ffi::c_int;
         }
