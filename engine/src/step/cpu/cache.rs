@@ -168,8 +168,21 @@ impl<'a> Factors<'a> {
     /// `q_e` of edge row `e` whose target is node row `d`.
     #[inline]
     pub fn q(&self, e: usize, d: usize) -> f32 {
-        self.weights[e].abs() * scale_of(self.table, self.kinds, self.subtypes, d).1
+        q_of(self.weights[e], scale_of(self.table, self.kinds, self.subtypes, d).1)
     }
+}
+
+/// `q_e` of an edge of weight `w` into a target of scale `dst_scale`: the weight's magnitude
+/// times the target's scale (every path computes it by this, so all give the same bits).
+#[inline(always)]
+pub(super) fn q_of(w: f32, dst_scale: f32) -> f32 {
+    w.abs() * dst_scale
+}
+
+/// The flags `f` of a plastic edge whose weight became `w`: only the sign bit follows it.
+#[inline(always)]
+pub(super) fn with_sign(f: u8, w: f32) -> u8 {
+    (f & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 }
 }
 
 /// Source and target scale of node row `r` by the subtype table (dynamic nodes), else 1.
@@ -489,7 +502,7 @@ impl HotCache {
             self.scan_rows(scan, |e| self.q[e])
         } else if self.dst_scales.len() == store.nodes().len() {
             let (w, scales) = (store.edges().weights(), &self.dst_scales);
-            self.scan_rows(scan, |e| w[e].abs() * scales[dst[e] as usize])
+            self.scan_rows(scan, |e| q_of(w[e], scales[dst[e] as usize]))
         } else {
             let factors = self.factors(store);
             self.scan_rows(scan, |e| factors.q(e, dst[e] as usize))

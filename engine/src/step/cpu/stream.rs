@@ -16,7 +16,7 @@
 
 use rayon::prelude::*;
 
-use super::cache::{conducts, source_factor, HotCache, Sums};
+use super::cache::{conducts, q_of, source_factor, with_sign, HotCache, Sums};
 use super::{Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::rules::flag;
@@ -174,7 +174,7 @@ pub(super) fn apply_weights(cache: &mut HotCache, store: &mut Store, updates: &[
     let weights = store.edge_weights_mut();
     for &(e, w, ds) in updates {
         weights[e] = w;
-        cache.q[e] = w.abs() * ds;
-        cache.meta[e] = (cache.meta[e] & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 };
+        cache.q[e] = q_of(w, ds);
+        cache.meta[e] = with_sign(cache.meta[e], w);
     }
 }

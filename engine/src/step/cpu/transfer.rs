@@ -13,7 +13,7 @@ use rayon::iter::Either;
 use rayon::prelude::*;
 
 use super::{
-    cache::{source_factor, HotCache},
+    cache::{q_of, source_factor, with_sign, HotCache},
     Scratch, CHUNK,
 };
 use crate::config::Params;
@@ -385,7 +385,7 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
             let x0 = pair[in_src[s] as usize][0];
             if x0 > 0.0 {
                 let w = (old + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
-                updates.push(Update { slot: s as u32, row: pos[s], w, q: w.abs() * ds });
+                updates.push(Update { slot: s as u32, row: pos[s], w, q: q_of(w, ds) });
             }
         };
         if held_w {
@@ -550,7 +550,7 @@ fn apply_plasticity(cache: &mut HotCache, store: &mut Store, updates: &[Update])
                 // A plastic edge's flags change only in their sign bit; the per-row flags
                 // are written only where it flips (rare), the slot's holding the sign before.
                 let old = slots.meta[s];
-                let m = (old & !flag::NEGATIVE) | if u.w < 0.0 { flag::NEGATIVE } else { 0 };
+                let m = with_sign(old, u.w);
                 if m != old {
                     row_meta[p] = (row_meta[p] & !flag::NEGATIVE) | (m & flag::NEGATIVE);
                 }
