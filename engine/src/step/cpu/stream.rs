@@ -67,27 +67,43 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
         .map(|(ci, (out, pair))| {
             let lo = ci * CHUNK;
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
-            for (k, (o, pr)) in out.iter_mut().zip(pair.iter_mut()).enumerate() {
-                let i = lo + k;
-                let (e, kind, s) = (e0[i], kinds[i], sums[i]);
-                let active = (kind != ws) & (e > 0.0);
-                let scale = if kind == dynk { table[usize::from(subtypes[i]).min(3)].0 } else { 1.0 };
-                // An inactive source moves nothing (and adding its +0 terms to the ledger
-                // sums changes no bit).
-                let a = if active { source_factor(tc, mof, sb, e, scale, &s) } else { 0.0 };
-                let paid = a * s.p;
-                let burned = sb * (a * s.b);
-                *o = paid + burned;
-                *pr = [e, tl * a];
-                paid_sum += f64::from(paid);
-                burned_sum += f64::from(burned);
-                conducting += if a != 0.0 { u64::from(s.n) } else { 0 };
+            // Per block of rows: the amounts without a branch (every row computes its factor,
+            // an inactive one's is replaced by 0), then the ledger sums in row order.
+            let mut terms = [[0.0f32; 2]; BLOCK];
+            for (bi, (out, pair)) in out.chunks_mut(BLOCK).zip(pair.chunks_mut(BLOCK)).enumerate() {
+                let b0 = lo + bi * BLOCK;
+                let m = out.len().min(pair.len());
+                let rows = b0..b0 + m;
+                let (e0, kinds, subtypes, sums) =
+                    (&e0[rows.clone()], &kinds[rows.clone()], &subtypes[rows.clone()], &sums[rows]);
+                for k in 0..m.min(e0.len()).min(kinds.len()).min(subtypes.len()).min(sums.len()) {
+                    let (e, kind, s) = (e0[k], kinds[k], sums[k]);
+                    let active = (kind != ws) & (e > 0.0);
+                    let scale = if kind == dynk { table[usize::from(subtypes[k]).min(3)].0 } else { 1.0 };
+                    // An inactive source moves nothing (and adding its +0 terms to the ledger
+                    // sums changes no bit).
+                    let f = source_factor(tc, mof, sb, e, scale, &s);
+                    let a = if active { f } else { 0.0 };
+                    let paid = a * s.p;
+                    let burned = sb * (a * s.b);
+                    out[k] = paid + burned;
+                    pair[k] = [e, tl * a];
+                    terms[k] = [paid, burned];
+                    conducting += u64::from(s.n) * u64::from(a != 0.0);
+                }
+                for t in &terms[..m] {
+                    paid_sum += f64::from(t[0]);
+                    burned_sum += f64::from(t[1]);
+                }
             }
             (paid_sum, burned_sum, conducting)
         })
         .collect();
     super::transfer::sum_chunks(parts)
 }
+
+/// Rows per block of [`amounts`]' loops.
+const BLOCK: usize = 256;
 
 /// The new weight of a plastic edge: edge row, weight, target scale.
 pub(super) type WeightUpdate = (usize, f32, f32);
@@ -153,18 +169,27 @@ fn plastic_updates(cache: &HotCache, sc: &Scratch, store: &Store, params: &Param
     // Learning rates where the flags say Plastic (the only rows read).
     let (src, dst, weights, lrs) = (edges.src_rows(), edges.dst_rows(), edges.weights(), edges.kind_params());
     let (kinds, subtypes) = (nodes.kinds(), nodes.subtypes());
-    for (e, &m) in cache.meta.iter().enumerate() {
-        if m & flag::PLASTIC == 0 || m & flag::CONDUCTS == 0 {
-            continue;
+    let want = flag::PLASTIC | flag::CONDUCTS;
+    // Per block of rows, the conducting plastic ones listed without a branch (they are
+    // mixed with the others at random), then visited in order.
+    let mut rows = [0u32; BLOCK];
+    for (bi, block) in cache.meta.chunks(BLOCK).enumerate() {
+        let mut k = 0;
+        for (j, &m) in block.iter().enumerate() {
+            rows[k] = j as u32;
+            k += usize::from(m & want == want);
         }
-        let (s, d) = (src[e] as usize, dst[e] as usize);
-        let x = sc.e0[s];
-        if kinds[s] == ws || !(x > 0.0) {
-            continue;
+        for &j in &rows[..k] {
+            let e = bi * BLOCK + j as usize;
+            let (s, d) = (src[e] as usize, dst[e] as usize);
+            let x = sc.e0[s];
+            if kinds[s] == ws || !(x > 0.0) {
+                continue;
+            }
+            let drive = (sc.inc[d] / cap).clamp(-1.0, 1.0);
+            let w = (weights[e] + (lrs[e] * (x / cap)) * drive).clamp(wmin, wmax);
+            updates.push((e, w, cache.scales_in(kinds, subtypes, d).1));
         }
-        let drive = (sc.inc[d] / cap).clamp(-1.0, 1.0);
-        let w = (weights[e] + (lrs[e] * (x / cap)) * drive).clamp(wmin, wmax);
-        updates.push((e, w, cache.scales_in(kinds, subtypes, d).1));
     }
     updates
 }
