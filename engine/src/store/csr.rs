@@ -61,8 +61,8 @@ pub(crate) const AHEAD: usize = 16;
 enum Layout<'a> {
     /// Back to back, one offset per node row.
     Packed,
-    /// Back to back, each group's bounds spelt out.
-    Spelt,
+    /// Back to back, each group's bounds spelt out; each group's live rows where known.
+    Spelt(Option<&'a [u32]>),
     /// With room, and the other endpoints (`other[e]` for edge row `e`) beside the items,
     /// and the side values where given.
     Room(&'a [u32], Option<Side<'a>>),
@@ -107,8 +107,15 @@ impl Csr {
     /// spell them out at that edit anyway.
     pub fn build_live_to_edit(n_nodes: usize, key: &[u32], dead: &[u64]) -> Self {
         let mut c = Self::default();
-        c.group(n_nodes, key, dead, Layout::Spelt);
+        c.rebuild_live_to_edit(n_nodes, key, dead, None);
         c
+    }
+
+    /// [`Csr::build_live_to_edit`] into the existing buffers; `live_len`, where given, holds
+    /// each group's live rows (counted already elsewhere; counted here where not, or where
+    /// it is not one per node).
+    pub fn rebuild_live_to_edit(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], live_len: Option<&[u32]>) {
+        self.group(n_nodes, key, dead, Layout::Spelt(live_len.filter(|l| l.len() == n_nodes)));
     }
 
     /// [`Csr::build`] into the existing buffers (a counting sort; no allocation once the
@@ -140,17 +147,21 @@ impl Csr {
     fn group(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], layout: Layout<'_>) {
         let any_dead = dead.iter().any(|&w| w != 0);
         let live = |e: usize| !any_dead || !super::tombs::bit(dead, e);
-        let (other, side) = match layout {
+        let (other, side, known) = match layout {
             Layout::Packed => return self.group_packed(n_nodes, key, live),
-            Layout::Spelt => (None, None),
-            Layout::Room(other, side) => (Some(other), side),
+            Layout::Spelt(known) => (None, None, known),
+            Layout::Room(other, side) => (Some(other), side, None),
         };
         self.packed = false;
         self.len.clear();
-        self.len.resize(n_nodes, 0);
-        for (e, &k) in key.iter().enumerate() {
-            if live(e) {
-                self.len[k as usize] += 1;
+        if let Some(len) = known {
+            self.len.extend_from_slice(len);
+        } else {
+            self.len.resize(n_nodes, 0);
+            for (e, &k) in key.iter().enumerate() {
+                if live(e) {
+                    self.len[k as usize] += 1;
+                }
             }
         }
         let total = lay_out_groups(&self.len, other.is_some(), &mut self.cap, &mut self.start);

@@ -546,6 +546,25 @@ impl Store {
         r
     }
 
+    /// Rebuild the out-edge view with its bounds spelt out ([`Csr::build_live_to_edit`]) in
+    /// the buffers of the one it had, with `beside` run on another thread meanwhile: it reads
+    /// the store, but not its out-edge view (reading it panics in debug builds). `out_degree`
+    /// holds each node row's live out-edges.
+    pub(crate) fn rebuild_out_edges_to_edit_beside<R: Send>(
+        &mut self,
+        out_degree: &[u32],
+        beside: impl FnOnce(&Store) -> R + Send,
+    ) -> R {
+        let mut out = std::mem::take(&mut self.topology.out);
+        self.out_valid = false;
+        let me: &Store = self;
+        let (n, e) = (me.nodes.len(), &me.edges);
+        let known = Some(out_degree);
+        let r = rayon::join(|| out.rebuild_live_to_edit(n, e.src_rows(), e.tombstone_bits(), known), || beside(me)).1;
+        self.set_out_edges(out);
+        r
+    }
+
     /// Bring `out` (the out-edge view as last complete) up to date with the tables.
     fn patch_out(&self, out: &mut Csr, side: Option<Side<'_>>) {
         let e = &self.edges;
@@ -576,20 +595,6 @@ impl Store {
         self.out_base = Some((self.nodes.len(), self.edges.rows(), self.edges.tombstones()));
         self.out_layout = Some(self.layout);
         self.debug_check();
-    }
-
-    /// Take `out` as the out-edge view of the current tables (built elsewhere, for example
-    /// beside other work that reads the store); it must equal what
-    /// [`Store::refresh_out_edges`] would build (checked in debug builds).
-    pub(crate) fn install_out_edges(&mut self, out: Csr) {
-        debug_assert!(
-            {
-                let want = Csr::build_live(self.nodes.len(), self.edges.src_rows(), self.edges.tombstone_bits());
-                want.same_groups(&out)
-            },
-            "an installed out-edge view should match a rebuild"
-        );
-        self.set_out_edges(out);
     }
 
     /// The compressed-row views; call [`Store::refresh_topology`] after mutations first.

@@ -15,7 +15,7 @@ use std::time::Instant;
 use super::{Footprint, StepError, StepInput, StepReport, Stepper};
 use crate::config::Params;
 use crate::model::{edits, ledger::Ledger, rules::input_value, spawn};
-use crate::store::{Csr, NodeKind, Side, Store};
+use crate::store::{NodeKind, Side, Store};
 
 use cache::HotCache;
 
@@ -342,17 +342,10 @@ fn step(
                 deg[s as usize] += u32::from(!crate::store::bit(dead, e));
             }
         }
-        // The out-edge view the growth rules read after this step is built beside the choice
-        // of candidates (both only read the store); the children's edges are appended to it.
-        let (out, served) = {
-            let st: &Store = store;
-            let e = st.edges();
-            rayon::join(
-                || Csr::build_live_to_edit(n, e.src_rows(), e.tombstone_bits()),
-                || spawn::candidates(st, params, &deg),
-            )
-        };
-        store.install_out_edges(out);
+        // The out-edge view the growth rules read after this step is rebuilt (in the old
+        // one's buffers) beside the choice of candidates (both only read the store); the
+        // children's edges are appended to it.
+        let served = store.rebuild_out_edges_to_edit_beside(&deg, |st| spawn::candidates(st, params, &deg));
         let c = spawn::births(store, params, rng, t, &deg, &served);
         sc.deg = deg;
         rep.births = c.births;
