@@ -431,15 +431,26 @@ impl Store {
                 dead[r] = true;
             }
             let (src, dst, edges) = (self.edges.src_rows(), self.edges.dst_rows(), &self.edges);
-            dead_edges.extend(
-                (0..edges.rows()).filter(|&e| (dead[src[e] as usize] || dead[dst[e] as usize]) && edges.is_live(e)),
-            );
+            // Per block of 64 rows, a mask of those with a dead endpoint without a branch per
+            // row (few have one), then the live rows among them.
+            let is_dead = |r: u32| dead.get(r as usize).copied().unwrap_or(false);
+            for (b, (s, d)) in src.chunks(64).zip(dst.chunks(64)).enumerate() {
+                let mut mask = 0u64;
+                for (k, (&s, &d)) in s.iter().zip(d).enumerate() {
+                    mask |= u64::from(is_dead(s) | is_dead(d)) << k;
+                }
+                while mask != 0 {
+                    let e = b * 64 + mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    if edges.is_live(e) {
+                        dead_edges.push(e);
+                    }
+                }
+            }
         }
         dead_edges.sort_unstable();
         dead_edges.dedup();
         let dead_ids = IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r]));
-        // Ids ascend with rows, so the dead ids lie in [lo, hi] (which excludes NO_PARENT).
-        let (lo, hi) = (self.nodes.ids()[rows[0]], self.nodes.ids()[rows[rows.len() - 1]]);
         // Old row r moves to r - (removed rows below r).
         let n = self.nodes.len();
         let mut new_row = vec![0u32; n];
@@ -459,9 +470,7 @@ impl Store {
         let (_, removed) = rayon::join(
             || {
                 for p in nodes.columns_mut().parent.iter_mut() {
-                    if p.wrapping_sub(lo) <= hi - lo && dead_ids.contains(*p) {
-                        *p = NO_PARENT;
-                    }
+                    *p = if dead_ids.contains_mostly(*p) { NO_PARENT } else { *p };
                 }
                 nodes.remove_sorted(&rows);
             },
