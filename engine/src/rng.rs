@@ -167,6 +167,47 @@ impl Rng {
     }
 }
 
+impl Rng {
+    /// [`noise_from_words`] of the call-0 words of each of [`LANES`] entities: the same bits
+    /// as one draw each, the words and the noise computed in one vectorised piece.
+    #[inline]
+    pub fn noise_lanes(&self, step: u64, stream: Stream, entities: &[u64; LANES], sigma: f32) -> [f32; LANES] {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                #[allow(unsafe_code)]
+                // SAFETY: `noise_avx512` only needs AVX-512F, which was detected just above.
+                return unsafe { noise_avx512(&self.round_keys, step, stream, entities, sigma) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2") {
+                #[allow(unsafe_code)]
+                // SAFETY: `noise_avx2` only needs AVX2, which was detected just above.
+                return unsafe { noise_avx2(&self.round_keys, step, stream, entities, sigma) };
+            }
+        }
+        noise_of(&self.round_keys, step, stream, entities, sigma)
+    }
+}
+
+/// See [`Rng::noise_lanes`].
+#[inline(always)]
+fn noise_of(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], sigma: f32) -> [f32; LANES] {
+    let w = lanes(keys, step, stream, ent, 0);
+    std::array::from_fn(|l| noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], sigma))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn noise_avx512(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], sigma: f32) -> [f32; LANES] {
+    noise_of(keys, step, stream, ent, sigma)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn noise_avx2(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], sigma: f32) -> [f32; LANES] {
+    noise_of(keys, step, stream, ent, sigma)
+}
+
 /// Entities per call of [`Rng::words_lanes`].
 pub const LANES: usize = 16;
 
@@ -330,6 +371,12 @@ mod tests {
             for (l, &e) in ent.iter().enumerate() {
                 let want = rng.words(step, stream, e, k);
                 assert_eq!([got[0][l], got[1][l], got[2][l], got[3][l]], want, "lane {l}");
+            }
+            let noise = rng.noise_lanes(step, stream, &ent, 0.25);
+            assert_eq!(noise, noise_of(&rng.round_keys, step, stream, &ent, 0.25));
+            for (l, &e) in ent.iter().enumerate() {
+                let want = noise_from_words(rng.words(step, stream, e, 0), 0.25);
+                assert_eq!(noise[l].to_bits(), want.to_bits(), "noise lane {l}");
             }
         }
     }

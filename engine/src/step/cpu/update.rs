@@ -5,7 +5,7 @@ use rayon::prelude::*;
 use super::{Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::ledger::Ledger;
-use crate::rng::{noise_from_words, Rng, Stream, LANES};
+use crate::rng::{Rng, Stream, LANES};
 use crate::step::StepError;
 use crate::store::{NodeKind, Store};
 
@@ -31,10 +31,10 @@ pub(super) fn fill_noise(store: &Store, params: &Params, rng: &Rng, t: u64, out:
             continue;
         }
         ent[..hi - lo].copy_from_slice(&ids[lo..hi]);
-        let w = rng.words_lanes(t, Stream::Noise, &ent, 0);
-        for (l, z) in out[lo..hi].iter_mut().enumerate() {
-            *z =
-                if kinds[lo + l] == dynk { noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], sigma) } else { 0.0 };
+        // Every lane's noise, kept where the row is dynamic.
+        let z = rng.noise_lanes(t, Stream::Noise, &ent, sigma);
+        for ((o, &k), &z) in out[lo..hi].iter_mut().zip(&kinds[lo..hi]).zip(&z) {
+            *o = if k == dynk { z } else { 0.0 };
         }
     }
 }
