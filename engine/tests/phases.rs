@@ -500,6 +500,16 @@ fn bad_frames_are_errors() {
     assert_eq!(e, "input frame at step 0: value 1.5 at pixel 1 is outside [0, 1]");
 }
 
+#[test]
+fn a_non_finite_energy_is_an_error_naming_its_nodes() {
+    // An infinite source pays an infinite amount: its own energy becomes inf - inf (NaN), and
+    // the NaN is not clamped. Node ids 0 and 2 are finite (2 receives a capped amount).
+    let nodes = [node(D, 1.0), node(D, f32::INFINITY), node(D, 1.0), node(D, f32::NAN)];
+    let mut s = sim(quiet(|_| {}), &nodes, &[exc(1, 2, 0.5)]);
+    let e = s.step_with_frame(&[]).err().map(|e| e.to_string()).unwrap_or_default();
+    assert_eq!(e, "non-finite energy after step 0 at nodes [1, 3]");
+}
+
 /// The table form of the cull condition (used by the cull scan and the edit applier) agrees
 /// with the rule itself on every combination of edge kind, direction, endpoint kinds,
 /// lineage and weight, under both direction rules.

@@ -72,8 +72,7 @@ pub(super) fn run(
             // Accumulators in locals, not the fields of a struct: they stay in registers.
             let (mut input_hold, mut upkeep, mut gain, mut noise_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
             let (mut ws_relax, mut clamp_cap, mut clamp_floor) = (0.0f64, 0.0f64, 0.0f64);
-            let mut bad = Vec::new();
-            let mut dead = Vec::new();
+            let (mut bad, mut dead) = (Vec::new(), Vec::new());
             for (k, out) in chunk.iter_mut().enumerate() {
                 let r = ci * CHUNK + k;
                 let e0 = sc.e0[r];
@@ -110,14 +109,18 @@ pub(super) fn run(
                     clamp_floor += f64::from(floor - x);
                     x = floor;
                 }
+                *out = x;
+            }
+            // The rare rows that are not finite or die (5.5's test, on the values just
+            // computed), found after the loop above so that it calls no function.
+            for (k, &x) in chunk.iter().enumerate() {
+                let r = ci * CHUNK + k;
                 if !x.is_finite() && bad.len() < 10 {
                     bad.push(ids[r]);
                 }
-                // 5.5's test, on the value just computed (rarely true).
-                if kind == dynk && x <= floor {
+                if kinds[r] == dynk && x <= floor {
                     dead.push(r);
                 }
-                *out = x;
             }
             let l = Ledger {
                 input_hold,
