@@ -115,6 +115,11 @@ impl Csr {
     /// each group's live rows (counted already elsewhere; counted here where not, or where
     /// it is not one per node).
     pub fn rebuild_live_to_edit(&mut self, n_nodes: usize, key: &[u32], dead: &[u64], live_len: Option<&[u32]>) {
+        // Not items far beyond what this view needs (a view grown by many moved groups would
+        // otherwise keep its largest size for good).
+        if self.items.capacity() > key.len() + key.len() / 4 {
+            self.items = Vec::new();
+        }
         self.group(n_nodes, key, dead, Layout::Spelt(live_len.filter(|l| l.len() == n_nodes)));
     }
 
