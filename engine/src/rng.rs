@@ -374,6 +374,19 @@ mod tests {
             }
             let noise = rng.noise_lanes(step, stream, &ent, 0.25);
             assert_eq!(noise, noise_of(&rng.round_keys, step, stream, &ent, 0.25));
+            // The AVX2 forms too, which a processor with AVX-512 never dispatches to.
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                #[allow(unsafe_code)]
+                // SAFETY: both only need AVX2, which was detected just above.
+                let (w2, n2) = unsafe {
+                    (
+                        lanes_avx2(&rng.round_keys, step, stream, &ent, k),
+                        noise_avx2(&rng.round_keys, step, stream, &ent, 0.25),
+                    )
+                };
+                assert_eq!((w2, n2), (portable, noise));
+            }
             for (l, &e) in ent.iter().enumerate() {
                 let want = noise_from_words(rng.words(step, stream, e, 0), 0.25);
                 assert_eq!(noise[l].to_bits(), want.to_bits(), "noise lane {l}");
