@@ -150,62 +150,64 @@ impl Rng {
     /// compiler can use vector multiplies (with AVX2 or AVX-512 where the processor has them).
     #[inline]
     pub fn words_lanes(&self, step: u64, stream: Stream, entities: &[u64; LANES], k: u32) -> [[u32; LANES]; 4] {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                #[allow(unsafe_code)]
-                // SAFETY: `lanes_avx512` only needs AVX-512F, which was detected just above.
-                return unsafe { lanes_avx512(&self.round_keys, step, stream, entities, k) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                #[allow(unsafe_code)]
-                // SAFETY: `lanes_avx2` only needs AVX2, which was detected just above.
-                return unsafe { lanes_avx2(&self.round_keys, step, stream, entities, k) };
-            }
-        }
-        lanes(&self.round_keys, step, stream, entities, k)
+        lanes_fast(&self.round_keys, step, stream, entities, k)
     }
-}
 
-impl Rng {
     /// [`noise_from_words`] of the call-0 words of each of [`LANES`] entities: the same bits
     /// as one draw each, the words and the noise computed in one vectorised piece.
     #[inline]
     pub fn noise_lanes(&self, step: u64, stream: Stream, entities: &[u64; LANES], sigma: f32) -> [f32; LANES] {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                #[allow(unsafe_code)]
-                // SAFETY: `noise_avx512` only needs AVX-512F, which was detected just above.
-                return unsafe { noise_avx512(&self.round_keys, step, stream, entities, sigma) };
-            }
-            if std::arch::is_x86_feature_detected!("avx2") {
-                #[allow(unsafe_code)]
-                // SAFETY: `noise_avx2` only needs AVX2, which was detected just above.
-                return unsafe { noise_avx2(&self.round_keys, step, stream, entities, sigma) };
-            }
-        }
-        noise_of(&self.round_keys, step, stream, entities, sigma)
+        noise_fast(&self.round_keys, step, stream, entities, sigma)
     }
 }
+
+/// Function `$body` compiled for AVX-512F (`$avx512`) and for AVX2 (`$avx2`), and `$fast`,
+/// which calls the first of those the processor has, else `$body` itself: the same bits
+/// from each, only the speed differs.
+macro_rules! vector_forms {
+    ($fast:ident, $body:ident, $avx512:ident, $avx2:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f")]
+        fn $avx512($($arg: $ty),*) -> $ret {
+            $body($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        fn $avx2($($arg: $ty),*) -> $ret {
+            $body($($arg),*)
+        }
+
+        #[inline]
+        fn $fast($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    #[allow(unsafe_code)]
+                    // SAFETY: this form only needs AVX-512F, which was detected just above.
+                    return unsafe { $avx512($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    #[allow(unsafe_code)]
+                    // SAFETY: this form only needs AVX2, which was detected just above.
+                    return unsafe { $avx2($($arg),*) };
+                }
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+vector_forms!(lanes_fast, lanes, lanes_avx512, lanes_avx2,
+    (keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], k: u32) -> [[u32; LANES]; 4]);
+vector_forms!(noise_fast, noise_of, noise_avx512, noise_avx2,
+    (keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], sigma: f32) -> [f32; LANES]);
 
 /// See [`Rng::noise_lanes`].
 #[inline(always)]
 fn noise_of(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], sigma: f32) -> [f32; LANES] {
     let w = lanes(keys, step, stream, ent, 0);
     std::array::from_fn(|l| noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], sigma))
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn noise_avx512(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], sigma: f32) -> [f32; LANES] {
-    noise_of(keys, step, stream, ent, sigma)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn noise_avx2(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], sigma: f32) -> [f32; LANES] {
-    noise_of(keys, step, stream, ent, sigma)
 }
 
 /// Entities per call of [`Rng::words_lanes`].
@@ -235,18 +237,6 @@ fn lanes(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], k
         }
     }
     [c0, c1, c2, c3]
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-fn lanes_avx512(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], k: u32) -> [[u32; LANES]; 4] {
-    lanes(keys, step, stream, ent, k)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn lanes_avx2(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], k: u32) -> [[u32; LANES]; 4] {
-    lanes(keys, step, stream, ent, k)
 }
 
 /// A uniform float in `[0, 1)`: the top 24 bits of `x` times `2^-24`.
