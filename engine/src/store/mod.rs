@@ -470,7 +470,7 @@ impl Store {
         let (_, removed) = rayon::join(
             || {
                 for p in nodes.columns_mut().parent.iter_mut() {
-                    *p = if dead_ids.contains_mostly(*p) { NO_PARENT } else { *p };
+                    *p = if dead_ids.contains(*p) { NO_PARENT } else { *p };
                 }
                 nodes.remove_sorted(&rows);
             },
