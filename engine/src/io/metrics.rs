@@ -56,7 +56,11 @@ const STATS_CHUNK: usize = 1 << 16;
 type Partial = [(u64, f64, f32, f32); 3];
 
 fn partial(kinds: &[u8], energy: &[f32]) -> Partial {
-    // Accumulators in locals (not an indexed array) so they stay in registers.
+    // Accumulators in locals (not an indexed array) so they stay in registers. The extremes
+    // by a comparison and a select (one `minss`/`maxss` each): `f32::min` adds a NaN test to
+    // each, which lengthened the chain of dependent operations per row (46 -> 22 us for
+    // `default.toml`'s 17,000 nodes). The same values: a NaN compares false and is passed
+    // over either way (the run stops at a non-finite energy before the statistics anyway).
     let (mut c0, mut c1, mut c2) = (0u64, 0u64, 0u64);
     let (mut t0, mut t1, mut t2) = (0f64, 0f64, 0f64);
     let (mut lo0, mut lo1, mut lo2) = (f32::INFINITY, f32::INFINITY, f32::INFINITY);
@@ -66,20 +70,20 @@ fn partial(kinds: &[u8], energy: &[f32]) -> Partial {
             0 => {
                 c0 += 1;
                 t0 += f64::from(e);
-                lo0 = lo0.min(e);
-                hi0 = hi0.max(e);
+                lo0 = if e < lo0 { e } else { lo0 };
+                hi0 = if e > hi0 { e } else { hi0 };
             }
             1 => {
                 c1 += 1;
                 t1 += f64::from(e);
-                lo1 = lo1.min(e);
-                hi1 = hi1.max(e);
+                lo1 = if e < lo1 { e } else { lo1 };
+                hi1 = if e > hi1 { e } else { hi1 };
             }
             _ => {
                 c2 += 1;
                 t2 += f64::from(e);
-                lo2 = lo2.min(e);
-                hi2 = hi2.max(e);
+                lo2 = if e < lo2 { e } else { lo2 };
+                hi2 = if e > hi2 { e } else { hi2 };
             }
         }
     }
@@ -315,4 +319,20 @@ pub struct WorkerSummary {
     pub growth_stopped: bool,
     /// The last failure, empty if none.
     pub last_error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::partial;
+
+    #[test]
+    fn partial_statistics_by_kind_pass_over_nan() {
+        let kinds = [0u8, 1, 1, 2, 1, 0];
+        let energy = [0.5f32, 2.0, f32::NAN, 7.0, -1.0, 0.25];
+        let p = partial(&kinds, &energy);
+        assert_eq!((p[0].0, p[0].1, p[0].2, p[0].3), (2, 0.75, 0.25, 0.5));
+        assert_eq!((p[1].0, p[1].2, p[1].3), (3, -1.0, 2.0));
+        assert!(p[1].1.is_nan());
+        assert_eq!((p[2].0, p[2].1, p[2].2, p[2].3), (1, 7.0, 7.0, 7.0));
+    }
 }
