@@ -8,7 +8,7 @@ use arc_swap::ArcSwap;
 
 use crate::config::Params;
 use crate::growth::worker::Worker;
-use crate::growth::{propose, GraphView, Pending, Proposals};
+use crate::growth::{early_tests, propose_with, EarlyTests, GraphView, Pending, Proposals};
 use crate::hash::state_hash;
 use crate::io::input::Input;
 use crate::io::metrics::{
@@ -250,13 +250,21 @@ impl Simulation {
             }
         }
         let due = self.pending.take_due(t);
+        // Inline growth's probability tests for the proposals after this step, drawn by the
+        // stepper beside its transfer (they depend only on the nodes that live through it).
+        let mut early = None;
+        let params = &self.params;
+        let gr = &params.growth;
+        let draws = self.worker.is_none() && (gr.classes.iter().any(|c| c.p > 0.0) || gr.sensory_growth_p > 0.0);
+        let mut draw = |st: &Store| early = Some(early_tests(st.nodes(), params, t));
         let rep = self.stepper.step(StepInput {
             store: &mut self.store,
-            params: &self.params,
+            params,
             rng: &self.rng,
             step: t,
             frame,
             edits: due.as_ref(),
+            beside: draws.then_some(&mut draw as step::Beside<'_>),
         })?;
         self.step = t + 1;
         if let Some(w) = &self.worker {
@@ -283,7 +291,7 @@ impl Simulation {
             let ((p, ns), e) = rayon::join(
                 || {
                     let g0 = Instant::now();
-                    let p = proposals_after(store, params, t);
+                    let p = proposals_after(store, params, t, early.as_ref());
                     (p, g0.elapsed().as_nanos() as u64)
                 },
                 || energy_by_kind(store.nodes()),
@@ -498,13 +506,13 @@ impl Simulation {
 }
 
 /// The proposals computed from `store`, which is the state after step `k`.
-fn proposals_after(store: &Store, params: &Params, k: u64) -> Proposals {
+fn proposals_after(store: &Store, params: &Params, k: u64, early: Option<&EarlyTests>) -> Proposals {
     let gr = &params.growth;
     if gr.classes.iter().all(|c| c.p <= 0.0) && gr.sensory_growth_p <= 0.0 && gr.max_culled_edges_per_step == 0 {
         return Proposals { from_step: k, ..Proposals::default() };
     }
     let view = GraphView { nodes: store.nodes(), edges: store.edges(), out: store.out_edges() };
-    propose(view, params, k)
+    propose_with(view, params, k, early)
 }
 
 /// Sets the flag when dropped (at the end of the run loop, or while unwinding a panic).

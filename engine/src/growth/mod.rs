@@ -15,7 +15,7 @@ mod propose;
 pub mod worker;
 
 pub use pending::Pending;
-pub use propose::{propose, GraphView};
+pub use propose::{early_tests, propose, propose_with, EarlyTests, GraphView};
 
 use crate::store::{Direction, EdgeId, EdgeKind, NodeId};
 

@@ -35,15 +35,76 @@ const ROWS_PER_TASK: usize = 2048;
 
 /// Compute the proposals from the view of the state after step `k`.
 pub fn propose(view: GraphView<'_>, params: &Params, k: u64) -> Proposals {
+    propose_with(view, params, k, None)
+}
+
+/// The probability tests of step `k` drawn ahead of the proposals, from the nodes of an
+/// earlier state of the same step (before its deaths and births): what passed, by node id.
+/// A node's test depends only on the seed, `k`, its id, its kind and its growth class, which
+/// do not change while it lives; so the tests of the nodes still alive at the proposals are
+/// these, and only the nodes born since (ids from `upto` on) still need theirs.
+#[derive(Debug, Clone, Default)]
+pub struct EarlyTests {
+    k: u64,
+    /// Every node with a lower id was tested (or had no chance to propose).
+    upto: u64,
+    /// Node ids whose test passed, ascending, with their call-0 words.
+    passed: Vec<(u64, [u32; 4])>,
+}
+
+/// Draw the probability tests of step `k`'s proposals for every node of `nodes` (see
+/// [`EarlyTests`]), in parallel as the proposals do.
+pub fn early_tests(nodes: &NodeTable, params: &Params, k: u64) -> EarlyTests {
+    let rng = Rng::new(params.run.seed);
+    let class_p = class_probabilities(params, k);
+    let tasks = nodes.len().div_ceil(ROWS_PER_TASK);
+    let passed = (0..tasks)
+        .into_par_iter()
+        .flat_map_iter(|t| {
+            let rows = t * ROWS_PER_TASK..((t + 1) * ROWS_PER_TASK).min(nodes.len());
+            passed_tests(nodes, params, &rng, &class_p, rows, k).into_iter().map(|(r, w)| (nodes.ids()[r], w))
+        })
+        .collect();
+    EarlyTests { k, upto: nodes.ids().last().map_or(0, |&id| id + 1), passed }
+}
+
+/// [`propose`], with the probability tests of `early` where they were drawn for this step
+/// (the same proposals: see [`EarlyTests`]).
+pub fn propose_with(view: GraphView<'_>, params: &Params, k: u64, early: Option<&EarlyTests>) -> Proposals {
     let rng = Rng::new(params.run.seed);
     let index = KindIndex::new(view.nodes.kinds());
-    // Per growth class: its probability when its period divides `k`.
-    let due: Vec<Option<f32>> =
-        params.growth.classes.iter().map(|c| (k % u64::from(c.every) == 0).then_some(c.p)).collect();
-    // Only proposers that drew something are kept; collect keeps ascending row (= id) order.
-    let tasks = view.nodes.len().div_ceil(ROWS_PER_TASK);
-    let outcomes: Vec<Outcome> =
-        (0..tasks).into_par_iter().flat_map_iter(|t| rows_outcomes(view, params, &rng, &index, &due, t, k)).collect();
+    let class_p = class_probabilities(params, k);
+    let nodes = view.nodes;
+    // Only proposers that drew something are kept, in ascending row (= id) order.
+    let outcomes: Vec<Outcome> = match early.filter(|e| e.k == k) {
+        Some(e) => {
+            // The nodes tested early that are still alive, then those born since (the last
+            // rows: ids ascend with rows).
+            let ids = nodes.ids();
+            let mut tests: Vec<(usize, [u32; 4])> = Vec::with_capacity(e.passed.len());
+            let mut from = 0;
+            for &(id, w) in &e.passed {
+                from += ids[from..].partition_point(|&x| x < id);
+                if ids.get(from) == Some(&id) {
+                    tests.push((from, w));
+                }
+            }
+            let born = ids.partition_point(|&x| x < e.upto);
+            tests.extend(passed_tests(nodes, params, &rng, &class_p, born..nodes.len(), k));
+            tests.into_iter().map(|(r, w)| proposer(view, params, &rng, &index, r, k, w)).collect()
+        }
+        None => {
+            let tasks = nodes.len().div_ceil(ROWS_PER_TASK);
+            (0..tasks)
+                .into_par_iter()
+                .flat_map_iter(|t| {
+                    let rows = t * ROWS_PER_TASK..((t + 1) * ROWS_PER_TASK).min(nodes.len());
+                    let tests = passed_tests(nodes, params, &rng, &class_p, rows, k);
+                    tests.into_iter().map(|(r, w)| proposer(view, params, &rng, &index, r, k, w)).collect::<Vec<_>>()
+                })
+                .collect()
+        }
+    };
     let mut p = Proposals { from_step: k, ..Proposals::default() };
     for o in outcomes {
         match o {
@@ -116,28 +177,30 @@ impl<'a> KindIndex<'a> {
     }
 }
 
-/// The proposers among rows `t * ROWS_PER_TASK ..` and what each drew. The probability draws
-/// of the rows that draw are computed LANES at a time (vector Philox, the same bits as one
-/// call per proposer).
-#[allow(clippy::too_many_arguments)]
-fn rows_outcomes(
-    view: GraphView<'_>,
+/// Per growth class its probability at step `k`: 0 when its period does not divide `k` (a
+/// draw with probability 0 proposes nothing, so those rows need no draw).
+fn class_probabilities(params: &Params, k: u64) -> Vec<f32> {
+    params.growth.classes.iter().map(|c| if k % u64::from(c.every) == 0 { c.p } else { 0.0 }).collect()
+}
+
+/// The rows among `rows` whose probability test of step `k` passes, ascending, with their
+/// call-0 words. The tests of the rows that draw are computed LANES at a time (vector
+/// Philox, the same bits as one call per proposer).
+fn passed_tests(
+    nodes: &NodeTable,
     params: &Params,
     rng: &Rng,
-    index: &KindIndex<'_>,
-    due: &[Option<f32>],
-    t: usize,
+    class_p: &[f32],
+    rows: std::ops::Range<usize>,
     k: u64,
-) -> Vec<Outcome> {
-    let nodes = view.nodes;
-    let lo = t * ROWS_PER_TASK;
-    let hi = (lo + ROWS_PER_TASK).min(nodes.len());
+) -> Vec<(usize, [u32; 4])> {
+    let (lo, hi) = (rows.start, rows.end.min(nodes.len()));
+    if lo >= hi {
+        return Vec::new();
+    }
     let (kinds, classes) = (nodes.kinds(), nodes.growth_classes());
     let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
     let sensory_p = params.growth.sensory_growth_p;
-    // Per class its probability this step, 0 when its period does not divide `k` (a draw
-    // with probability 0 proposes nothing, so those rows need no draw).
-    let class_p: Vec<f32> = due.iter().map(|d| d.unwrap_or(0.0)).collect();
     let last_class = class_p.len().saturating_sub(1);
     // The rows that draw, listed without branches (whether a row draws depends on its random
     // class): every row is written, and the cursor moves past those with a chance to propose.
@@ -168,7 +231,7 @@ fn rows_outcomes(
             let words = [w[0][l], w[1][l], w[2][l], w[3][l]];
             debug_assert_eq!(words, rng.words(k, Stream::Growth, ent[l], 0));
             if uniform(words[0]) < p {
-                out.push(proposer(view, params, rng, index, r, k, words));
+                out.push((r, words));
             }
         }
     }

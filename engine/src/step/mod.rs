@@ -130,7 +130,15 @@ pub struct StepInput<'a> {
     pub frame: &'a [f32],
     /// The proposals due at this step.
     pub edits: Option<&'a Proposals>,
+    /// Work that only reads the state as it is before this step's deaths and births (the
+    /// run loop's draws for the proposals after this step), for the stepper to run on a
+    /// thread that would otherwise wait. It is run once, with the store, if the step gets
+    /// as far as its transfer.
+    pub beside: Option<Beside<'a>>,
 }
+
+/// See [`StepInput::beside`].
+pub type Beside<'a> = &'a mut (dyn FnMut(&Store) + Send);
 
 /// What a backend holds and moves besides the store, for the benchmark harness.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]

@@ -205,7 +205,7 @@ fn step(
     inp: StepInput<'_>,
     last: &mut Option<(bool, usize)>,
 ) -> Result<StepReport, StepError> {
-    let StepInput { store, params, rng, step: t, frame, edits: due } = inp;
+    let StepInput { store, params, rng, step: t, frame, edits: due, beside } = inp;
     let mut rep = StepReport { step: t, ..StepReport::default() };
     let mut ledger = Ledger::default();
     // Unchanged node values since the previous step: the same sum as its total after.
@@ -299,7 +299,7 @@ fn step(
     let ((conducting, weights), ()) = {
         let st: &Store = store;
         rayon::join(
-            || transfer::compute(cache, sc, st, params, &mut ledger, stream),
+            || transfer::compute(cache, sc, st, params, &mut ledger, (stream, beside)),
             || update::fill_noise(st, params, rng, t, &mut noise),
         )
     };

@@ -19,6 +19,7 @@ use super::{
 use crate::config::Params;
 use crate::model::ledger::Ledger;
 use crate::model::rules::flag;
+use crate::step::Beside;
 use crate::store::{NodeKind, Store, AHEAD};
 
 /// The plastic weights 5.3 computed, to be written once the store is free again.
@@ -50,8 +51,14 @@ pub(super) fn compute(
     store: &Store,
     params: &Params,
     ledger: &mut Ledger,
-    stream: bool,
+    (stream, beside): (bool, Option<Beside<'_>>),
 ) -> (u64, NewWeights) {
+    // The caller's work beside the step (`StepInput::beside`), on the other thread.
+    let beside = || {
+        if let Some(b) = beside {
+            b(store);
+        }
+    };
     let n = store.nodes().len();
     sc.out.resize(n, 0.0);
     sc.inc.resize(n, 0.0);
@@ -70,8 +77,10 @@ pub(super) fn compute(
         cache.sums_version = None;
         cache.steady = Vec::new();
         (paid_burned, conducting) = super::stream::amounts(cache, sc, store, params);
+        // Pass C and the plasticity run on one thread: the other takes the caller's work.
         let updates;
-        (received_inhibited, updates) = super::stream::targets(cache, sc, store, params);
+        ((received_inhibited, updates), ()) =
+            rayon::join(|| super::stream::targets(cache, sc, store, params), beside);
         weights = NewWeights::Stream(updates);
     } else {
         let fresh = cache.sums_version != Some(store.version());
@@ -88,7 +97,7 @@ pub(super) fn compute(
         (paid_burned, conducting) = source_pass(cache, sc, store, params, fresh);
         cache.sums_version = Some(store.version());
         let updates;
-        (received_inhibited, updates) = pull_pass(cache, sc, store, params);
+        ((received_inhibited, updates), ()) = rayon::join(|| pull_pass(cache, sc, store, params), beside);
         weights = NewWeights::Rows(updates);
         // Out-degrees for 5.4, only where it uses them.
         if super::update::uses_out_degree(params) {
