@@ -57,13 +57,9 @@ pub struct EarlyTests {
 pub fn early_tests(nodes: &NodeTable, params: &Params, k: u64) -> EarlyTests {
     let rng = Rng::new(params.run.seed);
     let class_p = class_probabilities(params, k);
-    let tasks = nodes.len().div_ceil(ROWS_PER_TASK);
-    let passed = (0..tasks)
-        .into_par_iter()
-        .flat_map_iter(|t| {
-            let rows = t * ROWS_PER_TASK..((t + 1) * ROWS_PER_TASK).min(nodes.len());
-            passed_tests(nodes, params, &rng, &class_p, rows, k).into_iter().map(|(r, w)| (nodes.ids()[r], w))
-        })
+    let passed = passed_tests(nodes, params, &rng, &class_p, 0..nodes.len(), k)
+        .into_iter()
+        .map(|(r, w)| (nodes.ids()[r], w))
         .collect();
     EarlyTests { k, upto: nodes.ids().last().map_or(0, |&id| id + 1), passed }
 }
