@@ -573,3 +573,33 @@ fn cull_table_agrees_with_the_cull_condition() {
         assert!(culled > 0 && culled < e.rows(), "both outcomes occur ({culled} of {})", e.rows());
     }
 }
+
+#[test]
+fn the_stepper_runs_the_work_beside_its_step_once_before_deaths() {
+    use neuroflux::step::{CpuStepper, StepInput, Stepper, TransferPath};
+    // Node 1 dies in this step (its upkeep takes it to the floor, -10).
+    let params = quiet(|c| c.energy.maintenance_per_node = 0.2);
+    for path in [TransferPath::Stream, TransferPath::Rows] {
+        let mut store = neuroflux::store::Store::new(false);
+        store.add_nodes(&[node(D, 10.0), node(D, -9.9), node(D, 5.0)]);
+        store.add_edges(&[exc(0, 2, 0.5), exc(1, 2, 0.5)]).expect("edges join nodes");
+        store.refresh_topology();
+        let mut stepper = CpuStepper::new(2).expect("a thread pool should start").with_path(path);
+        let rng = neuroflux::rng::Rng::new(0);
+        let mut seen = Vec::new();
+        let mut beside = |s: &neuroflux::store::Store| seen.push(s.nodes().len());
+        let rep = stepper
+            .step(StepInput {
+                store: &mut store,
+                params: &params,
+                rng: &rng,
+                step: 0,
+                frame: &[],
+                edits: None,
+                beside: Some(&mut beside),
+            })
+            .expect("the step should succeed");
+        assert_eq!((rep.deaths, store.nodes().len()), (1, 2), "{path:?}");
+        assert_eq!(seen, vec![3], "{path:?}: run once, on the three nodes before the death");
+    }
+}

@@ -9,6 +9,8 @@
 //!
 //! No proposals are computed from the initial graph. Because [`propose()`] is a pure function
 //! of its view, a worker thread that calls it on a published snapshot gives the same results.
+//! Inline growth draws the probability tests of step `k` earlier in step `k`
+//! ([`early_tests()`]) and passes them to [`propose_with()`], which gives the same proposals.
 
 mod pending;
 mod propose;

@@ -371,8 +371,54 @@ const CULL_CHUNKS_PER_TASK: usize = 16;
 
 #[cfg(test)]
 mod tests {
-    use super::KindIndex;
-    use crate::store::NodeKind;
+    use super::{early_tests, propose, propose_with, GraphView, KindIndex};
+    use crate::config::Config;
+    use crate::model::build::build_initial;
+    use crate::store::{NodeKind, Store};
+
+    fn view(s: &Store) -> GraphView<'_> {
+        GraphView { nodes: s.nodes(), edges: s.edges(), out: s.out_edges() }
+    }
+
+    #[test]
+    fn early_tests_give_the_proposals_of_the_tests_drawn_at_the_end() {
+        let mut c = Config::default();
+        (c.graph.sensory_width, c.graph.sensory_height, c.graph.n_dynamic) = (8, 8, 400);
+        for g in &mut c.growth.classes {
+            (g.p, g.every) = (0.3, 1);
+        }
+        c.growth.sensory_growth_p = 0.3;
+        let params = c.validate().expect("valid");
+        let mut store = build_initial(&params, &|_| {}).expect("builds");
+        let k = 7;
+        let early = early_tests(store.nodes(), &params, k);
+        // Deaths among the proposers whose test passed and among the others, then births
+        // (copies of living dynamic nodes, with new ids).
+        let passed: Vec<usize> =
+            early.passed.iter().filter_map(|&(id, _)| store.nodes().row_of(crate::store::NodeId(id))).collect();
+        assert!(passed.len() > 50, "{} passed", passed.len());
+        let mut dead: Vec<usize> = passed.iter().step_by(3).copied().collect();
+        dead.extend((0..store.nodes().len()).step_by(7).filter(|&r| store.nodes().kind_of(r) == NodeKind::Dynamic));
+        dead.sort_unstable();
+        dead.dedup();
+        store.remove_node_rows(&dead);
+        let dynk = NodeKind::Dynamic.code();
+        let born: Vec<_> = (0..store.nodes().len())
+            .filter(|&r| store.nodes().kinds()[r] == dynk)
+            .take(60)
+            .map(|r| store.nodes().record(r))
+            .collect();
+        store.add_nodes(&born);
+        store.refresh_out_edges();
+        let full = propose(view(&store), &params, k);
+        let with = propose_with(view(&store), &params, k, Some(&early));
+        assert_eq!(with, full);
+        // Both sides of the merge took part: proposers tested early and newborn ones.
+        let newborn = |id: u64| id >= early.upto;
+        assert!(full.adds.iter().any(|e| newborn(e.src.0)) && full.adds.iter().any(|e| !newborn(e.src.0)));
+        // Tests drawn for another step are not used.
+        assert_eq!(propose_with(view(&store), &params, k + 1, Some(&early)), propose(view(&store), &params, k + 1));
+    }
 
     #[test]
     fn kind_index_finds_the_nth_row_of_each_kind() {

@@ -79,8 +79,7 @@ pub(super) fn compute(
         (paid_burned, conducting) = super::stream::amounts(cache, sc, store, params);
         // Pass C and the plasticity run on one thread: the other takes the caller's work.
         let updates;
-        ((received_inhibited, updates), ()) =
-            rayon::join(|| super::stream::targets(cache, sc, store, params), beside);
+        ((received_inhibited, updates), ()) = rayon::join(|| super::stream::targets(cache, sc, store, params), beside);
         weights = NewWeights::Stream(updates);
     } else {
         let fresh = cache.sums_version != Some(store.version());
