@@ -418,53 +418,12 @@ impl Store {
         let mut rows = rows.to_vec();
         rows.sort_unstable();
         rows.dedup();
-        // The incident edges: through the views when they are fresh, else by a scan.
-        let mut dead_edges: Vec<usize> = Vec::new();
-        if self.out_valid && self.in_valid {
-            for &r in &rows {
-                dead_edges.extend(self.topology.out.row(r).iter().map(|&e| e as usize));
-                dead_edges.extend(self.topology.inc.row(r).iter().map(|&e| e as usize));
-            }
-        } else {
-            let mut dead = vec![false; self.nodes.len()];
-            for &r in &rows {
-                dead[r] = true;
-            }
-            let (src, dst, edges) = (self.edges.src_rows(), self.edges.dst_rows(), &self.edges);
-            // Per block of 64 rows, a mask of those with a dead endpoint without a branch per
-            // row (few have one), then the live rows among them.
-            let is_dead = |r: u32| dead.get(r as usize).copied().unwrap_or(false);
-            for (b, (s, d)) in src.chunks(64).zip(dst.chunks(64)).enumerate() {
-                let mut mask = 0u64;
-                for (k, (&s, &d)) in s.iter().zip(d).enumerate() {
-                    mask |= u64::from(is_dead(s) | is_dead(d)) << k;
-                }
-                while mask != 0 {
-                    let e = b * 64 + mask.trailing_zeros() as usize;
-                    mask &= mask - 1;
-                    if edges.is_live(e) {
-                        dead_edges.push(e);
-                    }
-                }
-            }
-        }
-        dead_edges.sort_unstable();
-        dead_edges.dedup();
-        let dead_ids = IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r]));
-        // Old row r moves to r - (removed rows below r).
+        // The incident edges beside the dead ids' set and the renumbering of the node rows.
         let n = self.nodes.len();
-        let mut new_row = vec![0u32; n];
-        let mut removed = 0usize;
-        let mut next_dead = rows.iter().peekable();
-        for (r, slot) in new_row.iter_mut().enumerate() {
-            if next_dead.peek() == Some(&&r) {
-                next_dead.next();
-                removed += 1;
-                *slot = u32::MAX;
-            } else {
-                *slot = (r - removed) as u32;
-            }
-        }
+        let (dead_edges, (dead_ids, new_row)) = rayon::join(
+            || self.incident_edges(&rows),
+            || (IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r])), renumbering(n, &rows)),
+        );
         let (nodes, edges) = (&mut self.nodes, &mut self.edges);
         let rows_before = edges.rows();
         let (_, removed) = rayon::join(
@@ -494,6 +453,43 @@ impl Store {
         self.values_version = fresh_version();
         self.debug_check();
         dead_edges.len()
+    }
+
+    /// The live edge rows incident to the node rows `rows` (ascending, distinct): through the
+    /// views when they are fresh, else by a scan. Ascending, distinct.
+    fn incident_edges(&self, rows: &[usize]) -> Vec<usize> {
+        let mut dead_edges: Vec<usize> = Vec::new();
+        if self.out_valid && self.in_valid {
+            for &r in rows {
+                dead_edges.extend(self.topology.out.row(r).iter().map(|&e| e as usize));
+                dead_edges.extend(self.topology.inc.row(r).iter().map(|&e| e as usize));
+            }
+        } else {
+            let mut dead = vec![false; self.nodes.len()];
+            for &r in rows {
+                dead[r] = true;
+            }
+            let (src, dst, edges) = (self.edges.src_rows(), self.edges.dst_rows(), &self.edges);
+            // Per block of 64 rows, a mask of those with a dead endpoint without a branch per
+            // row (few have one), then the live rows among them.
+            let is_dead = |r: u32| dead.get(r as usize).copied().unwrap_or(false);
+            for (b, (s, d)) in src.chunks(64).zip(dst.chunks(64)).enumerate() {
+                let mut mask = 0u64;
+                for (k, (&s, &d)) in s.iter().zip(d).enumerate() {
+                    mask |= u64::from(is_dead(s) | is_dead(d)) << k;
+                }
+                while mask != 0 {
+                    let e = b * 64 + mask.trailing_zeros() as usize;
+                    mask &= mask - 1;
+                    if edges.is_live(e) {
+                        dead_edges.push(e);
+                    }
+                }
+            }
+        }
+        dead_edges.sort_unstable();
+        dead_edges.dedup();
+        dead_edges
     }
 
     /// Rebuild both compressed-row views if the topology changed since their last rebuild
@@ -708,6 +704,24 @@ fn refresh_out(
     } else {
         out.rebuild_live(n, src, dead);
     }
+}
+
+/// Per node row of `n`, its row once the rows `rows` (ascending, distinct) are removed: old
+/// row r moves to r - (removed rows below r); a removed row maps to `u32::MAX`.
+fn renumbering(n: usize, rows: &[usize]) -> Vec<u32> {
+    let mut new_row = vec![0u32; n];
+    let mut removed = 0usize;
+    let mut next_dead = rows.iter().peekable();
+    for (r, slot) in new_row.iter_mut().enumerate() {
+        if next_dead.peek() == Some(&&r) {
+            next_dead.next();
+            removed += 1;
+            *slot = u32::MAX;
+        } else {
+            *slot = (r - removed) as u32;
+        }
+    }
+    new_row
 }
 
 #[cfg(test)]
