@@ -426,17 +426,17 @@ impl Store {
         );
         let (nodes, edges) = (&mut self.nodes, &mut self.edges);
         let rows_before = edges.rows();
-        let (_, removed) = rayon::join(
+        let (removed, ()) = rayon::join(
+            || {
+                let removed = edges.remove_sorted(&dead_edges);
+                edges.remap_rows(&new_row);
+                removed
+            },
             || {
                 for p in nodes.columns_mut().parent.iter_mut() {
                     *p = if dead_ids.contains(*p) { NO_PARENT } else { *p };
                 }
                 nodes.remove_sorted(&rows);
-            },
-            || {
-                let removed = edges.remove_sorted(&dead_edges);
-                edges.remap_rows(&new_row);
-                removed
             },
         );
         self.out_base = None;
