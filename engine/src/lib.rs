@@ -12,6 +12,7 @@ pub mod config;
 pub mod growth;
 pub mod hash;
 pub mod io;
+pub(crate) mod join;
 pub mod model;
 pub mod rng;
 pub mod sim;

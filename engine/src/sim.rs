@@ -288,7 +288,8 @@ impl Simulation {
         } else {
             // The proposals and the energy statistics only read the state: one beside the other.
             let (store, params) = (&self.store, &self.params);
-            let ((p, ns), e) = rayon::join(
+            // The caller waits for the statistics by spinning (they may take longer).
+            let ((p, ns), e) = crate::join::join_busy(
                 || {
                     let g0 = Instant::now();
                     let p = proposals_after(store, params, t, early.as_ref());
