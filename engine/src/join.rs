@@ -42,9 +42,33 @@ where
     )
 }
 
+/// Where a pass over `n` rows in fixed chunks of `chunk` rows is better cut in two runs of
+/// chunks, one per thread, with [`join_busy`] (each run's chunks in order on its thread): on
+/// a pool of two threads, a pass of a few chunks, which rayon's splitting leaves uneven
+/// (of 5 chunks, 2 against 3) so that the caller sleeps while it waits. The first chunk of
+/// the second run, the cut nearest half the rows; `None` where rayon should split.
+pub fn two_runs(n: usize, chunk: usize) -> Option<usize> {
+    let chunks = n.div_ceil(chunk.max(1));
+    (rayon::current_num_threads() == 2 && (2..=MAX_CHUNKS_IN_TWO_RUNS).contains(&chunks))
+        .then(|| ((n / 2 + chunk / 2) / chunk).clamp(1, chunks - 1))
+}
+
+/// Chunks at most that [`two_runs`] cuts in two (more, and rayon's splitting is even enough).
+const MAX_CHUNKS_IN_TWO_RUNS: usize = 16;
+
 #[cfg(test)]
 mod tests {
-    use super::join_busy;
+    use super::{join_busy, two_runs};
+
+    #[test]
+    fn two_runs_cut_nearest_half_the_rows_on_two_threads() {
+        let pool = |t| rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("pool");
+        let cut = |t, n| pool(t).install(|| two_runs(n, 4096));
+        assert_eq!(cut(2, 17_347), Some(2));
+        assert_eq!(cut(2, 4096 * 3), Some(2));
+        assert_eq!(cut(2, 5000), Some(1));
+        assert_eq!((cut(2, 4096), cut(2, 4096 * 17), cut(1, 17_347), cut(4, 17_347)), (None, None, None, None));
+    }
 
     #[test]
     fn both_halves_run_once_on_any_pool() {

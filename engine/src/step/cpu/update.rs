@@ -64,77 +64,84 @@ pub(super) fn run(
     let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
     let use_deg = uses_out_degree(params);
     let sc: &Scratch = sc;
-    let parts: Vec<(Ledger, Vec<u64>, Vec<usize>)> = cols
-        .energy
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .map(|(ci, chunk)| {
-            // Accumulators in locals, not the fields of a struct: they stay in registers.
-            let (mut input_hold, mut upkeep, mut gain, mut noise_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-            let (mut ws_relax, mut clamp_cap, mut clamp_floor) = (0.0f64, 0.0f64, 0.0f64);
-            let (mut bad, mut dead) = (Vec::new(), Vec::new());
-            for (k, out) in chunk.iter_mut().enumerate() {
-                let r = ci * CHUNK + k;
-                let e0 = sc.e0[r];
-                let mut x = e0 + (sc.inc[r] - sc.out[r]);
-                let kind = kinds[r];
-                if kind == sens {
-                    input_hold += f64::from(e0 - x);
-                    x = e0;
-                } else if kind == dynk {
-                    let deg = if use_deg { sc.deg[r] as f32 } else { 0.0 };
-                    let u = e.maintenance_per_node + e.maintenance_per_out_edge * deg;
-                    x -= u;
-                    upkeep += f64::from(u);
-                    if e.connection_gain {
-                        let g = deg * gain_values[usize::from(gains[r]).min(gain_values.len() - 1)];
-                        x += g;
-                        gain += f64::from(g);
-                    }
-                    if e.noise_sigma > 0.0 {
-                        let z = sc.noise[r];
-                        debug_assert_eq!(z.to_bits(), rng.noise(t, ids[r], e.noise_sigma).to_bits());
-                        x += z;
-                        noise_sum += f64::from(z);
-                    }
-                } else if x > e.workspace_min_active {
-                    let d = e.workspace_rate * (e.workspace_target - x);
-                    x += d;
-                    ws_relax += f64::from(d);
+    let work = |(ci, chunk): (usize, &mut [f32])| {
+        // Accumulators in locals, not the fields of a struct: they stay in registers.
+        let (mut input_hold, mut upkeep, mut gain, mut noise_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        let (mut ws_relax, mut clamp_cap, mut clamp_floor) = (0.0f64, 0.0f64, 0.0f64);
+        let (mut bad, mut dead) = (Vec::new(), Vec::new());
+        for (k, out) in chunk.iter_mut().enumerate() {
+            let r = ci * CHUNK + k;
+            let e0 = sc.e0[r];
+            let mut x = e0 + (sc.inc[r] - sc.out[r]);
+            let kind = kinds[r];
+            if kind == sens {
+                input_hold += f64::from(e0 - x);
+                x = e0;
+            } else if kind == dynk {
+                let deg = if use_deg { sc.deg[r] as f32 } else { 0.0 };
+                let u = e.maintenance_per_node + e.maintenance_per_out_edge * deg;
+                x -= u;
+                upkeep += f64::from(u);
+                if e.connection_gain {
+                    let g = deg * gain_values[usize::from(gains[r]).min(gain_values.len() - 1)];
+                    x += g;
+                    gain += f64::from(g);
                 }
-                if x > cap {
-                    clamp_cap += f64::from(x - cap);
-                    x = cap;
-                } else if x < floor {
-                    clamp_floor += f64::from(floor - x);
-                    x = floor;
+                if e.noise_sigma > 0.0 {
+                    let z = sc.noise[r];
+                    debug_assert_eq!(z.to_bits(), rng.noise(t, ids[r], e.noise_sigma).to_bits());
+                    x += z;
+                    noise_sum += f64::from(z);
                 }
-                *out = x;
+            } else if x > e.workspace_min_active {
+                let d = e.workspace_rate * (e.workspace_target - x);
+                x += d;
+                ws_relax += f64::from(d);
             }
-            // The rare rows that are not finite or die (5.5's test, on the values just
-            // computed), found after the loop above so that it calls no function.
-            for (k, &x) in chunk.iter().enumerate() {
-                let r = ci * CHUNK + k;
-                if !x.is_finite() && bad.len() < 10 {
-                    bad.push(ids[r]);
-                }
-                if kinds[r] == dynk && x <= floor {
-                    dead.push(r);
-                }
+            if x > cap {
+                clamp_cap += f64::from(x - cap);
+                x = cap;
+            } else if x < floor {
+                clamp_floor += f64::from(floor - x);
+                x = floor;
             }
-            let l = Ledger {
-                input_hold,
-                upkeep,
-                gain,
-                noise: noise_sum,
-                ws_relax,
-                clamp_cap,
-                clamp_floor,
-                ..Ledger::default()
-            };
-            (l, bad, dead)
-        })
-        .collect();
+            *out = x;
+        }
+        // The rare rows that are not finite or die (5.5's test, on the values just
+        // computed), found after the loop above so that it calls no function.
+        for (k, &x) in chunk.iter().enumerate() {
+            let r = ci * CHUNK + k;
+            if !x.is_finite() && bad.len() < 10 {
+                bad.push(ids[r]);
+            }
+            if kinds[r] == dynk && x <= floor {
+                dead.push(r);
+            }
+        }
+        let l = Ledger {
+            input_hold,
+            upkeep,
+            gain,
+            noise: noise_sum,
+            ws_relax,
+            clamp_cap,
+            clamp_floor,
+            ..Ledger::default()
+        };
+        (l, bad, dead)
+    };
+    let parts: Vec<(Ledger, Vec<u64>, Vec<usize>)> = match crate::join::two_runs(cols.energy.len(), CHUNK) {
+        Some(mid) => {
+            let (a, b) = cols.energy.split_at_mut(mid * CHUNK);
+            let (mut parts, rest) = crate::join::join_busy(
+                || a.chunks_mut(CHUNK).enumerate().map(work).collect::<Vec<_>>(),
+                || b.chunks_mut(CHUNK).enumerate().map(|(i, c)| work((mid + i, c))).collect::<Vec<_>>(),
+            );
+            parts.extend(rest);
+            parts
+        }
+        None => cols.energy.par_chunks_mut(CHUNK).enumerate().map(work).collect(),
+    };
     let mut bad = Vec::new();
     let mut dead = Vec::new();
     let mut terms = Vec::with_capacity(parts.len());
