@@ -7,7 +7,8 @@
 //! machine that wake-up took about 50 us (measured on the growth phase of `default.toml`:
 //! both halves done after 28 us, the join returned after 80). [`join_busy`] is for the
 //! sections of the step where the caller may finish first: it waits for a half taken by
-//! another thread by spinning instead, so the step never sleeps there.
+//! another thread by spinning (and taking waiting pool work) instead, so the step never
+//! sleeps there.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -26,9 +27,13 @@ where
             let r = a();
             // Taken by another thread: wait for it here. (If it is taken only after this
             // test, the join waits as rayon does.)
+            // Meanwhile it takes pool work that is waiting (the other half's own parallel
+            // pieces), as rayon's wait does, without ever sleeping.
             if started.load(Ordering::Acquire) {
                 while !done.load(Ordering::Acquire) {
-                    std::hint::spin_loop();
+                    if rayon::yield_now() != Some(rayon::Yield::Executed) {
+                        std::hint::spin_loop();
+                    }
                 }
             }
             r

@@ -420,13 +420,13 @@ impl Store {
         rows.dedup();
         // The incident edges beside the dead ids' set and the renumbering of the node rows.
         let n = self.nodes.len();
-        let (dead_edges, (dead_ids, new_row)) = rayon::join(
+        let (dead_edges, (dead_ids, new_row)) = crate::join::join_busy(
             || self.incident_edges(&rows),
             || (IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r])), renumbering(n, &rows)),
         );
         let (nodes, edges) = (&mut self.nodes, &mut self.edges);
         let rows_before = edges.rows();
-        let (removed, ()) = rayon::join(
+        let (removed, ()) = crate::join::join_busy(
             || {
                 let removed = edges.remove_sorted(&dead_edges);
                 edges.remap_rows(&new_row);
@@ -546,7 +546,7 @@ impl Store {
         }
         let mut out = std::mem::take(&mut self.topology.out);
         let me: &Store = self;
-        let r = rayon::join(|| me.patch_out(&mut out, side), || beside(me)).1;
+        let r = crate::join::join_busy(|| me.patch_out(&mut out, side), || beside(me)).1;
         self.set_out_edges(out);
         r
     }
@@ -565,7 +565,11 @@ impl Store {
         let me: &Store = self;
         let (n, e) = (me.nodes.len(), &me.edges);
         let known = Some(out_degree);
-        let r = rayon::join(|| out.rebuild_live_to_edit(n, e.src_rows(), e.tombstone_bits(), known), || beside(me)).1;
+        let r = crate::join::join_busy(
+            || out.rebuild_live_to_edit(n, e.src_rows(), e.tombstone_bits(), known),
+            || beside(me),
+        )
+        .1;
         self.set_out_edges(out);
         r
     }

@@ -227,7 +227,7 @@ fn step(
     let (input, ()) = {
         let st: &Store = store;
         let e0 = &mut sc.e0;
-        rayon::join(|| input_energies(st, params, frame, t, e0), || cache.sync(st, params))
+        crate::join::join_busy(|| input_energies(st, params, frame, t, e0), || cache.sync(st, params))
     };
     ledger.input_set = input?;
     // The compressed-row path where its in-slot arrays follow the store in O(edits), else
@@ -298,7 +298,7 @@ fn step(
     let mut noise = std::mem::take(&mut sc.noise);
     let ((conducting, weights), ()) = {
         let st: &Store = store;
-        rayon::join(
+        crate::join::join_busy(
             || transfer::compute(cache, sc, st, params, &mut ledger, (stream, beside)),
             || update::fill_noise(st, params, rng, t, &mut noise),
         )

@@ -79,7 +79,8 @@ pub(super) fn compute(
         (paid_burned, conducting) = super::stream::amounts(cache, sc, store, params);
         // Pass C and the plasticity run on one thread: the other takes the caller's work.
         let updates;
-        ((received_inhibited, updates), ()) = rayon::join(|| super::stream::targets(cache, sc, store, params), beside);
+        ((received_inhibited, updates), ()) =
+            crate::join::join_busy(|| super::stream::targets(cache, sc, store, params), beside);
         weights = NewWeights::Stream(updates);
     } else {
         let fresh = cache.sums_version != Some(store.version());
@@ -96,7 +97,7 @@ pub(super) fn compute(
         (paid_burned, conducting) = source_pass(cache, sc, store, params, fresh);
         cache.sums_version = Some(store.version());
         let updates;
-        ((received_inhibited, updates), ()) = rayon::join(|| pull_pass(cache, sc, store, params), beside);
+        ((received_inhibited, updates), ()) = crate::join::join_busy(|| pull_pass(cache, sc, store, params), beside);
         weights = NewWeights::Rows(updates);
         // Out-degrees for 5.4, only where it uses them.
         if super::update::uses_out_degree(params) {
