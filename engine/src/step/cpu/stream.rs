@@ -43,7 +43,7 @@ pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store)
     }
 }
 
-/// Pass B (in parallel over fixed chunks of rows): per source the factors, the outgoing change (into `sc.out`) and
+/// Pass B (in parallel over fixed chunks of rows; on two threads, two runs of them): per source the factors, the outgoing change (into `sc.out`) and
 /// `[E0_i, transmission_loss * a_i]` (into `sc.pair`), from the sums of pass A. The same
 /// arithmetic as the compressed-row source pass, and the same ledger sums (per fixed chunk of
 /// rows, chunks added in order). Returns `((paid, burned), conducting edges)`.
@@ -60,45 +60,57 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
     sc.pair.resize(n, [0.0; 2]);
     sc.deg.clear();
     sc.deg.extend(sums.iter().map(|s| u32::from(s.deg)));
-    let parts: Vec<(f64, f64, u64)> = sc.out[..n]
-        .par_chunks_mut(CHUNK)
-        .zip(sc.pair[..n].par_chunks_mut(CHUNK))
-        .enumerate()
-        .map(|(ci, (out, pair))| {
-            let lo = ci * CHUNK;
-            let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
-            // Per block of rows: the amounts without a branch (every row computes its factor,
-            // an inactive one's is replaced by 0), then the ledger sums in row order.
-            let mut terms = [[0.0f32; 2]; BLOCK];
-            for (bi, (out, pair)) in out.chunks_mut(BLOCK).zip(pair.chunks_mut(BLOCK)).enumerate() {
-                let b0 = lo + bi * BLOCK;
-                let m = out.len().min(pair.len());
-                let rows = b0..b0 + m;
-                let (e0, kinds, subtypes, sums) =
-                    (&e0[rows.clone()], &kinds[rows.clone()], &subtypes[rows.clone()], &sums[rows]);
-                for k in 0..m.min(e0.len()).min(kinds.len()).min(subtypes.len()).min(sums.len()) {
-                    let (e, kind, s) = (e0[k], kinds[k], sums[k]);
-                    let active = (kind != ws) & (e > 0.0);
-                    let scale = if kind == dynk { table[usize::from(subtypes[k]).min(3)].0 } else { 1.0 };
-                    // An inactive source moves nothing (and adding its +0 terms to the ledger
-                    // sums changes no bit).
-                    let f = source_factor(tc, mof, sb, e, scale, &s);
-                    let a = if active { f } else { 0.0 };
-                    let paid = a * s.p;
-                    let burned = sb * (a * s.b);
-                    out[k] = paid + burned;
-                    pair[k] = [e, tl * a];
-                    terms[k] = [paid, burned];
-                    conducting += u64::from(s.n) * u64::from(a != 0.0);
-                }
-                for t in &terms[..m] {
-                    paid_sum += f64::from(t[0]);
-                    burned_sum += f64::from(t[1]);
-                }
+    let work = |(ci, (out, pair)): (usize, (&mut [f32], &mut [[f32; 2]]))| {
+        let lo = ci * CHUNK;
+        let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
+        // Per block of rows: the amounts without a branch (every row computes its factor,
+        // an inactive one's is replaced by 0), then the ledger sums in row order.
+        let mut terms = [[0.0f32; 2]; BLOCK];
+        for (bi, (out, pair)) in out.chunks_mut(BLOCK).zip(pair.chunks_mut(BLOCK)).enumerate() {
+            let b0 = lo + bi * BLOCK;
+            let m = out.len().min(pair.len());
+            let rows = b0..b0 + m;
+            let (e0, kinds, subtypes, sums) =
+                (&e0[rows.clone()], &kinds[rows.clone()], &subtypes[rows.clone()], &sums[rows]);
+            for k in 0..m.min(e0.len()).min(kinds.len()).min(subtypes.len()).min(sums.len()) {
+                let (e, kind, s) = (e0[k], kinds[k], sums[k]);
+                let active = (kind != ws) & (e > 0.0);
+                let scale = if kind == dynk { table[usize::from(subtypes[k]).min(3)].0 } else { 1.0 };
+                // An inactive source moves nothing (and adding its +0 terms to the ledger
+                // sums changes no bit).
+                let f = source_factor(tc, mof, sb, e, scale, &s);
+                let a = if active { f } else { 0.0 };
+                let paid = a * s.p;
+                let burned = sb * (a * s.b);
+                out[k] = paid + burned;
+                pair[k] = [e, tl * a];
+                terms[k] = [paid, burned];
+                conducting += u64::from(s.n) * u64::from(a != 0.0);
             }
-            (paid_sum, burned_sum, conducting)
-        })
-        .collect();
+            for t in &terms[..m] {
+                paid_sum += f64::from(t[0]);
+                burned_sum += f64::from(t[1]);
+            }
+        }
+        (paid_sum, burned_sum, conducting)
+    };
+    let (out, pair) = (&mut sc.out[..n], &mut sc.pair[..n]);
+    let parts: Vec<(f64, f64, u64)> = match crate::join::two_runs(n, CHUNK) {
+        Some(mid) => {
+            let ((out_a, out_b), (pair_a, pair_b)) = (out.split_at_mut(mid * CHUNK), pair.split_at_mut(mid * CHUNK));
+            let run = |first: usize, out: &mut [f32], pair: &mut [[f32; 2]]| {
+                out.chunks_mut(CHUNK)
+                    .zip(pair.chunks_mut(CHUNK))
+                    .enumerate()
+                    .map(|(i, c)| work((first + i, c)))
+                    .collect::<Vec<_>>()
+            };
+            let (mut parts, rest) = crate::join::join_busy(|| run(0, out_a, pair_a), || run(mid, out_b, pair_b));
+            parts.extend(rest);
+            parts
+        }
+        None => out.par_chunks_mut(CHUNK).zip(pair.par_chunks_mut(CHUNK)).enumerate().map(work).collect(),
+    };
     super::transfer::sum_chunks(parts)
 }
 
