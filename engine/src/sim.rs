@@ -169,17 +169,7 @@ impl Simulation {
         each: &mut (dyn FnMut(&Simulation, &StepMetrics) -> Result<(), E> + Send),
     ) -> Result<(), E> {
         let pool = self.stepper.pool();
-        pool.install(|| {
-            let done = std::sync::atomic::AtomicBool::new(false);
-            let (r, ()) = rayon::join(
-                || {
-                    let _stop_helper = SetOnDrop(&done);
-                    self.run_loop(end, each)
-                },
-                || help_until(&done),
-            );
-            r
-        })
+        pool.install(|| with_helper(|| self.run_loop(end, each)))
     }
 
     fn run_loop<E: From<SimError> + Send>(
@@ -222,9 +212,12 @@ impl Simulation {
     }
 
     /// Run one step with the given input frame.
+    ///
+    /// As in [`Simulation::run_until`], one other thread of the pool stays awake as a helper
+    /// while the step runs.
     pub fn step_with_frame(&mut self, frame: &[f32]) -> Result<StepMetrics, SimError> {
         let pool = self.stepper.pool();
-        pool.install(|| self.step_on_pool(frame))
+        pool.install(|| with_helper(|| self.step_on_pool(frame)))
     }
 
     fn step_on_pool(&mut self, frame: &[f32]) -> Result<StepMetrics, SimError> {
@@ -523,6 +516,20 @@ impl Drop for SetOnDrop<'_> {
     fn drop(&mut self) {
         self.0.store(true, std::sync::atomic::Ordering::Release);
     }
+}
+
+/// Run `f` on the calling pool thread with another thread of the pool (if it has one) kept
+/// awake as a helper until `f` returns, also by a panic.
+fn with_helper<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let (r, ()) = rayon::join(
+        || {
+            let _stop_helper = SetOnDrop(&done);
+            f()
+        },
+        || help_until(&done),
+    );
+    r
 }
 
 /// Run pending pool work until `done` is set, spinning while there is none.
