@@ -25,10 +25,9 @@ where
     rayon::join(
         || {
             let r = a();
-            // Taken by another thread: wait for it here. (If it is taken only after this
-            // test, the join waits as rayon does.)
-            // Meanwhile it takes pool work that is waiting (the other half's own parallel
-            // pieces), as rayon's wait does, without ever sleeping.
+            // Taken by another thread: wait for it here, meanwhile taking pool work that is
+            // waiting (the other half's own parallel pieces) as rayon's wait does, without
+            // ever sleeping. (If it is taken only after this test, the join waits as rayon's.)
             if started.load(Ordering::Acquire) {
                 while !done.load(Ordering::Acquire) {
                     if rayon::yield_now() != Some(rayon::Yield::Executed) {

@@ -53,7 +53,7 @@ pub struct EarlyTests {
 }
 
 /// Draw the probability tests of step `k`'s proposals for every node of `nodes` (see
-/// [`EarlyTests`]), in parallel as the proposals do.
+/// [`EarlyTests`]), on the calling thread (it runs beside the step's other work).
 pub fn early_tests(nodes: &NodeTable, params: &Params, k: u64) -> EarlyTests {
     let rng = Rng::new(params.run.seed);
     let class_p = class_probabilities(params, k);
