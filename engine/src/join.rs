@@ -39,11 +39,20 @@ where
         },
         || {
             started.store(true, Ordering::Release);
-            let r = b();
-            done.store(true, Ordering::Release);
-            r
+            // Set also while unwinding: a panic in `b` must not leave the caller spinning.
+            let _done = SetOnDrop(&done);
+            b()
         },
     )
+}
+
+/// Sets the flag when dropped: at the end of its scope, or while a panic unwinds it.
+pub struct SetOnDrop<'a>(pub &'a AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 /// Where a pass over `n` rows in fixed chunks of `chunk` rows is better cut in two runs of
@@ -72,6 +81,25 @@ mod tests {
         assert_eq!(cut(2, 4096 * 3), Some(2));
         assert_eq!(cut(2, 5000), Some(1));
         assert_eq!((cut(2, 4096), cut(2, 4096 * 17), cut(1, 17_347), cut(4, 17_347)), (None, None, None, None));
+    }
+
+    #[test]
+    fn a_panic_in_the_other_half_reaches_the_caller_instead_of_hanging_it() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                pool.install(|| {
+                    join_busy(
+                        || std::thread::sleep(std::time::Duration::from_millis(5)),
+                        || -> () { panic!("the other half fails") },
+                    )
+                })
+            }));
+            let _ = tx.send(r.is_err());
+        });
+        let panicked = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("join_busy should return, not spin");
+        assert!(panicked, "the panic should reach the caller");
     }
 
     #[test]

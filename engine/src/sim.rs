@@ -14,6 +14,7 @@ use crate::io::input::Input;
 use crate::io::metrics::{
     energy_by_kind, EnergyTotals, KindCounts, RunTotals, StepMetrics, Summary, WorkerState, WorkerSummary,
 };
+use crate::join::SetOnDrop;
 use crate::model::build::{build_initial, BuildError};
 use crate::rng::Rng;
 use crate::step::{self, BackendError, StepError, StepInput, Stepper};
@@ -507,15 +508,6 @@ fn proposals_after(store: &Store, params: &Params, k: u64, early: Option<&EarlyT
     }
     let view = GraphView { nodes: store.nodes(), edges: store.edges(), out: store.out_edges() };
     propose_with(view, params, k, early)
-}
-
-/// Sets the flag when dropped (at the end of the run loop, or while unwinding a panic).
-struct SetOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
-
-impl Drop for SetOnDrop<'_> {
-    fn drop(&mut self) {
-        self.0.store(true, std::sync::atomic::Ordering::Release);
-    }
 }
 
 /// Run `f` on the calling pool thread with another thread of the pool (if it has one) kept
