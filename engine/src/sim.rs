@@ -248,8 +248,7 @@ impl Simulation {
         // stepper beside its transfer (they depend only on the nodes that live through it).
         let mut early = None;
         let params = &self.params;
-        let gr = &params.growth;
-        let draws = self.worker.is_none() && (gr.classes.iter().any(|c| c.p > 0.0) || gr.sensory_growth_p > 0.0);
+        let draws = self.worker.is_none() && growth_draws(params);
         let mut draw = |st: &Store| early = Some(early_tests(st.nodes(), params, t));
         let rep = self.stepper.step(StepInput {
             store: &mut self.store,
@@ -502,12 +501,18 @@ impl Simulation {
 
 /// The proposals computed from `store`, which is the state after step `k`.
 fn proposals_after(store: &Store, params: &Params, k: u64, early: Option<&EarlyTests>) -> Proposals {
-    let gr = &params.growth;
-    if gr.classes.iter().all(|c| c.p <= 0.0) && gr.sensory_growth_p <= 0.0 && gr.max_culled_edges_per_step == 0 {
+    if !growth_draws(params) && params.growth.max_culled_edges_per_step == 0 {
         return Proposals { from_step: k, ..Proposals::default() };
     }
     let view = GraphView { nodes: store.nodes(), edges: store.edges(), out: store.out_edges() };
     propose_with(view, params, k, early)
+}
+
+/// Whether some node has a chance to propose an edge (a growth class or the sensory nodes
+/// with a probability above 0).
+fn growth_draws(params: &Params) -> bool {
+    let gr = &params.growth;
+    gr.classes.iter().any(|c| c.p > 0.0) || gr.sensory_growth_p > 0.0
 }
 
 /// Run `f` on the calling pool thread with another thread of the pool (if it has one) kept
