@@ -25,15 +25,10 @@ pub struct EnergyStats {
 /// Energy statistics by kind, in the order sensory, dynamic, workspace (totals are `f64`
 /// sums in row order).
 pub fn energy_by_kind(nodes: &NodeTable) -> [EnergyStats; 3] {
-    use rayon::prelude::*;
     // Per fixed chunk of rows (so the totals' bits do not depend on the threads), combined
     // in chunk order.
-    let parts: Vec<Partial> = nodes
-        .kinds()
-        .par_chunks(STATS_CHUNK)
-        .zip(nodes.energy().par_chunks(STATS_CHUNK))
-        .map(|(k, e)| partial(k, e))
-        .collect();
+    let chunks: Vec<_> = nodes.kinds().chunks(STATS_CHUNK).zip(nodes.energy().chunks(STATS_CHUNK)).collect();
+    let parts: Vec<Partial> = crate::join::busy_map(chunks, |_, (k, e)| partial(k, e));
     let mut all = [(0u64, 0f64, f32::INFINITY, f32::NEG_INFINITY); 3];
     for p in parts {
         for (a, x) in all.iter_mut().zip(p) {

@@ -44,6 +44,9 @@ const NEAR: usize = 8;
 /// The end of a chain of admitted additions.
 const NONE: u32 = u32::MAX;
 
+/// Additions at least per piece of the admission scans that a thread takes at a time.
+const SCAN_PIECE: usize = 256;
+
 /// Whether the workspace-and-sensory rule of 6.1 reads the targets' kinds.
 fn kinds_matter(src: NodeKind, dst: NodeKind) -> bool {
     src == NodeKind::Dynamic && matches!(dst, NodeKind::Workspace | NodeKind::Sensory)
@@ -51,7 +54,6 @@ fn kinds_matter(src: NodeKind, dst: NodeKind) -> bool {
 
 /// Apply `p` to `store` at step `step`. The store's out-edge view is refreshed first.
 pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64) -> EditCounts {
-    use rayon::prelude::*;
     let mut counts = EditCounts::default();
     store.refresh_out_edges();
     let mut removed: Vec<usize>;
@@ -65,16 +67,12 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         let mut ids: Vec<u64> = p.removes.iter().map(|e| e.0).collect();
         ids.sort_unstable();
         ids.dedup();
-        removed = ids
-            .par_chunks(1024)
-            .fold(Vec::new, |mut rows, c| {
-                edges.rows_of_ascending(c, &mut rows);
-                rows
-            })
-            .reduce(Vec::new, |mut a, b| {
-                a.extend(b);
-                a
-            });
+        removed = crate::join::busy_map(ids.chunks(1024).collect(), |_, c| {
+            let mut rows = Vec::new();
+            edges.rows_of_ascending(c, &mut rows);
+            rows
+        })
+        .concat();
         counts.skipped += (p.removes.len() - removed.len()) as u64;
         let removes = removed.len();
         let rule = CullRule::new(params);
@@ -154,53 +152,52 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 out.prefetch_group(nodes.guess_row(e.src), false);
             }
         };
-        let existing: Vec<Option<Existing>> = (0..p.adds.len())
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| {
-                ask(i);
-                let e = &p.adds[i];
-                let (s, d) = (nodes.row_of(e.src)?, nodes.row_of(e.dst)?);
-                let kinds = kinds_matter(nodes.kind_of(s), nodes.kind_of(d));
-                let mut x = Existing { s, d, deg: 0, duplicate: false, to_workspace: false, to_sensory: false };
-                let mut add = |gone: &[u64], r: u32, t: u32| {
-                    if !crate::store::bit(gone, r as usize) {
-                        let t = t as usize;
-                        x.deg += 1;
-                        x.duplicate |= t == d;
-                        if kinds {
-                            x.to_workspace |= node_kinds[t] == ws;
-                            x.to_sensory |= node_kinds[t] == sens;
-                        }
-                    }
-                };
-                // The targets beside the view's items where it holds them (one contiguous
-                // read), else gathered from the edge table.
-                // (An edge to the target is at most one: duplicates are never admitted.)
-                match out.ends(s) {
-                    Some(ends) if !kinds => {
-                        let gone_here = gone_of(s);
-                        x.deg = ends.len() as u32 - gone_here;
-                        x.duplicate = if gone_here == 0 {
-                            ends.iter().fold(false, |dup, &t| dup | (t as usize == d))
-                        } else {
-                            ends.iter()
-                                .position(|&t| t as usize == d)
-                                .is_some_and(|k| removed.binary_search(&(out.row(s)[k] as usize)).is_err())
-                        };
-                    }
-                    Some(ends) => {
-                        let gone = gone();
-                        out.row(s).iter().zip(ends).for_each(|(&r, &t)| add(gone, r, t));
-                    }
-                    None => {
-                        let gone = gone();
-                        out.row(s).iter().for_each(|&r| add(gone, r, dst_rows[r as usize]));
+        let scan = |i: usize| {
+            ask(i);
+            let e = &p.adds[i];
+            let (s, d) = (nodes.row_of(e.src)?, nodes.row_of(e.dst)?);
+            let kinds = kinds_matter(nodes.kind_of(s), nodes.kind_of(d));
+            let mut x = Existing { s, d, deg: 0, duplicate: false, to_workspace: false, to_sensory: false };
+            let mut add = |gone: &[u64], r: u32, t: u32| {
+                if !crate::store::bit(gone, r as usize) {
+                    let t = t as usize;
+                    x.deg += 1;
+                    x.duplicate |= t == d;
+                    if kinds {
+                        x.to_workspace |= node_kinds[t] == ws;
+                        x.to_sensory |= node_kinds[t] == sens;
                     }
                 }
-                Some(x)
-            })
-            .collect();
+            };
+            // The targets beside the view's items where it holds them (one contiguous
+            // read), else gathered from the edge table.
+            // (An edge to the target is at most one: duplicates are never admitted.)
+            match out.ends(s) {
+                Some(ends) if !kinds => {
+                    let gone_here = gone_of(s);
+                    x.deg = ends.len() as u32 - gone_here;
+                    x.duplicate = if gone_here == 0 {
+                        ends.iter().fold(false, |dup, &t| dup | (t as usize == d))
+                    } else {
+                        ends.iter()
+                            .position(|&t| t as usize == d)
+                            .is_some_and(|k| removed.binary_search(&(out.row(s)[k] as usize)).is_err())
+                    };
+                }
+                Some(ends) => {
+                    let gone = gone();
+                    out.row(s).iter().zip(ends).for_each(|(&r, &t)| add(gone, r, t));
+                }
+                None => {
+                    let gone = gone();
+                    out.row(s).iter().for_each(|&r| add(gone, r, dst_rows[r as usize]));
+                }
+            }
+            Some(x)
+        };
+        let pieces = crate::join::pieces(p.adds.len(), SCAN_PIECE);
+        let existing: Vec<Option<Existing>> =
+            crate::join::busy_map(pieces, |_, r| r.map(scan).collect::<Vec<_>>()).concat();
         // Then in proposal order, each seeing the additions admitted before it: per source
         // row the last one admitted (an index into `added_rows`), and per admitted one the
         // source's one before (a chain, most often of one).

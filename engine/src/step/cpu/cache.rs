@@ -31,7 +31,6 @@ use super::slots::InSlots;
 use crate::config::Params;
 use crate::model::rules::{edge_flags, flag, scales};
 use crate::store::{NodeKind, Store, AHEAD};
-use rayon::prelude::*;
 
 /// A source's sums over its out-edges in ascending edge id order: `c` of `q_e` over
 /// conducting edges, `p` over conducting edges with non-negative weight, `b` over edges into
@@ -698,13 +697,14 @@ fn add_new_edges(
         fill(first, meta, q);
         return;
     }
-    let pieces = meta.par_chunks_mut(NEW_EDGES_PIECE).enumerate();
-    match q {
-        Some(q) => pieces
-            .zip(q.par_chunks_mut(NEW_EDGES_PIECE))
-            .for_each(|((i, m), q)| fill(first + i * NEW_EDGES_PIECE, m, Some(q))),
-        None => pieces.for_each(|(i, m)| fill(first + i * NEW_EDGES_PIECE, m, None)),
-    }
+    // (The threads take pieces from a counter and the caller spins at the end, not sleeps.)
+    let qs: Vec<Option<&mut [f32]>> = match q {
+        Some(q) => q.chunks_mut(NEW_EDGES_PIECE).map(Some).collect(),
+        None => Vec::new(),
+    };
+    let pieces: Vec<_> =
+        meta.chunks_mut(NEW_EDGES_PIECE).zip(qs.into_iter().chain(std::iter::repeat_with(|| None))).collect();
+    crate::join::busy_map(pieces, |i, (m, q)| fill(first + i * NEW_EDGES_PIECE, m, q));
 }
 
 /// Flag the entries of the tombstoned rows `tombs` (those below `meta.len()`) dead: the

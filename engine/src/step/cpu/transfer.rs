@@ -9,7 +9,6 @@
 //! Both passes run over fixed chunks of rows ([`super::CHUNK`]); each chunk returns its
 //! ledger terms, summed in chunk order, so nothing depends on the thread count.
 
-use rayon::iter::Either;
 use rayon::prelude::*;
 
 use super::{
@@ -153,14 +152,16 @@ fn source_pass(
     // (some source's sums changed from step to step at the step before).
     let chunks = sc.out.len().div_ceil(CHUNK);
     let (pairs, steadies) = (chunks_if_kept(&mut sc.pair, chunks), chunks_if_kept(&mut steady, chunks));
-    let (parts, dynamic): (Vec<(f64, f64, u64)>, Vec<usize>) = sc
+    let chunks: Vec<_> = sc
         .out
-        .par_chunks_mut(CHUNK)
-        .zip(pairs.zip(sc.recv.par_chunks_mut(CHUNK)))
-        .zip(sums.par_chunks_mut(CHUNK).zip(per_step.par_chunks_mut(CHUNK).zip(stale.par_chunks_mut(CHUNK))))
+        .chunks_mut(CHUNK)
+        .zip(pairs.into_iter().zip(sc.recv.chunks_mut(CHUNK)))
+        .zip(sums.chunks_mut(CHUNK).zip(per_step.chunks_mut(CHUNK).zip(stale.chunks_mut(CHUNK))))
         .zip(steadies)
-        .enumerate()
-        .map(|(ci, (((out, (mut pair, recv)), (sums, (per_step, stale))), mut steady))| {
+        .collect();
+    // (The threads take chunks from a counter and the caller spins at the end, not sleeps.)
+    let (parts, dynamic): (Vec<(f64, f64, u64)>, Vec<usize>) =
+        crate::join::busy_map(chunks, |ci, (((out, (mut pair, recv)), (sums, (per_step, stale))), mut steady)| {
             let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
             // The rows whose sums are recomputed (all with `fresh`), two at a time (see
             // `source_sums_pair`); the cache is asked for their scans' reads some rows ahead
@@ -243,6 +244,7 @@ fn source_pass(
             }
             ((paid_sum, burned_sum, conducting), dynamic)
         })
+        .into_iter()
         .unzip();
     cache.sums = sums;
     cache.per_step = per_step;
@@ -259,11 +261,11 @@ fn source_pass(
 
 /// A per-node column's chunks of [`CHUNK`] rows where it is kept, else none for each of the
 /// `chunks` chunks.
-fn chunks_if_kept<T: Send>(v: &mut [T], chunks: usize) -> impl IndexedParallelIterator<Item = Option<&mut [T]>> {
+fn chunks_if_kept<T>(v: &mut [T], chunks: usize) -> Vec<Option<&mut [T]>> {
     if v.is_empty() {
-        Either::Right(rayon::iter::repeat_n((), chunks).map(|()| None))
+        (0..chunks).map(|_| None).collect()
     } else {
-        Either::Left(v.par_chunks_mut(CHUNK).map(Some))
+        v.chunks_mut(CHUNK).map(Some).collect()
     }
 }
 
@@ -417,106 +419,103 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
             }
         }
     };
-    let parts: Vec<(f64, f64, Vec<Update>)> = sc
-        .inc
-        .par_chunks_mut(CHUNK)
-        .enumerate()
-        .map(|(ci, chunk)| {
-            let (mut rec_sum, mut inh_sum) = (0.0f64, 0.0f64);
-            let mut updates = Vec::new();
-            let mut k = 0;
-            while k < chunk.len() {
-                let j = ci * CHUNK + k;
-                let std::ops::Range { start: lo, end: hi } = slots.range(j);
-                if plain[j] && k + 1 < chunk.len() && plain[j + 1] {
-                    // Two plain targets side by side: each sum is a chain of dependent
-                    // additions (about 4 cycles each) in its own order; the two chains
-                    // overlap, so the loop is no longer bound by one chain's latency.
-                    let std::ops::Range { start: lo1, end: hi1 } = slots.range(j + 1);
-                    let (s0, q0) = (&in_src[lo..hi], &in_q[lo..hi]);
-                    let (s1, q1) = (&in_src[lo1..hi1], &in_q[lo1..hi1]);
-                    let n = s0.len().min(s1.len());
-                    let (mut a0, mut a1) = (0.0f32, 0.0f32);
-                    for i in 0..n {
-                        a0 += recv[s0[i] as usize] * q0[i];
-                        a1 += recv[s1[i] as usize] * q1[i];
-                    }
-                    for (&src, &q) in s0[n..].iter().zip(&q0[n..]) {
-                        a0 += recv[src as usize] * q;
-                    }
-                    for (&src, &q) in s1[n..].iter().zip(&q1[n..]) {
-                        a1 += recv[src as usize] * q;
-                    }
-                    chunk[k] = a0;
-                    chunk[k + 1] = a1;
-                    rec_sum += f64::from(a0);
-                    rec_sum += f64::from(a1);
-                    k += 2;
-                    continue;
+    // (The threads take chunks from a counter and the caller spins at the end, not sleeps.)
+    let chunks: Vec<&mut [f32]> = sc.inc.chunks_mut(CHUNK).collect();
+    let parts: Vec<(f64, f64, Vec<Update>)> = crate::join::busy_map(chunks, |ci, chunk| {
+        let (mut rec_sum, mut inh_sum) = (0.0f64, 0.0f64);
+        let mut updates = Vec::new();
+        let mut k = 0;
+        while k < chunk.len() {
+            let j = ci * CHUNK + k;
+            let std::ops::Range { start: lo, end: hi } = slots.range(j);
+            if plain[j] && k + 1 < chunk.len() && plain[j + 1] {
+                // Two plain targets side by side: each sum is a chain of dependent
+                // additions (about 4 cycles each) in its own order; the two chains
+                // overlap, so the loop is no longer bound by one chain's latency.
+                let std::ops::Range { start: lo1, end: hi1 } = slots.range(j + 1);
+                let (s0, q0) = (&in_src[lo..hi], &in_q[lo..hi]);
+                let (s1, q1) = (&in_src[lo1..hi1], &in_q[lo1..hi1]);
+                let n = s0.len().min(s1.len());
+                let (mut a0, mut a1) = (0.0f32, 0.0f32);
+                for i in 0..n {
+                    a0 += recv[s0[i] as usize] * q0[i];
+                    a1 += recv[s1[i] as usize] * q1[i];
                 }
-                let out = &mut chunk[k];
-                k += 1;
-                if plain[j] {
-                    // Every term is >= +0, so adding the zero terms of inactive sources and
-                    // masked slots changes no bit: the general loop below with its tests
-                    // removed.
-                    let mut acc = 0.0f32;
-                    for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
-                        acc += recv[src as usize] * q;
-                    }
-                    *out = acc;
-                    rec_sum += f64::from(acc);
-                    continue;
+                for (&src, &q) in s0[n..].iter().zip(&q0[n..]) {
+                    a0 += recv[src as usize] * q;
                 }
-                // Most targets with other slots than plain ones take a loop without branches
-                // (see `flagged_sums`); the others the general loop below.
-                let r = lo..hi;
-                let gates = held.then(|| &param[r.clone()]);
-                let slots = (&in_meta[r.clone()], &in_src[r.clone()], &in_q[r]);
-                if let Some(((acc, rec, inh), gated)) = flagged_sums(slots, gates, (recv, pair)) {
-                    *out = acc;
-                    rec_sum += f64::from(rec);
-                    inh_sum += f64::from(inh);
-                    if gated && plasticity && in_meta[lo..hi].iter().any(|&m| m & flag::PLASTIC != 0) {
-                        plastic_updates(lo..hi, j, acc, &mut updates);
-                    }
-                    continue;
+                for (&src, &q) in s1[n..].iter().zip(&q1[n..]) {
+                    a1 += recv[src as usize] * q;
                 }
-                // The general loop: only where the in-slot arrays hold no copies of the gates
-                // (`flagged_sums` takes every other target), so a gate is read by edge row.
-                let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
-                let mut has_plastic = false;
-                // Branch-free: `acc` starts at +0 and can never become -0 (exact cancellation
-                // gives +0), and `rec`, `inh` only grow, so adding a masked +-0 is exact.
-                for s in lo..hi {
-                    // A gate read by edge row is scattered: the cache is asked for it some slots
-                    // ahead (see `GATE_AHEAD`).
-                    if let (Some(&m), Some(&p)) = (in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
-                        if m & flag::GATED != 0 {
-                            crate::store::prefetch(kind_params, p as usize);
-                        }
-                    }
-                    let m = in_meta[s];
-                    let src = in_src[s] as usize;
-                    let [x0, recv] = pair[src];
-                    let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= kind_params[pos[s] as usize]);
-                    has_plastic |= m & flag::PLASTIC != 0 && m & flag::CONDUCTS != 0;
-                    let r = if open { recv * in_q[s] } else { 0.0 };
-                    let neg = m & flag::NEGATIVE != 0;
-                    acc += if neg { -r } else { r };
-                    rec += if neg { 0.0 } else { r };
-                    inh += if neg { r } else { 0.0 };
+                chunk[k] = a0;
+                chunk[k + 1] = a1;
+                rec_sum += f64::from(a0);
+                rec_sum += f64::from(a1);
+                k += 2;
+                continue;
+            }
+            let out = &mut chunk[k];
+            k += 1;
+            if plain[j] {
+                // Every term is >= +0, so adding the zero terms of inactive sources and
+                // masked slots changes no bit: the general loop below with its tests
+                // removed.
+                let mut acc = 0.0f32;
+                for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
+                    acc += recv[src as usize] * q;
                 }
+                *out = acc;
+                rec_sum += f64::from(acc);
+                continue;
+            }
+            // Most targets with other slots than plain ones take a loop without branches
+            // (see `flagged_sums`); the others the general loop below.
+            let r = lo..hi;
+            let gates = held.then(|| &param[r.clone()]);
+            let slots = (&in_meta[r.clone()], &in_src[r.clone()], &in_q[r]);
+            if let Some(((acc, rec, inh), gated)) = flagged_sums(slots, gates, (recv, pair)) {
                 *out = acc;
                 rec_sum += f64::from(rec);
                 inh_sum += f64::from(inh);
-                if plasticity && has_plastic {
+                if gated && plasticity && in_meta[lo..hi].iter().any(|&m| m & flag::PLASTIC != 0) {
                     plastic_updates(lo..hi, j, acc, &mut updates);
                 }
+                continue;
             }
-            (rec_sum, inh_sum, updates)
-        })
-        .collect();
+            // The general loop: only where the in-slot arrays hold no copies of the gates
+            // (`flagged_sums` takes every other target), so a gate is read by edge row.
+            let (mut acc, mut rec, mut inh) = (0.0f32, 0.0f32, 0.0f32);
+            let mut has_plastic = false;
+            // Branch-free: `acc` starts at +0 and can never become -0 (exact cancellation
+            // gives +0), and `rec`, `inh` only grow, so adding a masked +-0 is exact.
+            for s in lo..hi {
+                // A gate read by edge row is scattered: the cache is asked for it some slots
+                // ahead (see `GATE_AHEAD`).
+                if let (Some(&m), Some(&p)) = (in_meta.get(s + GATE_AHEAD), pos.get(s + GATE_AHEAD)) {
+                    if m & flag::GATED != 0 {
+                        crate::store::prefetch(kind_params, p as usize);
+                    }
+                }
+                let m = in_meta[s];
+                let src = in_src[s] as usize;
+                let [x0, recv] = pair[src];
+                let open = m & flag::CONDUCTS != 0 && (m & flag::GATED == 0 || x0 >= kind_params[pos[s] as usize]);
+                has_plastic |= m & flag::PLASTIC != 0 && m & flag::CONDUCTS != 0;
+                let r = if open { recv * in_q[s] } else { 0.0 };
+                let neg = m & flag::NEGATIVE != 0;
+                acc += if neg { -r } else { r };
+                rec += if neg { 0.0 } else { r };
+                inh += if neg { r } else { 0.0 };
+            }
+            *out = acc;
+            rec_sum += f64::from(rec);
+            inh_sum += f64::from(inh);
+            if plasticity && has_plastic {
+                plastic_updates(lo..hi, j, acc, &mut updates);
+            }
+        }
+        (rec_sum, inh_sum, updates)
+    });
     let (mut received, mut inhibited) = (0.0, 0.0);
     // Sized once: the updates of a plastic graph run to millions, and growing by doubling
     // copies them over and over into fresh memory (measured: 7-9 ms of a 71 ms step).

@@ -1,7 +1,5 @@
 //! Phase 5.4 on the CPU: the node update, its ledger terms, and the non-finite check.
 
-use rayon::prelude::*;
-
 use super::{Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::ledger::Ledger;
@@ -140,7 +138,7 @@ pub(super) fn run(
             parts.extend(rest);
             parts
         }
-        None => cols.energy.par_chunks_mut(CHUNK).enumerate().map(work).collect(),
+        None => crate::join::busy_map(cols.energy.chunks_mut(CHUNK).collect(), |i, c| work((i, c))),
     };
     let mut bad = Vec::new();
     let mut dead = Vec::new();
