@@ -79,7 +79,9 @@ pub fn busy_map<I: Send, R: Send>(items: Vec<I>, f: impl Fn(usize, I) -> R + Syn
     };
     on_threads(threads, &work);
     // Every item ran (a panic would have reached the caller above).
-    results.into_iter().filter_map(|r| r.into_inner().ok().flatten()).collect()
+    let out: Vec<R> = results.into_iter().filter_map(|r| r.into_inner().ok().flatten()).collect();
+    debug_assert_eq!(out.len(), n, "every item's result");
+    out
 }
 
 /// `0..n` cut into as many ranges of about equal length as fit with at least `min` each
@@ -159,23 +161,27 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_panic_in_busy_map_reaches_the_caller_instead_of_hanging_it() {
+    /// Whether `f`, run on a pool of two threads, panics: under a watchdog, so a caller left
+    /// spinning fails the test by timeout instead of hanging it.
+    fn panics_on_two_threads<R>(f: impl FnOnce() -> R + Send + 'static) -> bool {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                pool.install(|| {
-                    busy_map((0..8).collect(), |i, x: u32| {
-                        std::thread::sleep(std::time::Duration::from_millis(2));
-                        assert!(i != 5, "item 5 fails");
-                        x
-                    })
-                })
-            }));
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.install(|| drop(f()))));
             let _ = tx.send(r.is_err());
         });
-        let panicked = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("busy_map should return, not spin");
+        rx.recv_timeout(std::time::Duration::from_secs(30)).expect("the caller should return, not spin")
+    }
+
+    #[test]
+    fn a_panic_in_busy_map_reaches_the_caller_instead_of_hanging_it() {
+        let panicked = panics_on_two_threads(|| {
+            busy_map((0..8).collect(), |i, x: u32| {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                assert!(i != 5, "item 5 fails");
+                x
+            })
+        });
         assert!(panicked, "the panic should reach the caller");
     }
 
@@ -194,20 +200,12 @@ mod tests {
 
     #[test]
     fn a_panic_in_the_other_half_reaches_the_caller_instead_of_hanging_it() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().expect("pool");
-            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                pool.install(|| {
-                    join_busy(
-                        || std::thread::sleep(std::time::Duration::from_millis(5)),
-                        || -> () { panic!("the other half fails") },
-                    )
-                })
-            }));
-            let _ = tx.send(r.is_err());
+        let panicked = panics_on_two_threads(|| {
+            join_busy(
+                || std::thread::sleep(std::time::Duration::from_millis(5)),
+                || -> () { panic!("the other half fails") },
+            )
         });
-        let panicked = rx.recv_timeout(std::time::Duration::from_secs(30)).expect("join_busy should return, not spin");
         assert!(panicked, "the panic should reach the caller");
     }
 
