@@ -84,6 +84,29 @@ pub fn busy_map<I: Send, R: Send>(items: Vec<I>, f: impl Fn(usize, I) -> R + Syn
     out
 }
 
+/// `f` applied to each chunk of a pass over `rows` rows in fixed chunks of `chunk` rows
+/// (`items`, one per chunk, in order), the results in chunk order: on a pool of two threads
+/// a pass of a few chunks in two runs of chunks, one per thread ([`two_runs`]), any other
+/// with [`busy_map`]. Either way the caller never sleeps while it waits.
+pub fn chunk_map<I: Send, R: Send>(
+    mut items: Vec<I>,
+    (rows, chunk): (usize, usize),
+    f: impl Fn(usize, I) -> R + Sync,
+) -> Vec<R> {
+    match two_runs(rows, chunk) {
+        Some(mid) if mid < items.len() => {
+            let second = items.split_off(mid);
+            let run = |first: usize, run: Vec<I>| {
+                run.into_iter().enumerate().map(|(i, x)| f(first + i, x)).collect::<Vec<R>>()
+            };
+            let (mut parts, rest) = join_busy(|| run(0, items), || run(mid, second));
+            parts.extend(rest);
+            parts
+        }
+        _ => busy_map(items, f),
+    }
+}
+
 /// `0..n` cut into as many ranges of about equal length as fit with at least `min` each
 /// (one range where `n < 2 * min`; none where `n` is 0): the pieces for [`busy_map`] of a
 /// pass whose items are too short to take one at a time.
@@ -116,7 +139,7 @@ impl Drop for SetOnDrop<'_> {
 /// a pool of two threads, a pass of a few chunks, which rayon's splitting leaves uneven
 /// (of 5 chunks, 2 against 3) so that the caller sleeps while it waits. The first chunk of
 /// the second run, the cut nearest half the rows; `None` where rayon should split.
-pub fn two_runs(n: usize, chunk: usize) -> Option<usize> {
+fn two_runs(n: usize, chunk: usize) -> Option<usize> {
     let chunks = n.div_ceil(chunk.max(1));
     (rayon::current_num_threads() == 2 && (2..=MAX_CHUNKS_IN_TWO_RUNS).contains(&chunks))
         .then(|| ((n / 2 + chunk / 2) / chunk).clamp(1, chunks - 1))
@@ -127,7 +150,7 @@ const MAX_CHUNKS_IN_TWO_RUNS: usize = 16;
 
 #[cfg(test)]
 mod tests {
-    use super::{busy_map, join_busy, pieces, two_runs};
+    use super::{busy_map, chunk_map, join_busy, pieces, two_runs};
 
     #[test]
     fn two_runs_cut_nearest_half_the_rows_on_two_threads() {
@@ -137,6 +160,27 @@ mod tests {
         assert_eq!(cut(2, 4096 * 3), Some(2));
         assert_eq!(cut(2, 5000), Some(1));
         assert_eq!((cut(2, 4096), cut(2, 4096 * 17), cut(1, 17_347), cut(4, 17_347)), (None, None, None, None));
+    }
+
+    #[test]
+    fn chunk_map_gives_each_chunk_once_in_order_on_any_pool() {
+        for threads in [1, 2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+            // Two runs (5 chunks on two threads) and a counter (20 chunks), each with a part chunk.
+            for rows in [4096 * 4 + 963, 4096 * 19 + 5] {
+                let mut v: Vec<u32> = (0..rows as u32).collect();
+                let got = pool.install(|| {
+                    chunk_map(v.chunks_mut(4096).collect(), (rows, 4096), |i, c| {
+                        c.iter_mut().for_each(|x| *x += 1);
+                        (i, c.len())
+                    })
+                });
+                let want: Vec<(usize, usize)> =
+                    (0..rows.div_ceil(4096)).map(|i| (i, 4096.min(rows - i * 4096))).collect();
+                assert_eq!(got, want, "{threads} threads, {rows} rows");
+                assert!(v.iter().enumerate().all(|(i, &x)| x == i as u32 + 1), "each row once");
+            }
+        }
     }
 
     #[test]

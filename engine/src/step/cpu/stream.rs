@@ -95,22 +95,8 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
         (paid_sum, burned_sum, conducting)
     };
     let (out, pair) = (&mut sc.out[..n], &mut sc.pair[..n]);
-    let parts: Vec<(f64, f64, u64)> = match crate::join::two_runs(n, CHUNK) {
-        Some(mid) => {
-            let ((out_a, out_b), (pair_a, pair_b)) = (out.split_at_mut(mid * CHUNK), pair.split_at_mut(mid * CHUNK));
-            let run = |first: usize, out: &mut [f32], pair: &mut [[f32; 2]]| {
-                out.chunks_mut(CHUNK)
-                    .zip(pair.chunks_mut(CHUNK))
-                    .enumerate()
-                    .map(|(i, c)| work((first + i, c)))
-                    .collect::<Vec<_>>()
-            };
-            let (mut parts, rest) = crate::join::join_busy(|| run(0, out_a, pair_a), || run(mid, out_b, pair_b));
-            parts.extend(rest);
-            parts
-        }
-        None => out.par_chunks_mut(CHUNK).zip(pair.par_chunks_mut(CHUNK)).enumerate().map(work).collect(),
-    };
+    let chunks: Vec<_> = out.chunks_mut(CHUNK).zip(pair.chunks_mut(CHUNK)).collect();
+    let parts: Vec<(f64, f64, u64)> = crate::join::chunk_map(chunks, (n, CHUNK), |i, c| work((i, c)));
     super::transfer::sum_chunks(parts)
 }
 

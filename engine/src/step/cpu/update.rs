@@ -128,18 +128,9 @@ pub(super) fn run(
         };
         (l, bad, dead)
     };
-    let parts: Vec<(Ledger, Vec<u64>, Vec<usize>)> = match crate::join::two_runs(cols.energy.len(), CHUNK) {
-        Some(mid) => {
-            let (a, b) = cols.energy.split_at_mut(mid * CHUNK);
-            let (mut parts, rest) = crate::join::join_busy(
-                || a.chunks_mut(CHUNK).enumerate().map(work).collect::<Vec<_>>(),
-                || b.chunks_mut(CHUNK).enumerate().map(|(i, c)| work((mid + i, c))).collect::<Vec<_>>(),
-            );
-            parts.extend(rest);
-            parts
-        }
-        None => crate::join::busy_map(cols.energy.chunks_mut(CHUNK).collect(), |i, c| work((i, c))),
-    };
+    let rows = cols.energy.len();
+    let parts: Vec<(Ledger, Vec<u64>, Vec<usize>)> =
+        crate::join::chunk_map(cols.energy.chunks_mut(CHUNK).collect(), (rows, CHUNK), |i, c| work((i, c)));
     let mut bad = Vec::new();
     let mut dead = Vec::new();
     let mut terms = Vec::with_capacity(parts.len());
