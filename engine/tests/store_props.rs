@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 
 use common::*;
 use neuroflux::growth::{EdgeProposal, Proposals};
-use neuroflux::model::edits::apply_edits;
+use neuroflux::model::edits::{apply_edits, apply_edits_with};
+use neuroflux::model::pairs::PairFilter;
 use neuroflux::model::rules::{admit, cull_condition, Admission};
 use neuroflux::store::{Direction, EdgeId, EdgeKind, NodeId, NodeKind, NO_PARENT};
 use neuroflux::{Params, Simulation};
@@ -114,7 +115,15 @@ fn compare(s: &Simulation, m: &Naive) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), TestCaseError> {
+/// `pairs`: where given, edits go through [`apply_edits_with`] and this filter (which every
+/// batch asks), and every live edge's pair must read as held afterwards.
+fn apply(
+    s: &mut Simulation,
+    m: &mut Naive,
+    op: &Op,
+    p: &Params,
+    pairs: Option<&mut PairFilter>,
+) -> Result<(), TestCaseError> {
     match op {
         Op::AddNode(k, energy, max_out) => {
             let kind = NodeKind::ALL[*k as usize];
@@ -253,7 +262,20 @@ fn apply(s: &mut Simulation, m: &mut Naive, op: &Op, p: &Params) -> Result<(), T
             }
             let first = s.store().next_edge_id();
             let at = s.current_step();
-            let c = apply_edits(s.store_mut(), p, &props, at);
+            let c = match pairs {
+                Some(f) => {
+                    let c = apply_edits_with(s.store_mut(), p, &props, at, f);
+                    // No edge of the store may read as absent (the filter followed it).
+                    f.follow(s.store());
+                    let (n, e) = (s.store().nodes(), s.store().edges());
+                    for r in (0..e.rows()).filter(|&r| e.is_live(r)) {
+                        let (a, b) = (n.ids()[e.src_rows()[r] as usize], n.ids()[e.dst_rows()[r] as usize]);
+                        prop_assert!(f.may_hold(a, b), "edge {} ({a} -> {b}) reads as absent", e.id(r));
+                    }
+                    c
+                }
+                None => apply_edits(s.store_mut(), p, &props, at),
+            };
             prop_assert_eq!(c.culled as usize, culled.len());
             prop_assert_eq!(c.added as usize, added.len());
             prop_assert_eq!(c.skipped as usize, sorted.len() - culled.len() + props.adds.len() - added.len());
@@ -318,16 +340,19 @@ proptest! {
     fn random_operations_match_the_naive_model(
         ops in prop::collection::vec(op(), 200..260),
         tombstones in prop_oneof![Just(0.0), Just(0.3), Just(1.0)],
+        filtered in any::<bool>(),
     ) {
         let p = params();
         let mut s = sim(p.clone(), &[], &[]);
         // Removed edges compacted at once, in batches, or only with node removals.
         s.store_mut().set_max_tombstone_fraction(tombstones);
         let mut m = Naive::default();
+        // Half the cases: every batch of edits through one pair filter that follows the store.
+        let mut pairs = filtered.then(|| PairFilter::for_batches_of(0));
         let mut max_nodes = 0;
         let mut max_edges = 0;
         for op in &ops {
-            apply(&mut s, &mut m, op, &p)?;
+            apply(&mut s, &mut m, op, &p, pairs.as_mut())?;
             compare(&s, &m)?;
             max_nodes = max_nodes.max(m.nodes.len());
             max_edges = max_edges.max(m.edges.len());

@@ -8,6 +8,7 @@ use crate::config::Params;
 use crate::growth::Proposals;
 use crate::store::{EdgeRecord, NodeKind, Store};
 
+use super::pairs::PairFilter;
 use super::rules::{admit, Admission, CullRule};
 
 /// What phase 5.1 did.
@@ -54,7 +55,36 @@ fn kinds_matter(src: NodeKind, dst: NodeKind) -> bool {
 
 /// Apply `p` to `store` at step `step`. The store's out-edge view is refreshed first.
 pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64) -> EditCounts {
+    apply(store, params, p, step, None)
+}
+
+/// [`apply_edits`], where a batch of additions large enough for `pairs`
+/// ([`PairFilter::serves`]) first asks it (brought up to the store, and given the pairs
+/// added) whether an addition's source may already have an edge to its target: the same
+/// edits, most scans of the source's out-edges spared.
+pub fn apply_edits_with(
+    store: &mut Store,
+    params: &Params,
+    p: &Proposals,
+    step: u64,
+    pairs: &mut PairFilter,
+) -> EditCounts {
+    let serves = pairs.serves(p.adds.len());
+    apply(store, params, p, step, serves.then_some(pairs))
+}
+
+fn apply(
+    store: &mut Store,
+    params: &Params,
+    p: &Proposals,
+    step: u64,
+    mut pairs: Option<&mut PairFilter>,
+) -> EditCounts {
     let mut counts = EditCounts::default();
+    if let Some(f) = pairs.as_deref_mut() {
+        f.follow(store);
+    }
+    let next_id = store.next_edge_id();
     store.refresh_out_edges();
     let mut removed: Vec<usize>;
     {
@@ -142,19 +172,29 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
         // Each scan's reads depend on the one before (the id's row, the row's bounds, the
         // group), so the cache is asked for them some additions ahead: the bounds and ids
         // `FAR` ahead (guessing the row, as `row_of` does), the group `NEAR` ahead.
+        // Where the pair filter says an addition's source has no edge to its target, its
+        // group is not read (nor asked for).
+        let filter = pairs.as_deref();
+        let absent = |e: &crate::growth::EdgeProposal| filter.is_some_and(|f| !f.may_hold(e.src.0, e.dst.0));
         let ask = |i: usize| {
             if let Some(e) = p.adds.get(i + FAR) {
                 nodes.prefetch_row_of(e.src);
                 nodes.prefetch_row_of(e.dst);
                 out.prefetch_bounds(nodes.guess_row(e.src));
+                if let Some(f) = filter {
+                    f.prefetch(e.src.0, e.dst.0);
+                }
             }
             if let Some(e) = p.adds.get(i + NEAR) {
-                out.prefetch_group(nodes.guess_row(e.src), false);
+                if !absent(e) {
+                    out.prefetch_group(nodes.guess_row(e.src), false);
+                }
             }
         };
         let scan = |i: usize| {
             ask(i);
             let e = &p.adds[i];
+            let absent_here = absent(e);
             let (s, d) = (nodes.row_of(e.src)?, nodes.row_of(e.dst)?);
             let kinds = kinds_matter(nodes.kind_of(s), nodes.kind_of(d));
             let mut x = Existing { s, d, deg: 0, duplicate: false, to_workspace: false, to_sensory: false };
@@ -176,7 +216,9 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
                 Some(ends) if !kinds => {
                     let gone_here = gone_of(s);
                     x.deg = ends.len() as u32 - gone_here;
-                    x.duplicate = if gone_here == 0 {
+                    x.duplicate = if absent_here {
+                        false
+                    } else if gone_here == 0 {
                         ends.iter().fold(false, |dup, &t| dup | (t as usize == d))
                     } else {
                         ends.iter()
@@ -263,5 +305,9 @@ pub fn apply_edits(store: &mut Store, params: &Params, p: &Proposals, step: u64)
     store.remove_edge_rows(&removed);
     // The endpoint rows were found above (node rows do not move in this phase).
     store.add_edges_at_rows(&added, &added_rows);
+    if let Some(f) = pairs {
+        let n = f.insert_all(added.iter().map(|r| (r.src.0, r.dst.0)));
+        f.seen_all_of(store, next_id, n);
+    }
     counts
 }

@@ -41,6 +41,8 @@ struct Scratch {
     recv: Vec<f32>,
     /// Per target: incoming change, received, inhibited (the streamed target pass).
     tgt: Vec<[f32; 4]>,
+    /// The edge pairs 5.1 asks before scanning for duplicates (large batches only).
+    pairs: crate::model::pairs::PairFilter,
 }
 
 /// How the CPU stepper computes the per-node sums of 5.2. Both paths give the same bits;
@@ -170,7 +172,8 @@ impl Stepper for CpuStepper {
             + bytes(&sc.noise)
             + bytes(&sc.pair)
             + bytes(&sc.recv)
-            + bytes(&sc.tgt);
+            + bytes(&sc.tgt)
+            + sc.pairs.resident_bytes();
         // Bytes per edge each transfer path reads (see `Footprint`): streamed, pass A reads
         // flags, source row, q and gate (13) and gathers E0 (4); pass C reads flags, both
         // endpoint rows, gate and q (17) and gathers the source pair (8). Compressed rows:
@@ -217,7 +220,7 @@ fn step(
     // 5.1
     let t0 = Instant::now();
     if let Some(p) = due {
-        rep.edits = edits::apply_edits(store, params, p, t);
+        rep.edits = edits::apply_edits_with(store, params, p, t, &mut sc.pairs);
     }
     rep.times.edits_ns = ns(t0);
     let t0 = Instant::now();
