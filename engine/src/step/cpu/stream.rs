@@ -14,8 +14,6 @@
 //! Passes A and C run on one thread: splitting the edge rows would split some node's sum,
 //! and splitting the nodes makes every thread read every edge row.
 
-use rayon::prelude::*;
-
 use super::cache::{conducts, q_of, source_factor, with_sign, HotCache, Sums};
 use super::{Scratch, CHUNK};
 use crate::config::Params;
@@ -116,9 +114,11 @@ pub(super) fn targets(
     params: &Params,
 ) -> ((f64, f64), Vec<WeightUpdate>) {
     let n = store.nodes().len();
-    // Per target: incoming change, received, inhibited (one cache line per target).
-    sc.tgt.clear();
+    // Per target: incoming change, received, inhibited (16 bytes per target). Every entry
+    // is +0 between steps (the pass after this one zeroes each as it reads it, and new
+    // entries are zero): no pass of its own to clear it.
     sc.tgt.resize(n, [0.0; 4]);
+    debug_assert!(sc.tgt.iter().all(|t| t.iter().all(|x| x.to_bits() == 0)), "the target sums start at +0");
     {
         let edges = store.edges();
         let (src, dst, gates) = (edges.src_rows(), edges.dst_rows(), edges.kind_params());
@@ -139,21 +139,21 @@ pub(super) fn targets(
             t[2] += if neg { r } else { 0.0 };
         }
     }
-    sc.inc.clear();
-    sc.inc.extend(sc.tgt.iter().map(|t| t[0]));
+    // The incoming changes, and the ledger's sums per fixed chunk of targets; each entry
+    // zeroed once read.
+    sc.inc.resize(n, 0.0);
+    let chunks: Vec<_> = sc.tgt.chunks_mut(CHUNK).zip(sc.inc.chunks_mut(CHUNK)).collect();
+    let parts: Vec<(f64, f64)> = crate::join::chunk_map(chunks, (n, CHUNK), |_, (tgt, inc)| {
+        let (mut rs, mut is) = (0.0f64, 0.0f64);
+        for (t, i) in tgt.iter_mut().zip(inc) {
+            *i = t[0];
+            rs += f64::from(t[1]);
+            is += f64::from(t[2]);
+            *t = [0.0; 4];
+        }
+        (rs, is)
+    });
     let updates = if params.transfer.plasticity { plastic_updates(cache, sc, store, params) } else { Vec::new() };
-    let parts: Vec<(f64, f64)> = sc
-        .tgt
-        .par_chunks(CHUNK)
-        .map(|c| {
-            let (mut rs, mut is) = (0.0f64, 0.0f64);
-            for t in c {
-                rs += f64::from(t[1]);
-                is += f64::from(t[2]);
-            }
-            (rs, is)
-        })
-        .collect();
     (parts.iter().fold((0.0, 0.0), |(a, b), &(r, i)| (a + r, b + i)), updates)
 }
 
