@@ -83,6 +83,9 @@ fn apply(
     let mut counts = EditCounts::default();
     if let Some(f) = pairs.as_deref_mut() {
         f.follow(store);
+        // The filter answers most scans without the targets: the out-edge view need not
+        // hold them.
+        store.set_out_edge_targets(false);
     }
     let next_id = store.next_edge_id();
     store.refresh_out_edges();
@@ -213,12 +216,13 @@ fn apply(
             // read), else gathered from the edge table.
             // (An edge to the target is at most one: duplicates are never admitted.)
             match out.ends(s) {
+                // The pair filter says the source has no edge to the target: the out-degree
+                // from the group's bounds alone.
+                _ if absent_here && !kinds => x.deg = out.degree(s) - gone_of(s),
                 Some(ends) if !kinds => {
                     let gone_here = gone_of(s);
                     x.deg = ends.len() as u32 - gone_here;
-                    x.duplicate = if absent_here {
-                        false
-                    } else if gone_here == 0 {
+                    x.duplicate = if gone_here == 0 {
                         ends.iter().fold(false, |dup, &t| dup | (t as usize == d))
                     } else {
                         ends.iter()
@@ -229,6 +233,15 @@ fn apply(
                 Some(ends) => {
                     let gone = gone();
                     out.row(s).iter().zip(ends).for_each(|(&r, &t)| add(gone, r, t));
+                }
+                // The targets gathered from the edge table; only an edge to the addition's
+                // target is looked up among the removals.
+                None if !kinds => {
+                    let row = out.row(s);
+                    x.deg = row.len() as u32 - gone_of(s);
+                    x.duplicate = row
+                        .iter()
+                        .any(|&r| dst_rows[r as usize] as usize == d && removed.binary_search(&(r as usize)).is_err());
                 }
                 None => {
                     let gone = gone();

@@ -17,7 +17,8 @@ pub struct Side<'a> {
 }
 
 /// The entries beside a view's items (see the module docs): `ends` where `has_ends`, the
-/// side values where `has_side` (only beside ends: a view that follows a changing store).
+/// side values where `has_side` (only in a view that follows a changing store; with or
+/// without the ends, see [`super::Csr::set_targets`]).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Beside {
     pub ends: Vec<u32>,
@@ -66,7 +67,7 @@ impl Beside {
     pub fn lay_out(&mut self, total: usize, ends: bool, side: bool) {
         self.drop_all();
         self.has_ends = ends;
-        self.has_side = ends && side;
+        self.has_side = side;
         if self.has_ends {
             self.ends.reserve_exact(total);
             self.ends.resize(total, 0);
@@ -100,10 +101,15 @@ impl Beside {
         self.has_ends = true;
     }
 
-    /// Hold the side values from now on (beside the other endpoints): `side`'s entries for
-    /// each item of `items`, the two columns gathered side by side.
+    /// Stop holding the other endpoints (and free them).
+    pub fn drop_ends(&mut self) {
+        self.ends = Vec::new();
+        self.has_ends = false;
+    }
+
+    /// Hold the side values from now on: `side`'s entries for each item of `items`, the two
+    /// columns gathered side by side.
     pub fn gather_side(&mut self, items: &Vec<u32>, side: Side<'_>) {
-        debug_assert!(self.has_ends, "side values are held beside the other endpoints");
         let items = (&items[..], items.capacity());
         (self.q, self.flags) = rayon::join(|| gather(items, side.q, 0.0), || gather(items, side.flags, 0));
         self.has_side = true;
@@ -146,6 +152,7 @@ impl Beside {
     /// (a group moved to the end of the items with room).
     pub fn extend_from_within(&mut self, from: std::ops::Range<usize>, room: usize) {
         let len = from.len();
+        let held = if self.has_ends { self.ends.len() } else { self.q.len() };
         self.grow(len + room);
         if self.has_ends {
             self.ends.extend_from_within(from.clone());
@@ -154,8 +161,7 @@ impl Beside {
             self.q.extend_from_within(from.clone());
             self.flags.extend_from_within(from);
         }
-        let n = self.ends.len() + room;
-        self.resize(n);
+        self.resize(held + len + room);
     }
 
     /// The held columns cut at `ranges` (ascending, disjoint), one share per range.

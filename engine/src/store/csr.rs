@@ -86,6 +86,9 @@ pub struct Csr {
     count: usize,
     /// Items left behind by groups that moved.
     holes: usize,
+    /// Whether the owner asked the view not to hold the other endpoints
+    /// ([`Csr::set_targets`]).
+    no_targets: bool,
 }
 
 impl Csr {
@@ -174,7 +177,7 @@ impl Csr {
         self.fill_items(total as usize);
         // `len` doubles as the cursor.
         self.len.iter_mut().for_each(|l| *l = 0);
-        self.beside.lay_out(total as usize, other.is_some(), side.is_some());
+        self.beside.lay_out(total as usize, other.is_some() && !self.no_targets, side.is_some());
         for (e, &k) in key.iter().enumerate() {
             if live(e) {
                 let k = k as usize;
@@ -251,7 +254,7 @@ impl Csr {
     /// `e`), for a view that has turned out to follow a changing store: one gather over the
     /// items now, then kept by every edit. Nothing for a packed view or one that holds them.
     pub fn hold_ends(&mut self, other: &[u32]) {
-        if self.packed || self.beside.has_ends {
+        if self.packed || self.beside.has_ends || self.no_targets {
             return;
         }
         self.beside.gather_ends(&self.items, other);
@@ -259,13 +262,25 @@ impl Csr {
 
     /// From now on hold the side values beside the items too (`side.q[e]` and
     /// `side.flags[e]` for edge row `e`): one gather over the items now, then kept by every
-    /// edit that is given them. Only for a view that holds the other endpoints (one that
-    /// follows a changing store); nothing where it holds the side values already.
+    /// edit that is given them. Only for a view that follows a changing store (one that
+    /// holds the other endpoints, or is told not to hold them); nothing where it holds the
+    /// side values already.
     pub fn hold_side(&mut self, side: Side<'_>) {
-        if self.packed || !self.beside.has_ends || self.beside.has_side {
+        if self.packed || !(self.beside.has_ends || self.no_targets) || self.beside.has_side {
             return;
         }
         self.beside.gather_side(&self.items, side);
+    }
+
+    /// Whether the view holds each item's other endpoint when it follows a changing store
+    /// (the default) or not (`held` false: they are dropped now). An owner whose scans of
+    /// a group do not need the targets (5.1 where a pair filter answers most of them) saves
+    /// their upkeep: every removal and append moves one column fewer.
+    pub fn set_targets(&mut self, held: bool) {
+        self.no_targets = !held;
+        if !held {
+            self.beside.drop_ends();
+        }
     }
 
     /// Stop holding the side values (their edges' values changed, or no longer known).

@@ -492,6 +492,12 @@ impl Store {
         dead_edges
     }
 
+    /// Whether the out-edge view holds each edge's target beside it once it follows a
+    /// changing store (see [`Csr::set_targets`]).
+    pub fn set_out_edge_targets(&mut self, held: bool) {
+        self.topology.out.set_targets(held);
+    }
+
     /// Rebuild both compressed-row views if the topology changed since their last rebuild
     /// (the two in parallel).
     pub fn refresh_topology(&mut self) {

@@ -89,6 +89,12 @@ fn side_of(len: usize) -> (Vec<f32>, Vec<u8>) {
 
 #[test]
 fn side_values_follow_every_edit_and_a_compaction() {
+    side_values_follow(true);
+    // A view told not to hold the targets holds the side values alone, kept the same way.
+    side_values_follow(false);
+}
+
+fn side_values_follow(targets: bool) {
     let mut next = lcg(4242);
     let n = 200usize;
     let mut key: Vec<u32> = (0..6000).map(|_| next(n as u32)).collect();
@@ -98,8 +104,10 @@ fn side_values_follow_every_edit_and_a_compaction() {
     packed.hold_side(Side { q: &q, flags: &f });
     assert!(!packed.has_side() && packed.side(0).is_none());
     let mut c = Csr::default();
+    c.set_targets(targets);
     c.rebuild_live_with_room(n, &key, &other(&key), &[], Some(Side { q: &q, flags: &f }));
     assert!(c.has_side() && side_matches(&c, &q, &f), "side values of a rebuild");
+    assert_eq!(c.ends(0).is_some(), targets, "targets of a rebuild");
     // Removals, and appends that move full groups, given the values: kept.
     let first = key.len();
     key.extend((0..3000).map(|_| next(n as u32)));
@@ -114,6 +122,9 @@ fn side_values_follow_every_edit_and_a_compaction() {
     assert!(c.holes > 0, "full groups moved");
     assert!(c.same_groups(&Csr::build_live(n, &key, &dead)), "groups after the edits");
     assert!(side_matches(&c, &q, &f), "side values after the edits");
+    c.hold_ends(&other(&key));
+    assert_eq!(c.ends(0).is_some(), targets, "targets asked for after the edits");
+    assert!(!targets || ends_match(&c, &key));
     // Carried over a compaction of the removed rows: each edge keeps its values.
     assert!(c.carry_over(&Renumber::new(&gone, key.len())));
     let keep = |e: &usize| gone.binary_search(&(*e as u32)).is_err();
@@ -133,6 +144,12 @@ fn side_values_follow_every_edit_and_a_compaction() {
     assert!(c.has_side() && side_matches(&c, &kq, &kf), "side values gathered again");
     c.drop_side();
     assert!(!c.has_side());
+    // Told to hold them again, a view without them gathers the targets when next asked.
+    if !targets {
+        c.set_targets(true);
+        c.hold_ends(&other(&kept));
+        assert!(c.ends(0).is_some() && ends_match(&c, &kept), "targets gathered again");
+    }
 }
 
 #[test]
