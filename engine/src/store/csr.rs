@@ -517,7 +517,9 @@ impl Csr {
         }
     }
     /// Ask the cache for every item of node row `n`'s group, and its endpoints where the
-    /// view holds them (reads the group's bounds).
+    /// view holds them, else its side values where it holds those (reads the group's
+    /// bounds). (With the endpoints too, asking for the side values was slower: more lines
+    /// than the fill buffers keep in flight.)
     #[inline]
     pub fn prefetch_whole_group(&self, n: usize) {
         let (Some(&s), Some(&l)) = (self.start.get(n), self.len.get(n)) else { return };
@@ -525,6 +527,12 @@ impl Csr {
             super::prefetch(&self.items, i);
             if self.beside.has_ends {
                 super::prefetch(&self.beside.ends, i);
+            } else if self.beside.has_side {
+                super::prefetch(&self.beside.q, i);
+                // 64 flags per line.
+                if i % 64 < 16 {
+                    super::prefetch(&self.beside.flags, i);
+                }
             }
         }
     }
