@@ -212,40 +212,27 @@ fn apply(
                     }
                 }
             };
-            // The targets beside the view's items where it holds them (one contiguous
-            // read), else gathered from the edge table.
-            // (An edge to the target is at most one: duplicates are never admitted.)
-            match out.ends(s) {
-                // The pair filter says the source has no edge to the target: the out-degree
-                // from the group's bounds alone.
-                _ if absent_here && !kinds => x.deg = out.degree(s) - gone_of(s),
-                Some(ends) if !kinds => {
-                    let gone_here = gone_of(s);
-                    x.deg = ends.len() as u32 - gone_here;
-                    x.duplicate = if gone_here == 0 {
-                        ends.iter().fold(false, |dup, &t| dup | (t as usize == d))
-                    } else {
-                        ends.iter()
-                            .position(|&t| t as usize == d)
-                            .is_some_and(|k| removed.binary_search(&(out.row(s)[k] as usize)).is_err())
+            if !kinds {
+                // The out-degree from the group's bounds, less this step's removals; then an
+                // edge to the target not removed this step (at most one: duplicates are never
+                // admitted), unless the pair filter says there is none: in the targets beside
+                // the view's items where it holds them (one contiguous read), else gathered
+                // from the edge table.
+                let gone_here = gone_of(s);
+                x.deg = out.degree(s) - gone_here;
+                let kept = |r: u32| removed.binary_search(&(r as usize)).is_err();
+                x.duplicate = !absent_here
+                    && match out.ends(s) {
+                        Some(ends) if gone_here == 0 => ends.iter().fold(false, |dup, &t| dup | (t as usize == d)),
+                        Some(ends) => ends.iter().position(|&t| t as usize == d).is_some_and(|k| kept(out.row(s)[k])),
+                        None => out.row(s).iter().any(|&r| dst_rows[r as usize] as usize == d && kept(r)),
                     };
-                }
-                Some(ends) => {
-                    let gone = gone();
-                    out.row(s).iter().zip(ends).for_each(|(&r, &t)| add(gone, r, t));
-                }
-                // The targets gathered from the edge table; only an edge to the addition's
-                // target is looked up among the removals.
-                None if !kinds => {
-                    let row = out.row(s);
-                    x.deg = row.len() as u32 - gone_of(s);
-                    x.duplicate = row
-                        .iter()
-                        .any(|&r| dst_rows[r as usize] as usize == d && removed.binary_search(&(r as usize)).is_err());
-                }
-                None => {
-                    let gone = gone();
-                    out.row(s).iter().for_each(|&r| add(gone, r, dst_rows[r as usize]));
+            } else {
+                // Every target's kind is read too.
+                let gone = gone();
+                match out.ends(s) {
+                    Some(ends) => out.row(s).iter().zip(ends).for_each(|(&r, &t)| add(gone, r, t)),
+                    None => out.row(s).iter().for_each(|&r| add(gone, r, dst_rows[r as usize])),
                 }
             }
             Some(x)
