@@ -17,13 +17,19 @@
 //! - a tombstoned edge's slot is masked in place: `q = 0` and the flags [`flag::DEAD`]. The
 //!   pull loops add `+0` for it (`recv * 0` in the plain loop, a closed edge in the other),
 //!   and every per-target sum starts at `+0` and can never be `-0`, so a masked slot changes
-//!   no bit: the same sums as a group without it.
+//!   no bit: the same sums as a group without it. The tombstones are masked before the
+//!   appends, so that a full group drops the slots just masked before it would move;
+//! - where the arrays have room (the graph changes), each edge row keeps the slot it was
+//!   last given ([`InSlots::pos`]), so that a masking reads that slot and no group. It is a
+//!   hint, checked against the slot's row: where it is stale, the group is searched.
 //!
 //! A rebuild (rows moved, holes past an eighth of the arrays, or a full group in arrays
 //! built without room) groups the live rows by a counting sort; for a graph whose topology
 //! is changing, each group gets room for an eighth more edges (plus a few), so that appends
 //! rarely move groups. Moved groups lose the arrays' order, and with it the pull loop's
 //! locality, so they are kept few.
+
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
@@ -111,6 +117,10 @@ pub(super) struct InSlots {
     pub src: Vec<u32>,
     pub q: Vec<f32>,
     pub meta: Vec<u8>,
+    /// Per edge row, where the arrays have room: the slot last given to it, else
+    /// [`NO_ROW`] (a hint, checked against `row`; atomics only so that the threads of a
+    /// reindex can each set theirs: a relaxed load or store is a plain one).
+    pos: Vec<AtomicU32>,
     /// Per slot, copies of the edge's gate or learning rate and weight, where some slot was
     /// gated or plastic at the last rebuild.
     pub copies: Copies,
@@ -240,12 +250,13 @@ impl InSlots {
         }
         self.holes = 0;
         self.slack = slack;
+        self.reindex(rows);
         self.basis = Some(Basis::of(store));
     }
 
     /// Follow `store` from the state the arrays describe, which must satisfy
-    /// [`InSlots::can_follow`]: new node rows get empty groups, new live edge rows their
-    /// slots, new tombstones are masked. The source rows of every edge removed are pushed
+    /// [`InSlots::can_follow`]: new node rows get empty groups, new tombstones are masked,
+    /// then new live edge rows get their slots. The source rows of every edge removed are pushed
     /// onto `changed` (their per-source sums changed), and new node rows too; the rows of
     /// the live edges appended since go onto `appended`, ascending (but the sources of edges
     /// appended before a compaction the arrays are carried over go onto `changed`: their
@@ -292,13 +303,40 @@ impl InSlots {
         if b.rows > now.rows || b.tombs > now.tombs {
             return false;
         }
+        let tombs = &edges.tombstoned_rows()[b.tombs..];
+        let span = b.rows;
+        for (i, &r) in tombs.iter().enumerate() {
+            self.prefetch_masking(tombs, i, dst, src_rows, span);
+            let r = r as usize;
+            if r >= b.rows {
+                // Appended and removed since: never given a slot.
+                continue;
+            }
+            let hint = self.pos.get(r).map(|p| p.load(Relaxed) as usize);
+            let k = match hint.filter(|&k| self.row.get(k) == Some(&(r as u32))) {
+                Some(k) => k,
+                None => {
+                    // A group's rows ascend and are spread over the table's about evenly:
+                    // the slot is searched for from its row's share of the table (see
+                    // `crate::store::share`).
+                    let range = self.range(dst[r] as usize);
+                    let Some(k) = crate::store::find_from_share(&self.row[range.clone()], r as u32, span) else {
+                        return false;
+                    };
+                    range.start + k
+                }
+            };
+            self.q[k] = 0.0;
+            self.meta[k] = flag::DEAD;
+            changed.push(src_rows[r]);
+        }
         for e in b.rows..edges.rows() {
             // Each append reads its group's bounds, then writes at its end: the cache is
             // asked for both some appends ahead.
-            if let Some(&d) = dst.get(e + AHEAD) {
+            if let Some(&d) = dst.get(e + 2 * AHEAD) {
                 self.prefetch_bounds(d as usize);
             }
-            if let Some(&d) = dst.get(e + AHEAD / 2) {
+            if let Some(&d) = dst.get(e + AHEAD) {
                 self.prefetch_end(d as usize);
             }
             if !edges.is_live(e) {
@@ -311,45 +349,12 @@ impl InSlots {
                 if self.slack {
                     return false;
                 }
-                self.respread();
+                self.respread(edges.rows());
                 if !self.append(e, src_rows, dst, q, meta) {
                     return false;
                 }
             }
             appended.push(e as u32);
-        }
-        let tombs = &edges.tombstoned_rows()[b.tombs..];
-        // A group's rows ascend and are spread over the table's about evenly: each slot is
-        // searched for from its row's share of the table (see `crate::store::share`).
-        let span = b.rows;
-        for (i, &r) in tombs.iter().enumerate() {
-            // Each reads its edge's target, then the group's bounds, then the slot it guesses
-            // (row, factor and flags): the cache is asked for them some removals ahead.
-            if let Some(&f) = tombs.get(i + AHEAD + AHEAD / 2) {
-                crate::store::prefetch(dst, f as usize);
-                crate::store::prefetch(src_rows, f as usize);
-            }
-            if let Some(&d) = tombs.get(i + AHEAD).and_then(|&m| dst.get(m as usize)) {
-                self.prefetch_bounds(d as usize);
-            }
-            if let Some(&m) = tombs.get(i + AHEAD / 2) {
-                if let Some(&d) = dst.get(m as usize) {
-                    self.prefetch_guess(d as usize, m, span);
-                }
-            }
-            let r = r as usize;
-            if r >= b.rows {
-                // Appended and removed since: never given a slot.
-                continue;
-            }
-            let d = dst[r] as usize;
-            let range = self.range(d);
-            let Some(k) = crate::store::find_from_share(&self.row[range.clone()], r as u32, span) else {
-                return false;
-            };
-            self.q[range.start + k] = 0.0;
-            self.meta[range.start + k] = flag::DEAD;
-            changed.push(src_rows[r]);
         }
         if self.holes > self.row.len() / 8 {
             return false;
@@ -386,6 +391,39 @@ impl InSlots {
         crate::store::prefetch(&self.meta, k);
     }
 
+    /// Ask the cache for what the masking of `tombs[i + AHEAD / 2]` reads: its slot by the
+    /// hint where hints are held (the hint and the source row asked for first), else its
+    /// slot's guessed place in its group (its target and the bounds first).
+    #[inline]
+    fn prefetch_masking(&self, tombs: &[u32], i: usize, dst: &[u32], src_rows: &[u32], span: usize) {
+        use crate::store::prefetch;
+        let near = tombs.get(i + AHEAD / 2).map(|&m| m as usize);
+        if self.pos.is_empty() {
+            if let Some(&f) = tombs.get(i + AHEAD + AHEAD / 2) {
+                prefetch(dst, f as usize);
+                prefetch(src_rows, f as usize);
+            }
+            if let Some(&d) = tombs.get(i + AHEAD).and_then(|&m| dst.get(m as usize)) {
+                self.prefetch_bounds(d as usize);
+            }
+            if let Some(m) = near {
+                if let Some(&d) = dst.get(m) {
+                    self.prefetch_guess(d as usize, m as u32, span);
+                }
+            }
+            return;
+        }
+        if let Some(&f) = tombs.get(i + AHEAD) {
+            prefetch(&self.pos, f as usize);
+            prefetch(src_rows, f as usize);
+        }
+        if let Some(k) = near.and_then(|m| self.pos.get(m)).map(|p| p.load(Relaxed) as usize) {
+            prefetch(&self.row, k);
+            prefetch(&self.q, k);
+            prefetch(&self.meta, k);
+        }
+    }
+
     /// Give live edge row `e` (of the store's current rows) the next slot of its target's
     /// group; false where its group is full and the arrays have no room to move it.
     fn append(&mut self, e: usize, src_rows: &[u32], dst: &[u32], q: Factors<'_>, meta: &[u8]) -> bool {
@@ -398,6 +436,14 @@ impl InSlots {
         }
         let k = (self.start[d] + self.len[d]) as usize;
         self.len[d] += 1;
+        if self.slack {
+            if e >= self.pos.len() {
+                let more = e + 1 - self.pos.len();
+                crate::store::grow(&mut self.pos, more);
+                self.pos.resize_with(e + 1, || AtomicU32::new(NO_ROW));
+            }
+            self.pos[e] = AtomicU32::new(k as u32);
+        }
         (self.row[k], self.src[k], self.q[k], self.meta[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
         if self.copies.holds_param {
             self.copies.param[k] = q.param(e);
@@ -491,8 +537,10 @@ impl InSlots {
             }
             changed.push(src_rows[e]);
         }
-        // The slots moved within their groups: their copies are read again by edge row.
+        // The slots moved within their groups: their copies are read again by edge row, and
+        // their hints set again.
         self.refill_copies(q);
+        self.reindex(c.rows_before - c.removed.len());
         true
     }
 
@@ -524,6 +572,9 @@ impl InSlots {
         let mut w = range.start;
         for k in range.clone() {
             if let Some(row) = keep(self.row[k], self.meta[k], self.src[k]) {
+                if let Some(p) = self.pos.get_mut(row as usize) {
+                    *p.get_mut() = w as u32;
+                }
                 self.row[w] = row;
                 self.src[w] = self.src[k];
                 self.q[w] = self.q[k];
@@ -565,6 +616,11 @@ impl InSlots {
         self.holes += self.cap[d] as usize;
         self.start[d] = new_start as u32;
         self.cap[d] = new_cap as u32;
+        for k in new_start..new_start + kept {
+            if let Some(p) = self.pos.get_mut(self.row[k] as usize) {
+                *p.get_mut() = k as u32;
+            }
+        }
         true
     }
 
@@ -572,8 +628,9 @@ impl InSlots {
     /// than its slots plus a few, as a rebuild with room gives, and never less than it had),
     /// in place: the groups lie in node row order (without room no group moves), so each
     /// moves towards the end, and they are moved from the last one down. Sequential copies
-    /// of the slots, where a rebuild would scatter them again from the edge rows.
-    fn respread(&mut self) {
+    /// of the slots, where a rebuild would scatter them again from the edge rows. The hints
+    /// are set for `rows` edge rows.
+    fn respread(&mut self, rows: usize) {
         debug_assert!(!self.slack && self.holes == 0, "arrays without room lie in node row order");
         let (old_start, old_cap) = (std::mem::take(&mut self.start), std::mem::take(&mut self.cap));
         let mut total = 0u32;
@@ -599,6 +656,28 @@ impl InSlots {
             self.meta[room].fill(flag::DEAD);
         }
         self.slack = true;
+        self.reindex(rows);
+    }
+
+    /// Set every slot's hint afresh for `rows` edge rows (in parallel: each slot sets its
+    /// own row's); none held where the arrays have no room.
+    fn reindex(&mut self, rows: usize) {
+        self.pos.clear();
+        if !self.slack {
+            self.pos.shrink_to_fit();
+            return;
+        }
+        self.pos.resize_with(rows, || AtomicU32::new(NO_ROW));
+        // By group: a slot outside every group (left behind by a group that moved) may hold a
+        // stale row.
+        let (pos, row) = (&self.pos, &self.row);
+        (0..self.len.len()).into_par_iter().with_min_len(1024).for_each(|j| {
+            for k in self.range(j) {
+                if let Some(p) = pos.get(row[k] as usize) {
+                    p.store(k as u32, Relaxed);
+                }
+            }
+        });
     }
 
     /// Room for `k` more slots, the arrays growing by an eighth (not doubling) when full.
@@ -632,6 +711,7 @@ impl InSlots {
             + bytes(&self.src)
             + bytes(&self.q)
             + bytes(&self.meta)
+            + bytes(&self.pos)
             + bytes(&self.copies.param)
             + bytes(&self.copies.weight)
             + bytes(&self.plain)

@@ -167,6 +167,12 @@ fn following_appends_tombstones_and_new_nodes_matches_a_rebuild() {
             let mut fresh = InSlots::default();
             fresh.rebuild(&store, factors(&store), &meta, false);
             assert_eq!(live_groups(&s), live_groups(&fresh), "round {round}, slack {slack}");
+            // Where the arrays have room, every live slot's row names it as its hint (a stale
+            // hint would cost a search, not a wrong slot); without room none is held.
+            for k in (0..s.len.len()).flat_map(|j| s.range(j)).filter(|&k| s.meta[k] != flag::DEAD) {
+                let hint = s.pos.get(s.row[k] as usize).map(|p| p.load(Relaxed) as usize);
+                assert_eq!(hint, s.slack.then_some(k), "round {round}, slack {slack}: the hint of slot {k}");
+            }
             // The rebuild itself: each target's live rows in ascending order, with their
             // source rows, factors and flags.
             let e = store.edges();
