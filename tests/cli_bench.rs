@@ -99,6 +99,13 @@ fn every_workload_writes_a_complete_record_the_table_and_the_plot() {
     assert_eq!(churn["edge_edits"], 12 * 100, "50 removals and 50 additions on each of 12 steps: {churn}");
     assert!(churn["edge_edits_per_second"].as_f64().is_some_and(|x| x > 0.0));
     assert_eq!(churn["final_edges"], churn["edges"], "the churn keeps the edge count");
+    // The graph without edits stepped beside it: its rate, and the ratio of the two.
+    let beside = churn["dense_beside_steps_per_second"].as_f64().unwrap_or(0.0);
+    assert!(beside > 0.0, "{churn}");
+    let ratio = churn["ratio_to_dense_beside"].as_f64().unwrap_or(0.0);
+    let sps = churn["steps_per_second"].as_f64().unwrap_or(0.0);
+    assert!((ratio - sps / beside).abs() <= 1e-9 * ratio, "{churn}");
+    assert!(by("dense-100k").get("ratio_to_dense_beside").is_none(), "only churn-100k steps a graph beside it");
     let ck = &by("checkpoint-10m")["checkpoint"];
     assert!(ck["bytes"].as_u64().is_some_and(|b| b > 200_000 * 8), "{ck}");
     for f in ["save_seconds", "load_seconds", "disk_write_seconds", "disk_read_seconds", "save_ratio", "load_ratio"] {

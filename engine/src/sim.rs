@@ -497,6 +497,13 @@ impl Simulation {
     pub fn threads(&self) -> usize {
         self.stepper.threads()
     }
+
+    /// The host thread pool the backend steps on. Work timed against the simulation's steps
+    /// (the benchmark harness's reference loop) runs here, so that no second pool's threads
+    /// compete with the steps for the cores.
+    pub fn pool(&self) -> std::sync::Arc<rayon::ThreadPool> {
+        self.stepper.pool()
+    }
 }
 
 /// The proposals computed from `store`, which is the state after step `k`.

@@ -94,11 +94,15 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             }
         }
     }
-    if let (Some(dense), Some(churn)) = (
-        records.iter().find(|r| r.workload == "dense-100k").map(|r| r.steps_per_second),
-        records.iter().find(|r| r.workload == "churn-100k").map(|r| r.steps_per_second),
-    ) {
-        eprintln!("churn-100k steps at {:.2} of dense-100k's rate", churn / dense);
+    let churn = records.iter().find(|r| r.workload == "churn-100k");
+    if let (Some(dense), Some(churn)) = (records.iter().find(|r| r.workload == "dense-100k"), churn) {
+        eprintln!(
+            "churn-100k steps at {:.3} of dense-100k's rate (the two workloads' runs)",
+            churn.steps_per_second / dense.steps_per_second
+        );
+    }
+    if let Some(beside) = churn.and_then(|r| r.ratio_to_dense_beside) {
+        eprintln!("churn-100k steps at {beside:.3} of the rate of its graph without edits, stepped in alternating blocks beside it");
     }
     let table = format!(
         "Measured {} on {} ({} cores), memory bandwidth {:.2} GB/s (triad), with `neuroflux bench {}`\n\n{}",
@@ -186,7 +190,8 @@ fn run_one(a: &BenchArgs, name: &str, bw: f64, scale_records: &mut Vec<Record>) 
         "churn-100k" => {
             let n = nodes(100_000);
             let edits = a.churn_edits.unwrap_or(n * 100 / 1000);
-            vec![dense::churn(name, workloads::churn(n, 100, steps(100), edits)?, threads, bw, edits)?]
+            let plain = workloads::propagation(n, 100, steps(100), "dense-100k")?;
+            vec![dense::churn(name, workloads::churn(n, 100, steps(100), edits)?, plain, threads, bw, edits)?]
         }
         "full-1m" => vec![model::run(name, workloads::full(nodes(1_000_000), steps(200))?, threads, bw, 1)?],
         "scale" => {

@@ -42,6 +42,13 @@ pub struct Record {
     pub reference_edge_updates_per_second: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ratio_to_reference: Option<f64>,
+    /// `churn-100k`: the same graph without edits (`dense-100k`) stepped in blocks alternating
+    /// with the timed steps, so that both see the same state of the machine: its steps/s,
+    /// and this workload's steps/s over it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dense_beside_steps_per_second: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ratio_to_dense_beside: Option<f64>,
     /// The machine's triad bandwidth (bytes/s, measured at the start of the run) and the
     /// fraction of its bound (bandwidth / 12 bytes per edge) this workload's edge updates reach.
     pub bandwidth_bytes_per_second: f64,
