@@ -148,6 +148,12 @@ pub fn markdown(records: &[Record]) -> String {
                 r.workload, si(c.bytes as f64), c.save_seconds, c.save_ratio, c.disk_write_seconds, c.load_seconds, c.load_ratio, c.disk_read_seconds
             );
         }
+        if let (Some(dense), Some(ratio)) = (r.dense_beside_steps_per_second, r.ratio_to_dense_beside) {
+            t += &format!(
+                "\n{}: {:.3} steps/s, {ratio:.3} of its graph without edits stepped in alternating blocks beside it ({dense:.3} steps/s)\n",
+                r.workload, r.steps_per_second
+            );
+        }
     }
     t
 }
@@ -163,5 +169,15 @@ mod tests {
         assert_eq!(t.lines().filter(|l| l.starts_with("| w |")).count(), 2);
         assert!(t.contains("| 1.500 k | 2.000 M |"), "{t}");
         assert!(t.contains("| - |") && t.contains("| 0.50 |"), "{t}");
+        let churn = Record {
+            steps_per_second: 60.0,
+            dense_beside_steps_per_second: Some(150.0),
+            ratio_to_dense_beside: Some(0.4),
+            ..Record::default()
+        };
+        assert!(
+            markdown(&[churn]).contains(": 60.000 steps/s, 0.400 of its graph without edits stepped in alternating blocks beside it (150.000 steps/s)"),
+            "the churn line"
+        );
     }
 }
