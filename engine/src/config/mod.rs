@@ -110,6 +110,29 @@ impl Default for Config {
     }
 }
 
+/// Every real of `v` that is exactly an `f32` written as the shortest decimal that reads
+/// back as that `f32`. The configuration's reals are `f32` (but `panic_probability`, left
+/// as it is), which the TOML writer widens to `f64`: `0.05` would be written
+/// `0.05000000074505806`. Reading either gives the same `f32`, so a run from the written
+/// configuration is the same run.
+fn shortest_reals(v: &mut toml::Value) {
+    match v {
+        toml::Value::Float(x) => {
+            let f = *x as f32;
+            if f64::from(f) == *x {
+                if let Ok(short) = f.to_string().parse::<f64>() {
+                    *x = short;
+                }
+            }
+        }
+        toml::Value::Array(a) => a.iter_mut().for_each(shortest_reals),
+        toml::Value::Table(t) => {
+            t.iter_mut().filter(|(k, _)| k.as_str() != "panic_probability").for_each(|(_, v)| shortest_reals(v))
+        }
+        _ => {}
+    }
+}
+
 impl Config {
     /// Parse TOML text; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self, ConfigError> {
@@ -121,9 +144,12 @@ impl Config {
             .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
         Self::from_toml_str(&text, &path.display().to_string())
     }
-    /// The configuration as TOML text.
+    /// The configuration as TOML text, every real written as its shortest decimal (see
+    /// `shortest_reals`), in the order of the sections' fields.
     pub fn to_toml_string(&self) -> String {
-        toml::to_string(self).expect("a Config should always serialise to TOML")
+        let mut v = toml::Value::try_from(self).expect("a Config should always serialise to TOML");
+        shortest_reals(&mut v);
+        toml::to_string(&v).expect("a Config should always serialise to TOML")
     }
     /// Every rule validation checks, as (field, allowed, unit), in check order; relations
     /// name this configuration's values (docs/CONFIG.md lists them for the defaults).

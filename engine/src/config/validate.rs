@@ -328,7 +328,30 @@ mod tests {
     #[test]
     fn round_trips_through_toml() {
         let c = Config::default();
-        let back = Config::from_toml_str(&c.to_toml_string(), "t").ok();
+        let text = c.to_toml_string();
+        let back = Config::from_toml_str(&text, "t").ok();
         assert_eq!(back, Some(c));
+        // The reals as written in MODEL.md, not widened to f64.
+        for line in
+            ["weight_range = [0.05, 0.2]", "noise_sigma = 0.01", "transfer_capacity = 0.3", "spawn_cost = 19.52"]
+        {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn reals_written_short_read_back_as_the_same_bits() {
+        // f32 values whose shortest decimals are long, tiny, huge or negative, and the one
+        // f64 field, whose value is kept as it is even where it is exactly an f32.
+        let mut c = Config::default();
+        for (k, x) in [0.1f32 + f32::EPSILON, f32::MIN_POSITIVE, 3.0e38, -1.0e-7, 1.0 / 3.0].into_iter().enumerate() {
+            c.energy.noise_sigma = x;
+            c.graph.weight_range = [x, -x];
+            c.faults.panic_probability = f64::from(0.1f32) + k as f64;
+            let back = Config::from_toml_str(&c.to_toml_string(), "t").expect("it reads back");
+            assert_eq!(back.energy.noise_sigma.to_bits(), x.to_bits(), "{x:e}");
+            assert_eq!(back.graph.weight_range.map(f32::to_bits), [x, -x].map(f32::to_bits), "{x:e}");
+            assert_eq!(back.faults.panic_probability.to_bits(), c.faults.panic_probability.to_bits(), "{x:e}");
+        }
     }
 }
