@@ -83,25 +83,46 @@ pub fn propagation(name: &str, params: Params, threads: usize, bandwidth: f64) -
     let mut ours = Steps::new();
     let mut refs = Vec::new();
     eprintln!("{name}: timing {steps} steps against the reference loop");
-    let mut done = 0;
-    while done < steps {
-        let k = BLOCK.min(steps - done);
-        for _ in 0..k {
-            let t = Instant::now();
-            let m = sim.step()?;
-            ours.add(t.elapsed().as_secs_f64(), &m, edges);
-        }
-        for _ in 0..k {
+    in_alternating_blocks(
+        steps,
+        || timed_step(&mut sim, &mut ours),
+        || {
             refs.push(reference.time(&pool));
-        }
-        done += k;
-    }
+            Ok(())
+        },
+    )?;
     measure::fill(&mut r, &sim, &ours, bandwidth);
     let ref_median = measure::spread(&refs)[1];
     r.reference_edge_updates_per_second = Some(edges as f64 / ref_median);
     r.ratio_to_reference = Some(ref_median / r.step_seconds_min_median_max[1]);
     check_conducting(&r)?;
     Ok(r)
+}
+
+/// `steps` calls of `ours` in blocks of [`BLOCK`], each block followed by as many calls of
+/// `theirs`, so that both see the same state of the machine.
+fn in_alternating_blocks(
+    steps: u64,
+    mut ours: impl FnMut() -> Result<()>,
+    mut theirs: impl FnMut() -> Result<()>,
+) -> Result<()> {
+    let mut done = 0;
+    while done < steps {
+        let k = BLOCK.min(steps - done);
+        (0..k).try_for_each(|_| ours())?;
+        (0..k).try_for_each(|_| theirs())?;
+        done += k;
+    }
+    Ok(())
+}
+
+/// One step of `sim`, its time and metrics added to `steps` (over the edges at its start).
+fn timed_step(sim: &mut Simulation, steps: &mut Steps) -> Result<()> {
+    let edges = sim.store().edges().count();
+    let t = Instant::now();
+    let m = sim.step()?;
+    steps.add(t.elapsed().as_secs_f64(), &m, edges);
+    Ok(())
 }
 
 fn check_conducting(r: &Record) -> Result<()> {
@@ -217,25 +238,14 @@ pub fn churn(
     let mut ours = Steps::new();
     let mut theirs = Steps::new();
     eprintln!("{name}: timing {steps} steps, each removing and adding {edits} edges, in blocks of {BLOCK} alternating with steps of the graph without edits");
-    let mut done = 0;
-    while done < steps {
-        let k = BLOCK.min(steps - done);
-        for _ in 0..k {
-            let p = churn_edits(&sim, edits, w);
-            sim.queue_edits(p);
-            let at_start = sim.store().edges().count();
-            let t = Instant::now();
-            let m = sim.step()?;
-            ours.add(t.elapsed().as_secs_f64(), &m, at_start);
-        }
-        for _ in 0..k {
-            let at_start = beside.store().edges().count();
-            let t = Instant::now();
-            let m = beside.step()?;
-            theirs.add(t.elapsed().as_secs_f64(), &m, at_start);
-        }
-        done += k;
-    }
+    in_alternating_blocks(
+        steps,
+        || {
+            sim.queue_edits(churn_edits(&sim, edits, w));
+            timed_step(&mut sim, &mut ours)
+        },
+        || timed_step(&mut beside, &mut theirs),
+    )?;
     measure::fill(&mut r, &sim, &ours, bandwidth);
     let dense = theirs.seconds.len() as f64 / theirs.total_seconds().max(1e-12);
     r.dense_beside_steps_per_second = Some(dense);
