@@ -256,13 +256,12 @@ impl InSlots {
 
     /// Follow `store` from the state the arrays describe, which must satisfy
     /// [`InSlots::can_follow`]: new node rows get empty groups, new tombstones are masked,
-    /// then new live edge rows get their slots. The source rows of every edge removed are pushed
-    /// onto `changed` (their per-source sums changed), and new node rows too; the rows of
-    /// the live edges appended since go onto `appended`, ascending (but the sources of edges
-    /// appended before a compaction the arrays are carried over go onto `changed`: their
-    /// rows moved). Returns
-    /// false, with the arrays left for a rebuild, where following would leave too many
-    /// holes or the arrays do not match the store.
+    /// then new live edge rows get their slots. The source rows of every edge removed are
+    /// pushed onto `changed` (their per-source sums changed), and new node rows too; the
+    /// rows of the live edges appended since go onto `appended`, ascending (but the sources
+    /// of edges appended before a compaction the arrays are carried over go onto `changed`:
+    /// their rows moved). Returns false, with the arrays left for a rebuild, where following
+    /// would leave too many holes or the arrays do not match the store.
     pub fn follow(
         &mut self,
         store: &Store,
