@@ -69,9 +69,10 @@ pub fn propagation(name: &str, params: Params, threads: usize, bandwidth: f64) -
     let steps = params.run.steps;
     super::machine::reset_peak_rss();
     let (mut sim, build_seconds) = measure::build(name, params, threads)?;
-    // The reference runs on the simulation's own pool: a second pool's threads, spinning
-    // for work after each reference block, took the cores from the steps that followed
-    // (`dense-100k` 123-133 steps/s against 146-147 without the reference blocks).
+    // The reference runs on the simulation's own pool, so that no second pool's threads
+    // compete with the steps for the cores. (The steps after a reference block are still
+    // slower, by its memory traffic: `dense-100k` 130-134 steps/s against 146-147 without
+    // the reference blocks, one window.)
     let pool = sim.pool();
     // Warm-up: the first step streams the new graph, the second builds the compressed rows.
     sim.step()?;
@@ -247,7 +248,7 @@ pub fn churn(
         || timed_step(&mut beside, &mut theirs),
     )?;
     measure::fill(&mut r, &sim, &ours, bandwidth);
-    let dense = theirs.seconds.len() as f64 / theirs.total_seconds().max(1e-12);
+    let dense = theirs.per_second();
     r.dense_beside_steps_per_second = Some(dense);
     r.ratio_to_dense_beside = Some(r.steps_per_second / dense);
     check_conducting(&r)?;

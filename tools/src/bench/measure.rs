@@ -68,6 +68,11 @@ impl Steps {
         self.seconds.iter().sum()
     }
 
+    /// Timed steps over their summed seconds.
+    pub fn per_second(&self) -> f64 {
+        self.seconds.len() as f64 / self.total_seconds().max(1e-12)
+    }
+
     /// Edits per second of the apply-edits phase, where edits happened.
     pub fn edits_per_second(&self) -> Option<f64> {
         (self.edits > 0).then(|| self.edits as f64 / (self.edits_ns.max(1) as f64 * 1e-9))
@@ -127,7 +132,7 @@ pub fn fill(r: &mut super::record::Record, sim: &Simulation, steps: &Steps, band
     }
     r.step_seconds = total;
     r.step_seconds_min_median_max = [lo, mid, hi];
-    r.steps_per_second = steps.seconds.len() as f64 / total.max(1e-12);
+    r.steps_per_second = steps.per_second();
     // Over the edges each step had at its start (the same as edges x steps where they do
     // not change).
     r.edge_updates_per_second = steps.edge_steps as f64 / total.max(1e-12);
