@@ -614,6 +614,59 @@ impl HotCache {
         );
         [(xa, pa), (xb, pb)]
     }
+
+    /// The sums of four sources whose out-edges are all plain (each conducts, none negative,
+    /// gated, into a sensory node or tombstoned; not plastic while plasticity is on), from
+    /// the side values beside the out-edge view's items: `c` and `p` are then the same sum
+    /// of `q_e` (each term `q_e * 1`), `b` stays +0 and both counts are the out-degree, the
+    /// bits [`HotCache::source_sums_pair`] gives. Four chains of additions side by side (each
+    /// about 4 cycles long) overlap. None where the view holds no side values or a group is
+    /// not plain.
+    pub fn plain_source_sums_four(&self, store: &Store, s: [usize; 4], plasticity: bool) -> Option<[Sums; 4]> {
+        let out = store.out_edges();
+        let mut qs: [&[f32]; 4] = [&[]; 4];
+        for (q, &n) in qs.iter_mut().zip(&s) {
+            let (g, fs) = out.side(n)?;
+            if !all_plain(fs, plasticity) {
+                return None;
+            }
+            *q = g;
+        }
+        let c = plain_sums(qs);
+        Some(std::array::from_fn(|i| {
+            let deg = qs[i].len() as u16;
+            Sums { c: c[i], p: c[i], b: 0.0, n: deg, deg }
+        }))
+    }
+}
+
+/// Whether every edge of a group with flags `fs` is plain (see
+/// [`HotCache::plain_source_sums_four`]): the flags folded without a branch per edge.
+#[inline(always)]
+fn all_plain(fs: &[u8], plasticity: bool) -> bool {
+    let (every, any) = fs.iter().fold((flag::CONDUCTS, 0u8), |(e, a), &f| (e & f, a | f));
+    let not =
+        flag::NEGATIVE | flag::GATED | flag::INTO_SENSORY | flag::DEAD | if plasticity { flag::PLASTIC } else { 0 };
+    every != 0 && any & not == 0
+}
+
+/// The sums of four groups of `q_e`, each from +0 in its own order, side by side while all
+/// four have terms.
+#[inline(always)]
+fn plain_sums([a, b, c, d]: [&[f32]; 4]) -> [f32; 4] {
+    let m = a.len().min(b.len()).min(c.len()).min(d.len());
+    let (a0, b0, c0, d0) = (&a[..m], &b[..m], &c[..m], &d[..m]);
+    let mut x = [0.0f32; 4];
+    for k in 0..m {
+        x[0] += a0[k];
+        x[1] += b0[k];
+        x[2] += c0[k];
+        x[3] += d0[k];
+    }
+    for (x, g) in x.iter_mut().zip([a, b, c, d]) {
+        *x = g[m..].iter().fold(*x, |s, &q| s + q);
+    }
+    x
 }
 
 /// `a(k)` for every `k` below `la` and `b(k)` for every `k` below `lb`, the two side by side

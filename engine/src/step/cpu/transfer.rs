@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 use super::{
-    cache::{q_of, source_factor, with_sign, HotCache},
+    cache::{q_of, source_factor, with_sign, HotCache, Sums},
     Scratch, CHUNK,
 };
 use crate::config::Params;
@@ -179,38 +179,49 @@ fn source_pass(
                 .filter(|&k| fresh || stale[k] || (per_step[k] && active(base + k) && !holds(&steady, k)))
                 .map(|k| k as u32)
                 .collect();
-            for (t, pair) in todo.chunks(2).enumerate() {
+            let e_of = |k: u32| {
+                let i = base + k as usize;
+                active(i).then_some(e0[i])
+            };
+            let mut put = |k: u32, (s, dynamic): (Sums, bool)| {
+                let k = k as usize;
+                (sums[k], per_step[k], stale[k]) = (s, dynamic, false);
+                if let (true, Some(steady)) = (dynamic, steady.as_deref_mut()) {
+                    steady[k] = c.steady_range(store, base + k, e_of(k as u32), plasticity);
+                }
+            };
+            for (t, four) in todo.chunks(4).enumerate() {
                 if !fresh {
-                    let at = |d: usize| todo.get(2 * t + d).map(|&x| base + x as usize);
-                    for j in 0..2 {
-                        if let Some(f) = at(AHEAD + j) {
+                    for j in 0..4 {
+                        let at = |d: usize| todo.get(4 * t + d + j).map(|&x| base + x as usize);
+                        if let Some(f) = at(AHEAD) {
                             store.out_edges().prefetch_bounds(f);
                         }
-                        if let Some(n) = at(AHEAD / 2 + j) {
+                        if let Some(n) = at(AHEAD / 2) {
                             c.prefetch_source_sums(store, n);
                         }
                     }
                 }
-                let e_of = |k: u32| {
-                    let i = base + k as usize;
-                    active(i).then_some(e0[i])
-                };
-                let got = if let [k1, k2] = *pair {
-                    c.source_sums_pair(
-                        store,
-                        [base + k1 as usize, base + k2 as usize],
-                        [e_of(k1), e_of(k2)],
-                        plasticity,
-                    )
-                } else {
-                    [c.source_sums(store, base + pair[0] as usize, e_of(pair[0]), plasticity); 2]
-                };
-                for (&k, (s, dynamic)) in pair.iter().zip(got) {
-                    let k = k as usize;
-                    (sums[k], per_step[k], stale[k]) = (s, dynamic, false);
-                    if let (true, Some(steady)) = (dynamic, steady.as_deref_mut()) {
-                        steady[k] = c.steady_range(store, base + k, e_of(k as u32), plasticity);
+                // Four plain groups at once where they are; else two at a time.
+                if let [k1, k2, k3, k4] = *four {
+                    let rows = [k1, k2, k3, k4].map(|k| base + k as usize);
+                    if let Some(got) = c.plain_source_sums_four(store, rows, plasticity) {
+                        four.iter().zip(got).for_each(|(&k, s)| put(k, (s, false)));
+                        continue;
                     }
+                }
+                for pair in four.chunks(2) {
+                    let got = if let [k1, k2] = *pair {
+                        c.source_sums_pair(
+                            store,
+                            [base + k1 as usize, base + k2 as usize],
+                            [e_of(k1), e_of(k2)],
+                            plasticity,
+                        )
+                    } else {
+                        [c.source_sums(store, base + pair[0] as usize, e_of(pair[0]), plasticity); 2]
+                    };
+                    pair.iter().zip(got).for_each(|(&k, x)| put(k, x));
                 }
             }
             let mut dynamic = 0usize;
