@@ -263,7 +263,7 @@ pub fn run(args: RunArgs) -> Result<()> {
                 }
             }
         };
-        let resolved = params.config().to_toml_string();
+        let resolved = params.config().to_toml_string()?;
         let sim = Simulation::new(params, args.threads, &progress)?;
         spinner.finish_and_clear();
         crate::execute::create_run_dir(&dir, &resolved)?;

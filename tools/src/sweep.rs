@@ -176,7 +176,7 @@ fn points(sweep_path: &Path, file: &SweepFile, out: &Path) -> Result<Vec<Point>>
             let label = values.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
             let name =
                 values.iter().map(|(k, v)| format!("{}={}", name_part(k), name_part(v))).collect::<Vec<_>>().join("_");
-            let built = (|| -> Result<Params> {
+            let built = (|| -> Result<(Params, String)> {
                 let mut t = base.clone();
                 for (k, v) in combo {
                     set_field(&mut t, k, v.clone())?;
@@ -191,15 +191,12 @@ fn points(sweep_path: &Path, file: &SweepFile, out: &Path) -> Result<Vec<Point>>
                 let mut cfg: Config = Config::from_toml_str(&toml::to_string(&t)?, &base_path.display().to_string())?;
                 cfg.output.dir.clear();
                 let issues = cfg.resolve_paths(base_path.parent().unwrap_or(Path::new(".")), &[]);
-                Ok(cfg.validate_with(issues)?)
+                let params = cfg.validate_with(issues)?;
+                let text = params.config().to_toml_string()?;
+                Ok((params, text))
             })();
             match built {
-                Ok(params) => pts.push(Point {
-                    values,
-                    dir: out.join(&name),
-                    config_text: params.config().to_toml_string(),
-                    params,
-                }),
+                Ok((params, config_text)) => pts.push(Point { values, dir: out.join(&name), config_text, params }),
                 Err(e) => problems.push(format!("point {label}: {e:#}")),
             }
         }

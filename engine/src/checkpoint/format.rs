@@ -145,7 +145,10 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
         e.plastic_lrs().flat_map(f32::to_le_bytes).collect(),
         e.born_steps().flat_map(u64::to_le_bytes).collect(),
     ];
-    let config = c.config.to_toml_string();
+    let config = c
+        .config
+        .to_toml_string()
+        .map_err(|e| CheckpointError::Invalid(format!("cannot encode the configuration: {e}")))?;
     let pending = pending_json(&c.pending)?;
     let totals = serde_json::to_string(&c.totals)
         .map_err(|e| CheckpointError::Invalid(format!("cannot encode the run totals: {e}")))?;

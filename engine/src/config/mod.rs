@@ -58,6 +58,10 @@ pub enum ConfigError {
         /// The parser's message.
         message: String,
     },
+    /// The configuration cannot be written as TOML (an integer above TOML's largest,
+    /// `i64::MAX`, set from code rather than read from a file).
+    #[error("cannot write the configuration as TOML: {0}")]
+    Write(String),
     /// One or more values are out of range.
     #[error("invalid configuration ({} problem{}):\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" },
         .0.iter().map(|i| format!("  - {i}")).collect::<Vec<_>>().join("\n"))]
@@ -145,11 +149,13 @@ impl Config {
         Self::from_toml_str(&text, &path.display().to_string())
     }
     /// The configuration as TOML text, every real written as its shortest decimal (see
-    /// `shortest_reals`), in the order of the sections' fields.
-    pub fn to_toml_string(&self) -> String {
-        let mut v = toml::Value::try_from(self).expect("a Config should always serialise to TOML");
+    /// `shortest_reals`), in the order of the sections' fields. Fails only for a value TOML
+    /// cannot hold: an integer above `i64::MAX` (which no file can set).
+    pub fn to_toml_string(&self) -> Result<String, ConfigError> {
+        let write = |e: toml::ser::Error| ConfigError::Write(e.to_string());
+        let mut v = toml::Value::try_from(self).map_err(write)?;
         shortest_reals(&mut v);
-        toml::to_string(&v).expect("a Config should always serialise to TOML")
+        toml::to_string(&v).map_err(write)
     }
     /// Every rule validation checks, as (field, allowed, unit), in check order; relations
     /// name this configuration's values (docs/CONFIG.md lists them for the defaults).

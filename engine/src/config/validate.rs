@@ -328,7 +328,7 @@ mod tests {
     #[test]
     fn round_trips_through_toml() {
         let c = Config::default();
-        let text = c.to_toml_string();
+        let text = c.to_toml_string().expect("writes");
         let back = Config::from_toml_str(&text, "t").ok();
         assert_eq!(back, Some(c));
         // The reals as written in MODEL.md, not widened to f64.
@@ -348,10 +348,24 @@ mod tests {
             c.energy.noise_sigma = x;
             c.graph.weight_range = [x, -x];
             c.faults.panic_probability = f64::from(0.1f32) + k as f64;
-            let back = Config::from_toml_str(&c.to_toml_string(), "t").expect("it reads back");
+            let back = Config::from_toml_str(&c.to_toml_string().expect("writes"), "t").expect("it reads back");
             assert_eq!(back.energy.noise_sigma.to_bits(), x.to_bits(), "{x:e}");
             assert_eq!(back.graph.weight_range.map(f32::to_bits), [x, -x].map(f32::to_bits), "{x:e}");
             assert_eq!(back.faults.panic_probability.to_bits(), c.faults.panic_probability.to_bits(), "{x:e}");
         }
+    }
+
+    #[test]
+    fn an_integer_toml_cannot_hold_is_an_error_when_written() {
+        // Set from code (no file can hold it): writing the configuration fails with a
+        // message, not a panic.
+        let mut c = Config::default();
+        c.run.seed = u64::MAX;
+        let e = c.to_toml_string().expect_err("u64::MAX is above TOML's largest integer");
+        assert!(matches!(e, ConfigError::Write(_)));
+        assert!(e.to_string().starts_with("cannot write the configuration as TOML: "), "{e}");
+        c.run.seed = i64::MAX as u64;
+        let back = Config::from_toml_str(&c.to_toml_string().expect("writes"), "t").expect("reads back");
+        assert_eq!(back.run.seed, i64::MAX as u64);
     }
 }
