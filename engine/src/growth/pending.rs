@@ -26,7 +26,7 @@ impl Pending {
     pub fn take_due(&mut self, step: u64) -> Option<Proposals> {
         let mut out: Option<Proposals> = None;
         while self.entries.front().is_some_and(|(d, _)| *d <= step) {
-            let (_, p) = self.entries.pop_front().expect("front was checked to exist");
+            let Some((_, p)) = self.entries.pop_front() else { break };
             match &mut out {
                 None => out = Some(p),
                 Some(o) => {

@@ -118,6 +118,10 @@ pub fn births(
     let mut children: Vec<NodeRecord> = Vec::new();
     let mut edges: Vec<EdgeRecord> = Vec::new();
     let mut pay: Vec<(usize, f32)> = Vec::new();
+    // Each child edge's endpoint rows: the parent's, and the child's (children are appended
+    // after the store's rows, in order).
+    let mut rows: Vec<(u32, u32)> = Vec::new();
+    let first_child_row = nodes.len();
     let mut edge_count = store.edges().count() as u64;
     for &(r, want) in served {
         if c.births >= budget {
@@ -169,6 +173,7 @@ pub fn births(
                     plastic_lr: 0.0,
                     born_step: step,
                 });
+                rows.push((r as u32, (first_child_row + children.len() - 1) as u32));
                 extra += 1;
                 edge_count += 1;
             }
@@ -180,6 +185,6 @@ pub fn births(
     }
     store.add_nodes(&children);
     c.wired = edges.len() as u64;
-    store.add_edges(&edges).expect("child edges should join a live parent to its new child");
+    store.add_edges_at_rows(&edges, &rows);
     c
 }
