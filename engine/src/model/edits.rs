@@ -90,22 +90,39 @@ fn apply(
     let next_id = store.next_edge_id();
     store.refresh_out_edges();
     let mut removed: Vec<usize>;
+    // The source row of each removed row (in no particular order), for the per-source
+    // counts below.
+    let mut removed_from: Vec<u32>;
     {
         let nodes = store.nodes();
         let edges = store.edges();
+        let src_rows = edges.src_rows();
         // Removals from outside the model: wherever the edge still exists (the lookups,
-        // each a likely cache miss on a large table, in parallel).
+        // each a likely cache miss on a large table, in parallel, and so the reads of their
+        // sources, far apart too: each asked for some rows ahead).
         // Sorted, so that the rows come out ascending and each search starts where the one
         // before ended; duplicates and ids no longer held count as skipped.
         let mut ids: Vec<u64> = p.removes.iter().map(|e| e.0).collect();
         ids.sort_unstable();
         ids.dedup();
-        removed = crate::join::busy_map(ids.chunks(1024).collect(), |_, c| {
+        let found = crate::join::busy_map(ids.chunks(1024).collect(), |_, c| {
             let mut rows = Vec::new();
             edges.rows_of_ascending(c, &mut rows);
-            rows
-        })
-        .concat();
+            let from = (0..rows.len())
+                .map(|i| {
+                    if let Some(&f) = rows.get(i + FAR) {
+                        crate::store::prefetch(src_rows, f);
+                    }
+                    src_rows[rows[i]]
+                })
+                .collect::<Vec<u32>>();
+            (rows, from)
+        });
+        (removed, removed_from) = found.into_iter().fold((Vec::new(), Vec::new()), |(mut r, mut f), (rows, from)| {
+            r.extend(rows);
+            f.extend(from);
+            (r, f)
+        });
         counts.skipped += (p.removes.len() - removed.len()) as u64;
         let removes = removed.len();
         let rule = CullRule::new(params);
@@ -119,6 +136,7 @@ fn apply(
             };
             if removed[..removes].binary_search(&e).is_err() && rule.edge_row(nodes, edges, e) {
                 removed.push(e);
+                removed_from.push(src_rows[e]);
             } else {
                 counts.skipped += 1;
             }
@@ -148,14 +166,9 @@ fn apply(
     // store invariant.)
     let mut gone_from: Vec<u16> = Vec::new();
     if !removed.is_empty() && !p.adds.is_empty() {
-        let src_rows = store.edges().src_rows();
         gone_from.resize(store.nodes().len(), 0);
-        for (i, &r) in removed.iter().enumerate() {
-            // Rows far apart: each source row is a cache miss, asked for some rows ahead.
-            if let Some(&f) = removed.get(i + FAR) {
-                crate::store::prefetch(src_rows, f);
-            }
-            let s = src_rows[r] as usize;
+        for &s in &removed_from {
+            let s = s as usize;
             gone_from[s] = gone_from[s].saturating_add(1);
         }
     }
