@@ -6,7 +6,7 @@
 
 use crate::config::Params;
 use crate::growth::Proposals;
-use crate::store::{EdgeRecord, NodeKind, Store};
+use crate::store::{EdgeRecord, NodeKind, NodeTable, Store, BESIDE_MIN};
 
 use super::pairs::PairFilter;
 use super::rules::{admit, Admission, CullRule};
@@ -173,11 +173,7 @@ fn apply(
         }
     }
     let gone_of = |s: usize| gone_from.get(s).map_or(0, |&g| u32::from(g));
-    // At most one per proposed addition, and at most the step's limit.
-    let most = p.adds.len().min(params.growth.max_new_edges_per_step as usize);
-    let mut added: Vec<EdgeRecord> = Vec::with_capacity(most);
-    let mut added_rows: Vec<(u32, u32)> = Vec::with_capacity(most);
-    {
+    let existing: Vec<Option<Existing>> = {
         let nodes = store.nodes();
         let edges = store.edges();
         let out = store.out_edges();
@@ -251,21 +247,32 @@ fn apply(
             Some(x)
         };
         let pieces = crate::join::pieces(p.adds.len(), SCAN_PIECE);
-        let existing: Vec<Option<Existing>> =
-            crate::join::busy_map(pieces, |_, r| r.map(scan).collect::<Vec<_>>()).concat();
-        // Then in proposal order, each seeing the additions admitted before it: per source
-        // row the last one admitted (an index into `added_rows`), and per admitted one the
-        // source's one before (a chain, most often of one).
+        crate::join::busy_map(pieces, |_, r| r.map(scan).collect::<Vec<_>>()).concat()
+    };
+    // Then in proposal order, each seeing the additions admitted before it: per source row
+    // the last one admitted (an index into `added_rows`), and per admitted one the source's
+    // one before (a chain, most often of one). It reads the nodes alone, so it runs beside
+    // the tombstoning of the removed rows (the edge count is the one before it).
+    let edge_count = store.edges().count();
+    let removes = removed.len();
+    let admit_all = |nodes: &NodeTable| {
+        // At most one per proposed addition, and at most the step's limit.
+        let most = p.adds.len().min(params.growth.max_new_edges_per_step as usize);
+        let mut added: Vec<EdgeRecord> = Vec::with_capacity(most);
+        let mut added_rows: Vec<(u32, u32)> = Vec::with_capacity(most);
+        let mut skipped = 0u64;
+        let node_kinds = nodes.kinds();
+        let (ws, sens) = (NodeKind::Workspace.code(), NodeKind::Sensory.code());
         let mut last_added: Vec<u32> = if p.adds.is_empty() { Vec::new() } else { vec![NONE; nodes.len()] };
         let mut before_it: Vec<u32> = Vec::with_capacity(most);
         let max_new = params.growth.max_new_edges_per_step as usize;
         for (e, x) in p.adds.iter().zip(existing) {
             if added.len() >= max_new {
-                counts.skipped += 1;
+                skipped += 1;
                 continue;
             }
             let Some(x) = x else {
-                counts.skipped += 1;
+                skipped += 1;
                 continue;
             };
             let (s, d) = (x.s, x.d);
@@ -275,7 +282,7 @@ fn apply(
                 self_loop: s == d,
                 out_degree: x.deg,
                 max_out_degree: nodes.max_out_degree()[s],
-                edge_count: (edges.count() - removed.len() + added.len()) as u64,
+                edge_count: (edge_count - removes + added.len()) as u64,
                 duplicate: x.duplicate,
                 has_out_to_workspace: x.to_workspace,
                 has_out_to_sensory: x.to_sensory,
@@ -309,17 +316,35 @@ fn apply(
                 added.push(rec);
                 added_rows.push((s as u32, d as u32));
             } else {
-                counts.skipped += 1;
+                skipped += 1;
             }
         }
-    }
+        (added, added_rows, skipped)
+    };
     counts.culled = removed.len() as u64;
+    let (added, added_rows, skipped) = store.remove_edge_rows_beside(&removed, admit_all);
+    counts.skipped += skipped;
     counts.added = added.len() as u64;
-    store.remove_edge_rows(&removed);
-    // The endpoint rows were found above (node rows do not move in this phase).
-    store.add_edges_at_rows(&added, &added_rows);
-    if let Some(f) = pairs {
-        let n = f.insert_all(added.iter().map(|r| (r.src.0, r.dst.0)));
+    // The endpoint rows were found above (node rows do not move in this phase); the pair
+    // filter is given the added pairs beside.
+    let pairs_of = || added.iter().map(|r| (r.src.0, r.dst.0));
+    let inserted = match pairs {
+        Some(f) if added.len() >= BESIDE_MIN => {
+            let n =
+                crate::join::join_busy(|| store.add_edges_at_rows(&added, &added_rows), || f.insert_all(pairs_of())).1;
+            Some((f, n))
+        }
+        Some(f) => {
+            store.add_edges_at_rows(&added, &added_rows);
+            let n = f.insert_all(pairs_of());
+            Some((f, n))
+        }
+        None => {
+            store.add_edges_at_rows(&added, &added_rows);
+            None
+        }
+    };
+    if let Some((f, n)) = inserted {
         f.seen_all_of(store, next_id, n);
     }
     counts

@@ -62,6 +62,10 @@ pub enum StoreError {
     Invariant(String),
 }
 
+/// Edits at least in a batch whose parts on different tables run on two threads (fewer
+/// run one after the other: the hand-off would cost more than it saves).
+pub(crate) const BESIDE_MIN: usize = 1024;
+
 /// Versions are unique across every store of the process, so a cache keyed by a version
 /// can never mistake one store (or a diverged clone) for another.
 static NEXT_VERSION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -395,17 +399,36 @@ impl Store {
     /// and compacted away with the others once they are too many (see
     /// [`Store::set_max_tombstone_fraction`]).
     pub fn remove_edge_rows(&mut self, rows: &[usize]) {
+        self.remove_edge_rows_beside(rows, |_| ());
+    }
+
+    /// [`Store::remove_edge_rows`], with `beside` given the node table meanwhile: on another
+    /// thread where at least [`BESIDE_MIN`] rows are removed (tombstoning them writes only
+    /// the edge table's tombstones), else after. The compaction that may follow comes after
+    /// both.
+    pub(crate) fn remove_edge_rows_beside<R: Send>(
+        &mut self,
+        rows: &[usize],
+        beside: impl FnOnce(&NodeTable) -> R + Send,
+    ) -> R {
         if rows.is_empty() {
-            return;
+            return beside(&self.nodes);
         }
         let mut rows = rows.to_vec();
         rows.sort_unstable();
         rows.dedup();
         debug_assert!(rows.iter().all(|&r| r < self.edges.rows() && self.edges.is_live(r)), "removing a dead row");
-        self.edges.tombstone(&rows);
+        let (nodes, edges) = (&self.nodes, &mut self.edges);
+        let r = if rows.len() >= BESIDE_MIN {
+            crate::join::join_busy(|| edges.tombstone(&rows), || beside(nodes)).1
+        } else {
+            edges.tombstone(&rows);
+            beside(nodes)
+        };
         self.touched();
         self.compact_if_due();
         self.debug_check();
+        r
     }
 
     /// Remove the nodes at the given rows (any order, duplicates allowed) with all their in-
