@@ -294,6 +294,33 @@ mod tests {
     }
 
     #[test]
+    fn batches_large_enough_for_two_threads_give_the_results_of_one() {
+        // At least 1,024 removals and additions a step: 5.1's admission pass runs beside the
+        // tombstoning, and the pair filter's inserts beside the appends, on two threads;
+        // with duplicates and removals of edges no longer held among them, which are
+        // skipped. The same state and the same counts on one thread and on two.
+        let run = |threads: usize| {
+            let params = super::super::workloads::churn(3000, 10, 6, 1500).expect("workload");
+            let w = params.config().graph.weight_range;
+            let mut sim = Simulation::new(params, Some(threads), &|_| {}).expect("build");
+            let mut counts = Vec::new();
+            for _ in 0..6 {
+                let mut p = churn_edits(&sim, 1500, w);
+                p.removes.extend_from_slice(&p.removes[..100].to_vec());
+                p.removes.push(EdgeId(u64::MAX - 1));
+                p.adds.extend_from_slice(&p.adds[..50].to_vec());
+                sim.queue_edits(p);
+                let m = sim.step().expect("step");
+                counts.push((m.edges_added, m.edges_culled, m.edits_skipped));
+            }
+            (sim.state_hash(), counts)
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(one, two);
+        assert!(one.1.iter().all(|&(a, c, s)| a == 1500 && c == 1500 && s == 151), "{:?}", one.1);
+    }
+
+    #[test]
     fn a_workload_that_does_not_conduct_fails_with_the_fraction() {
         let r = Record { workload: "dense-1m".into(), min_fraction_conducting: 0.5, ..Record::default() };
         let e = check_conducting(&r).expect_err("0.5 is under 0.99");
