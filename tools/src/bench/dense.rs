@@ -306,9 +306,9 @@ mod tests {
             let mut counts = Vec::new();
             for _ in 0..6 {
                 let mut p = churn_edits(&sim, 1500, w);
-                p.removes.extend_from_slice(&p.removes[..100].to_vec());
+                p.removes.extend_from_within(..100);
                 p.removes.push(EdgeId(u64::MAX - 1));
-                p.adds.extend_from_slice(&p.adds[..50].to_vec());
+                p.adds.extend_from_within(..50);
                 sim.queue_edits(p);
                 let m = sim.step().expect("step");
                 counts.push((m.edges_added, m.edges_culled, m.edits_skipped));
