@@ -144,7 +144,7 @@ pub fn markdown(records: &[Record]) -> String {
     for r in records {
         if let Some(c) = &r.checkpoint {
             t += &format!(
-                "\n{}: {} bytes; save {:.3} s ({:.2} of a plain write with fsync: {:.3} s), load with verification {:.3} s ({:.2} of a plain read: {:.3} s)\n",
+                "\n{}: {} bytes; save {:.3} s, at {:.2} of the speed of a plain write with fsync of the same bytes ({:.3} s); load with verification {:.3} s, at {:.2} of the speed of a plain read ({:.3} s)\n",
                 r.workload, si(c.bytes as f64), c.save_seconds, c.save_ratio, c.disk_write_seconds, c.load_seconds, c.load_ratio, c.disk_read_seconds
             );
         }
