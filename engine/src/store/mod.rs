@@ -17,6 +17,7 @@ mod id_set;
 mod ids;
 mod invariants;
 mod nodes;
+mod out_view;
 mod prefetch;
 mod renumber;
 mod runs;
@@ -75,7 +76,7 @@ fn fresh_version() -> u64 {
 }
 
 /// Nodes, edge rows and tombstones when the out-edge view was last complete.
-type OutBase = (usize, usize, usize);
+pub(super) type OutBase = (usize, usize, usize);
 
 /// The graph state: nodes, edges, id counters, and the cached topology.
 #[derive(Debug)]
@@ -532,7 +533,7 @@ impl Store {
         rayon::join(
             || {
                 if !out_valid {
-                    refresh_out(out, out_base, carry.as_deref(), n, (src, dst), (dead, tombs), None);
+                    out_view::refresh_out(out, out_base, carry.as_deref(), n, (src, dst), (dead, tombs), None);
                 }
             },
             || {
@@ -609,7 +610,7 @@ impl Store {
         let rows = (e.src_rows(), e.dst_rows());
         let (base, carry) = self.out_start();
         let (n, dead, tombs) = (self.nodes.len(), e.tombstone_bits(), e.tombstoned_rows());
-        refresh_out(out, base, carry.as_deref(), n, rows, (dead, tombs), side);
+        out_view::refresh_out(out, base, carry.as_deref(), n, rows, (dead, tombs), side);
     }
 
     /// Where the out-edge view's refresh starts: its base where it is of the current edge
@@ -674,71 +675,6 @@ impl Store {
     }
 }
 
-/// Bring `out` up to date for `n` nodes and the edges' source and target rows (rows set in
-/// `dead` left out; `tombs`: the tombstoned rows in removal order): from `base` (nodes, edge
-/// rows and tombstones when it was last complete, rows only appended or tombstoned since)
-/// by dropping the new tombstones ([`Csr::remove_rows`]) and adding the new rows
-/// ([`Csr::append`]), O(edits); else by a rebuild, with room in the groups where the view
-/// had been built before (the store is changing). `side`: as in
-/// [`Store::refresh_out_edges_beside`].
-fn refresh_out(
-    out: &mut Csr,
-    base: Option<OutBase>,
-    carry: Option<&Compaction>,
-    n: usize,
-    (src, dst): (&[u32], &[u32]),
-    (dead, tombs): (&[u64], &[u32]),
-    side: Option<Side<'_>>,
-) {
-    if let (Some((n0, e0, _)), Some(c)) = (base, carry) {
-        // Complete just before the compaction `c`: the rows it removed leave the groups,
-        // the others are renumbered; then the rows tombstoned since the compaction leave
-        // them too, and the rows appended since the view was complete (renumbered too) are
-        // appended.
-        if n0 <= n
-            && out.n_nodes() == n0
-            && e0 <= c.rows_before
-            && out.carry_over(&Renumber::new(&c.removed, c.rows_before))
-        {
-            let first = e0 - c.removed.partition_point(|&r| (r as usize) < e0);
-            if out.remove_rows(tombs.iter().copied().filter(|&r| (r as usize) < first), src) {
-                out.append(n, src, dst, first, dead, side);
-                if !out.has_many_holes() {
-                    if let Some(side) = side {
-                        out.hold_side(side);
-                    }
-                    return;
-                }
-            }
-        }
-    } else if let Some((_, e0, t0)) = base.filter(|&(n0, e0, t0)| {
-        n0 <= n && e0 <= src.len() && t0 <= tombs.len() && out.n_nodes() == n0 && out.count() <= e0
-    }) {
-        // Rows appended and tombstoned since were never in the view.
-        // A view patched a second time since a packed build follows a changing store: it
-        // holds the targets from then on (a view built packed and patched once, as spawn's
-        // every step, does not pay for them).
-        let was_packed = out.is_packed();
-        if out.remove_rows(tombs[t0..].iter().copied().filter(|&r| (r as usize) < e0), src) {
-            out.append(n, src, dst, e0, dead, side);
-            if !out.has_many_holes() {
-                if !was_packed {
-                    out.hold_ends(dst);
-                }
-                if let Some(side) = side {
-                    out.hold_side(side);
-                }
-                return;
-            }
-        }
-    }
-    if out.n_nodes() > 0 {
-        out.rebuild_live_with_room(n, src, dst, dead, side);
-    } else {
-        out.rebuild_live(n, src, dead);
-    }
-}
-
 /// Per node row of `n`, its row once the rows `rows` (ascending, distinct) are removed: old
 /// row r moves to r - (removed rows below r); a removed row maps to `u32::MAX`.
 fn renumbering(n: usize, rows: &[usize]) -> Vec<u32> {
@@ -755,62 +691,4 @@ fn renumbering(n: usize, rows: &[usize]) -> Vec<u32> {
         }
     }
     new_row
-}
-
-#[cfg(test)]
-mod out_view_tests {
-    use super::*;
-    use crate::store::{Direction, EdgeKind, NodeKind};
-
-    /// The out-edge view carried over a compaction, with rows tombstoned and appended both
-    /// before and after it, matches a rebuild.
-    #[test]
-    fn a_view_carried_over_a_compaction_follows_later_edits() {
-        let mut s = Store::new(false);
-        let node = |i: u64| NodeRecord {
-            id: NodeId(0),
-            kind: NodeKind::Dynamic,
-            energy: 1.0,
-            subtype: Default::default(),
-            fertility: Default::default(),
-            growth_class: 0,
-            gain_class: 0,
-            max_out_degree: 64,
-            parent: None,
-            binding: i as u32,
-            born_step: 0,
-        };
-        for i in 0..40 {
-            s.add_node(node(i));
-        }
-        let edge = |a: u64, b: u64| EdgeRecord {
-            id: EdgeId(0),
-            src: NodeId(a),
-            dst: NodeId(b),
-            kind: EdgeKind::Excitatory,
-            weight: 0.5,
-            direction: Direction::FreeFlow,
-            gate: 0.0,
-            plastic_lr: 0.0,
-            born_step: 0,
-        };
-        let all: Vec<EdgeRecord> = (0..40u64).flat_map(|a| (1..9u64).map(move |k| edge(a, (a + k * 3) % 40))).collect();
-        s.add_edges(&all).expect("edges");
-        s.set_max_tombstone_fraction(0.05);
-        // A view with room, complete; then a row appended and some removed, which compacts.
-        s.refresh_out_edges();
-        s.add_edges(&[edge(1, 2)]).expect("edge");
-        s.refresh_out_edges();
-        s.add_edges(&[edge(3, 4)]).expect("edge");
-        let rows: Vec<usize> = (0..s.edges().rows()).filter(|r| r % 9 == 4).collect();
-        s.remove_edge_rows(&rows);
-        assert!(s.last_compaction().is_some(), "the removals compacted the table");
-        // After the compaction, before the view's refresh: a removal and an append.
-        s.remove_edge_rows(&[5, 6]);
-        s.add_edges(&[edge(5, 9)]).expect("edge");
-        s.refresh_out_edges();
-        let want = Csr::build_live(s.nodes().len(), s.edges().src_rows(), s.edges().tombstone_bits());
-        assert!(s.out_edges().same_groups(&want), "the carried view matches a rebuild");
-        assert_eq!(s.check_invariants(), Ok(()));
-    }
 }
