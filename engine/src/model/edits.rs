@@ -118,11 +118,8 @@ fn apply(
                 .collect::<Vec<u32>>();
             (rows, from)
         });
-        (removed, removed_from) = found.into_iter().fold((Vec::new(), Vec::new()), |(mut r, mut f), (rows, from)| {
-            r.extend(rows);
-            f.extend(from);
-            (r, f)
-        });
+        let (rows, from): (Vec<Vec<usize>>, Vec<Vec<u32>>) = found.into_iter().unzip();
+        (removed, removed_from) = (rows.concat(), from.concat());
         counts.skipped += (p.removes.len() - removed.len()) as u64;
         let removes = removed.len();
         let rule = CullRule::new(params);
@@ -327,25 +324,17 @@ fn apply(
     counts.added = added.len() as u64;
     // The endpoint rows were found above (node rows do not move in this phase); the pair
     // filter is given the added pairs beside.
-    let pairs_of = || added.iter().map(|r| (r.src.0, r.dst.0));
-    let inserted = match pairs {
-        Some(f) if added.len() >= BESIDE_MIN => {
-            let n =
-                crate::join::join_busy(|| store.add_edges_at_rows(&added, &added_rows), || f.insert_all(pairs_of())).1;
-            Some((f, n))
-        }
-        Some(f) => {
-            store.add_edges_at_rows(&added, &added_rows);
-            let n = f.insert_all(pairs_of());
-            Some((f, n))
-        }
-        None => {
-            store.add_edges_at_rows(&added, &added_rows);
-            None
-        }
+    let Some(f) = pairs else {
+        store.add_edges_at_rows(&added, &added_rows);
+        return counts;
     };
-    if let Some((f, n)) = inserted {
-        f.seen_all_of(store, next_id, n);
-    }
+    let mut insert = || f.insert_all(added.iter().map(|r| (r.src.0, r.dst.0)));
+    let n = if added.len() >= BESIDE_MIN {
+        crate::join::join_busy(|| store.add_edges_at_rows(&added, &added_rows), insert).1
+    } else {
+        store.add_edges_at_rows(&added, &added_rows);
+        insert()
+    };
+    f.seen_all_of(store, next_id, n);
     counts
 }
