@@ -63,8 +63,9 @@ pub enum StoreError {
     Invariant(String),
 }
 
-/// Edits at least in a batch whose parts on different tables run on two threads (fewer
-/// run one after the other: the hand-off would cost more than it saves).
+/// The fewest edits in a batch for its parts on different tables to run on two threads
+/// (a smaller batch runs them one after the other: the hand-off would cost more than it
+/// saves).
 pub(crate) const BESIDE_MIN: usize = 1024;
 
 /// Versions are unique across every store of the process, so a cache keyed by a version
