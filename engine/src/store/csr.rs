@@ -327,10 +327,11 @@ impl Csr {
             self.beside.resize(self.items.len());
         }
         for e in first..key.len() {
-            // Each append reads its group's bounds, then writes at its end: the cache is
-            // asked for both some appends ahead.
+            // Each append reads its group's bounds and capacity, then writes at its end: the
+            // cache is asked for both some appends ahead.
             if let Some(&k) = key.get(e + AHEAD) {
                 self.prefetch_bounds(k as usize);
+                super::prefetch(&self.cap, k as usize);
             }
             if let Some(&k) = key.get(e + AHEAD / 2) {
                 self.prefetch_end(k as usize);

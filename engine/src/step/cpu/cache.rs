@@ -27,6 +27,7 @@
 //!   [`crate::store::Side`]), and the recomputations read them there: one contiguous range
 //!   per source.
 
+use super::factors::{q_of, scale_of, Factors};
 use super::slots::InSlots;
 use crate::config::Params;
 use crate::model::rules::{edge_flags, flag, scales};
@@ -131,67 +132,6 @@ pub(super) fn source_factor(tc: f32, mof: f32, sb: f32, e0: f32, scale: f32, s: 
     let limit = mof * e0;
     // `1.0 * fi == fi` exactly: the select form is the same number without a branch.
     (if cost > limit { limit / cost } else { 1.0 }) * fi
-}
-
-/// `q_e = |w_e| * dst_scale(target)` from the store's weights and the target's kind and
-/// subtype: the same bits as the per-row entries hold.
-#[derive(Clone, Copy)]
-pub(super) struct Factors<'a> {
-    weights: &'a [f32],
-    kinds: &'a [u8],
-    subtypes: &'a [u8],
-    table: [(f32, f32); 4],
-    kind_params: &'a [f32],
-}
-
-impl<'a> Factors<'a> {
-    /// The factors of `store` with the subtype scale table `table`.
-    pub fn of(store: &'a Store, table: [(f32, f32); 4]) -> Self {
-        let (n, e) = (store.nodes(), store.edges());
-        Self { weights: e.weights(), kinds: n.kinds(), subtypes: n.subtypes(), table, kind_params: e.kind_params() }
-    }
-
-    /// The weight of edge row `e` (what the in-slot arrays may copy per slot).
-    #[inline]
-    pub fn weight(&self, e: usize) -> f32 {
-        self.weights.get(e).copied().unwrap_or(0.0)
-    }
-
-    /// The gate or learning rate of edge row `e` (the store's column; what the in-slot
-    /// arrays may copy per slot).
-    #[inline]
-    pub fn param(&self, e: usize) -> f32 {
-        self.kind_params.get(e).copied().unwrap_or(0.0)
-    }
-
-    /// `q_e` of edge row `e` whose target is node row `d`.
-    #[inline]
-    pub fn q(&self, e: usize, d: usize) -> f32 {
-        q_of(self.weights[e], scale_of(self.table, self.kinds, self.subtypes, d).1)
-    }
-}
-
-/// `q_e` of an edge of weight `w` into a target of scale `dst_scale`: the weight's magnitude
-/// times the target's scale (every path computes it by this, so all give the same bits).
-#[inline(always)]
-pub(super) fn q_of(w: f32, dst_scale: f32) -> f32 {
-    w.abs() * dst_scale
-}
-
-/// The flags `f` of a plastic edge whose weight became `w`: only the sign bit follows it.
-#[inline(always)]
-pub(super) fn with_sign(f: u8, w: f32) -> u8 {
-    (f & !flag::NEGATIVE) | if w < 0.0 { flag::NEGATIVE } else { 0 }
-}
-
-/// Source and target scale of node row `r` by the subtype table (dynamic nodes), else 1.
-#[inline(always)]
-fn scale_of(table: [(f32, f32); 4], kinds: &[u8], subtypes: &[u8], r: usize) -> (f32, f32) {
-    if kinds[r] == NodeKind::Dynamic.code() {
-        table[usize::from(subtypes[r]).min(3)]
-    } else {
-        (1.0, 1.0)
-    }
 }
 
 /// See the module docs.
@@ -304,7 +244,7 @@ impl HotCache {
             return;
         }
         let (mut changed, mut appended) = (Vec::new(), Vec::new());
-        let f = self.factors(store);
+        let f = self.factors(store).with_rows(q);
         if self.slots.follow(store, f, meta, &mut changed, &mut appended) {
             if before.is_some() && self.sums_version == before {
                 let n = store.nodes().len();

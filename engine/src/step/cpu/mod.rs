@@ -5,6 +5,7 @@
 //! depends on how rayon splits the work.
 
 mod cache;
+mod factors;
 mod slots;
 mod stream;
 mod transfer;

@@ -33,7 +33,7 @@ use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use rayon::prelude::*;
 
-use super::cache::Factors;
+use super::factors::Factors;
 use crate::model::rules::flag;
 use crate::store::{group_batches, lay_out_groups, moved_capacity, split_mut, with_room, Renumber, Store, AHEAD, ROOM};
 

@@ -14,7 +14,8 @@
 //! Passes A and C run on one thread: splitting the edge rows would split some node's sum,
 //! and splitting the nodes makes every thread read every edge row.
 
-use super::cache::{conducts, q_of, source_factor, with_sign, HotCache, Sums};
+use super::cache::{conducts, source_factor, HotCache, Sums};
+use super::factors::{q_of, with_sign};
 use super::{Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::rules::flag;

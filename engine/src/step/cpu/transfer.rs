@@ -12,7 +12,8 @@
 use rayon::prelude::*;
 
 use super::{
-    cache::{q_of, source_factor, with_sign, HotCache, Sums},
+    cache::{source_factor, HotCache, Sums},
+    factors::{q_of, with_sign},
     Scratch, CHUNK,
 };
 use crate::config::Params;
