@@ -63,9 +63,12 @@ impl<'a> Factors<'a> {
 
 /// `q_e` of an edge of weight `w` into a target of scale `dst_scale`: the weight's magnitude
 /// times the target's scale (every path computes it by this, so all give the same bits).
+/// Never `-0` (a scale of `-0`, which validation lets through, would give it: adding `+0`
+/// turns it into `+0` and leaves every other value as it is), so that `-0` can mark a
+/// masked slot of the in-slot arrays ([`super::slots::MASKED`]).
 #[inline(always)]
 pub(super) fn q_of(w: f32, dst_scale: f32) -> f32 {
-    w.abs() * dst_scale
+    w.abs() * dst_scale + 0.0
 }
 
 /// The flags `f` of a plastic edge whose weight became `w`: only the sign bit follows it.

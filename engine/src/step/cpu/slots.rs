@@ -14,11 +14,13 @@
 //!   already there, which keeps the group's order. A full group first drops its tombstoned
 //!   slots (in place, order kept); still full, it moves to the end of the arrays with twice
 //!   the room (the hole it leaves is reclaimed by the next rebuild);
-//! - a tombstoned edge's slot is masked in place: `q = 0` and the flags [`flag::DEAD`]. The
-//!   pull loops add `+0` for it (`recv * 0` in the plain loop, a closed edge in the other),
-//!   and every per-target sum starts at `+0` and can never be `-0`, so a masked slot changes
-//!   no bit: the same sums as a group without it. The tombstones are masked before the
-//!   appends, so that a full group drops the slots just masked before it would move;
+//! - a tombstoned edge's slot is masked in place: `q = -0` ([`MASKED`]; a live slot's `q` is
+//!   never `-0`, see `q_of`), its flags left as they were, so that a masking writes one line.
+//!   Every pull loop's term for it is a product with `-0`, a zero (the other factors are
+//!   finite), and every per-target sum starts at `+0` and can never be `-0`, so a masked
+//!   slot changes no bit: the same sums as a group without it; the plasticity pass skips
+//!   it. The tombstones are masked before the appends, so that a full group drops the slots
+//!   just masked before it would move;
 //! - where the arrays have room (the graph changes), each edge row keeps the slot it was
 //!   last given ([`InSlots::pos`]), so that a masking reads that slot and no group. It is a
 //!   hint, checked against the slot's row: where it is stale, the group is searched.
@@ -39,6 +41,15 @@ use crate::store::{group_batches, lay_out_groups, moved_capacity, split_mut, wit
 
 /// A slot past a group's end (never read by the pull loops).
 const NO_ROW: u32 = u32::MAX;
+
+/// The bits of a masked slot's `q`: `-0` (see the module docs).
+pub(super) const MASKED: u32 = 0x8000_0000;
+
+/// Whether a slot whose factor is `q` is masked.
+#[inline(always)]
+pub(super) fn masked(q: f32) -> bool {
+    q.to_bits() == MASKED
+}
 
 /// What the arrays describe: the store (lineage, edge layout, version) and how far into its
 /// rows and tombstone list they have followed it.
@@ -325,8 +336,7 @@ impl InSlots {
                     range.start + k
                 }
             };
-            self.q[k] = 0.0;
-            self.meta[k] = flag::DEAD;
+            self.q[k] = f32::from_bits(MASKED);
             changed.push(src_rows[r]);
         }
         for e in b.rows..edges.rows() {
@@ -419,7 +429,6 @@ impl InSlots {
         if let Some(k) = near.and_then(|m| self.pos.get(m)).map(|p| p.load(Relaxed) as usize) {
             prefetch(&self.row, k);
             prefetch(&self.q, k);
-            prefetch(&self.meta, k);
         }
     }
 
@@ -496,7 +505,7 @@ impl InSlots {
                     let kept = ren.carry_group(row, from..from + len[j] as usize, |k, to| match to {
                         Some(w) => (src[w], q[w], meta[w]) = (src[k], q[k], meta[k]),
                         // Removed since it was masked: its source's sums change.
-                        None if meta[k] != flag::DEAD => gone.push(src[k]),
+                        None if !masked(q[k]) => gone.push(src[k]),
                         None => {}
                     });
                     let Some(kept) = kept.map(|k| k as u32) else {
@@ -564,13 +573,13 @@ impl InSlots {
         }
     }
 
-    /// Keep, in order, the slots of target row `j` for which `keep(row, flags, source row)`
-    /// gives a row (the slot's new edge row), closing the gaps; returns the slots kept.
-    fn compact_group(&mut self, j: usize, mut keep: impl FnMut(u32, u8, u32) -> Option<u32>) -> usize {
+    /// Keep, in order, the slots of target row `j` for which `keep(row, q, source row)` gives
+    /// a row (the slot's new edge row), closing the gaps; returns the slots kept.
+    fn compact_group(&mut self, j: usize, mut keep: impl FnMut(u32, f32, u32) -> Option<u32>) -> usize {
         let range = self.range(j);
         let mut w = range.start;
         for k in range.clone() {
-            if let Some(row) = keep(self.row[k], self.meta[k], self.src[k]) {
+            if let Some(row) = keep(self.row[k], self.q[k], self.src[k]) {
                 if let Some(p) = self.pos.get_mut(row as usize) {
                     *p.get_mut() = w as u32;
                 }
@@ -595,7 +604,7 @@ impl InSlots {
     /// (only where the arrays were built with room; returns false otherwise).
     fn make_room(&mut self, d: usize) -> bool {
         let range = self.range(d);
-        let kept = self.compact_group(d, |row, meta, _| (meta != flag::DEAD).then_some(row));
+        let kept = self.compact_group(d, |row, q, _| (!masked(q)).then_some(row));
         let w = range.start + kept;
         if kept < self.cap[d] as usize {
             return true;

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use super::{
     cache::{source_factor, HotCache, Sums},
     factors::{q_of, with_sign},
+    slots::masked,
     Scratch, CHUNK,
 };
 use crate::config::Params;
@@ -403,10 +404,10 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
         let ds = cache.dst_scale(store, j);
         let plastic = |m: u8| m & (flag::PLASTIC | flag::CONDUCTS) == flag::PLASTIC | flag::CONDUCTS;
         // A conducting edge's source is not a workspace node (its flags say so), so it is
-        // active where its `E0 > 0`.
+        // active where its `E0 > 0`. A masked slot (its flags left as they were) is skipped.
         let mut update = |s: usize, old: f32| {
             let x0 = pair[in_src[s] as usize][0];
-            if x0 > 0.0 {
+            if x0 > 0.0 && !masked(in_q[s]) {
                 let w = (old + (param_at(s) * (x0 / cap)) * drive).clamp(wmin, wmax);
                 updates.push(Update { slot: s as u32, row: pos[s], w, q: q_of(w, ds) });
             }
@@ -469,9 +470,9 @@ fn pull_pass(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params)
             let out = &mut chunk[k];
             k += 1;
             if plain[j] {
-                // Every term is >= +0, so adding the zero terms of inactive sources and
-                // masked slots changes no bit: the general loop below with its tests
-                // removed.
+                // Every term is >= +0 (a masked slot's is -0), so adding the zero terms of
+                // inactive sources and masked slots changes no bit: the general loop below
+                // with its tests removed.
                 let mut acc = 0.0f32;
                 for (&src, &q) in in_src[lo..hi].iter().zip(&in_q[lo..hi]) {
                     acc += recv[src as usize] * q;

@@ -59,10 +59,7 @@ fn factors(store: &Store) -> Factors<'_> {
 fn live_groups(s: &InSlots) -> Vec<Vec<(u32, u32, u32, u8)>> {
     (0..s.len.len())
         .map(|j| {
-            s.range(j)
-                .filter(|&k| s.meta[k] != flag::DEAD)
-                .map(|k| (s.row[k], s.src[k], s.q[k].to_bits(), s.meta[k]))
-                .collect()
+            s.range(j).filter(|&k| !masked(s.q[k])).map(|k| (s.row[k], s.src[k], s.q[k].to_bits(), s.meta[k])).collect()
         })
         .collect()
 }
@@ -169,7 +166,7 @@ fn following_appends_tombstones_and_new_nodes_matches_a_rebuild() {
             assert_eq!(live_groups(&s), live_groups(&fresh), "round {round}, slack {slack}");
             // Where the arrays have room, every live slot's row names it as its hint (a stale
             // hint would cost a search, not a wrong slot); without room none is held.
-            for k in (0..s.len.len()).flat_map(|j| s.range(j)).filter(|&k| s.meta[k] != flag::DEAD) {
+            for k in (0..s.len.len()).flat_map(|j| s.range(j)).filter(|&k| !masked(s.q[k])) {
                 let hint = s.pos.get(s.row[k] as usize).map(|p| p.load(Relaxed) as usize);
                 assert_eq!(hint, s.slack.then_some(k), "round {round}, slack {slack}: the hint of slot {k}");
             }
