@@ -339,6 +339,12 @@ impl InSlots {
             self.q[k] = f32::from_bits(MASKED);
             changed.push(src_rows[r]);
         }
+        if self.slack && edges.rows() > self.pos.len() {
+            // Hints for every appended row at once, rather than grown by one per append.
+            let more = edges.rows() - self.pos.len();
+            crate::store::grow(&mut self.pos, more);
+            self.pos.resize_with(edges.rows(), || AtomicU32::new(NO_ROW));
+        }
         for e in b.rows..edges.rows() {
             // Each append reads its group's bounds, then writes at its end: the cache is
             // asked for both some appends ahead.
