@@ -340,7 +340,8 @@ impl InSlots {
             changed.push(src_rows[r]);
         }
         if self.slack && edges.rows() > self.pos.len() {
-            // Hints for every appended row at once, rather than grown by one per append.
+            // Hints for every appended row at once, rather than grown by one per append (a
+            // respread below sizes them itself).
             let more = edges.rows() - self.pos.len();
             crate::store::grow(&mut self.pos, more);
             self.pos.resize_with(edges.rows(), || AtomicU32::new(NO_ROW));
@@ -450,13 +451,10 @@ impl InSlots {
         }
         let k = (self.start[d] + self.len[d]) as usize;
         self.len[d] += 1;
-        if self.slack {
-            if e >= self.pos.len() {
-                let more = e + 1 - self.pos.len();
-                crate::store::grow(&mut self.pos, more);
-                self.pos.resize_with(e + 1, || AtomicU32::new(NO_ROW));
-            }
-            self.pos[e] = AtomicU32::new(k as u32);
+        // The hint, where the arrays hold them (the follow sizes them for its appended rows
+        // first; a carry over a compaction sets them all afresh after its appends).
+        if let Some(p) = self.pos.get_mut(e) {
+            *p.get_mut() = k as u32;
         }
         (self.row[k], self.src[k], self.q[k], self.meta[k]) = (e as u32, src_rows[e], q.q(e, d), meta[e]);
         if self.copies.holds_param {
