@@ -197,6 +197,7 @@ macro_rules! vector_forms {
         }
     };
 }
+pub(crate) use vector_forms;
 
 vector_forms!(lanes_fast, lanes, lanes_avx512, lanes_avx2,
     (keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], k: u32) -> [[u32; LANES]; 4]);

@@ -33,12 +33,48 @@ pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store)
     let sums: &mut [Sums] = &mut cache.sums;
     let (meta, q, e0) = (&cache.meta[..], &cache.q[..], &e0[..]);
     let n_edges = meta.len().min(q.len()).min(src.len()).min(gates.len());
-    for e in 0..n_edges {
-        let (f, s) = (meta[e], src[e] as usize);
-        // Gated edges of an inactive source count as open or closed here by its E0, where
-        // the compressed-row path counts them closed: those sums are not used (an inactive
-        // source moves nothing).
-        sums[s].add_edge(f, q[e], conducts(f, e0[s], gates[e]));
+    // Per block of edge rows: each edge's terms without a branch (vectorised), then added
+    // into its source's sums in row order (see `source_terms`).
+    let (mut terms, mut counts) = ([[0.0f32; 3]; BLOCK], [0u32; BLOCK]);
+    for lo in (0..n_edges).step_by(BLOCK) {
+        let rows = lo..(lo + BLOCK).min(n_edges);
+        let m = rows.len();
+        let cols = (&meta[rows.clone()], &src[rows.clone()], &q[rows.clone()], &gates[rows.clone()]);
+        source_terms_fast(cols, e0, (&mut terms, &mut counts));
+        for ((&s, [b, c, p]), &k) in src[rows].iter().zip(&terms[..m]).zip(&counts[..m]) {
+            let sums = &mut sums[s as usize];
+            sums.b += b;
+            sums.c += c;
+            sums.p += p;
+            sums.n += (k & 1) as u16;
+            sums.deg += (k >> 16) as u16;
+        }
+    }
+}
+
+crate::rng::vector_forms!(source_terms_fast, source_terms, source_terms_avx512, source_terms_avx2,
+    (c: EdgesIn<'_>, e0: &[f32], o: (&mut [[f32; 3]; BLOCK], &mut [u32; BLOCK])) -> ());
+
+/// Pass A's terms of one block of edge rows: per edge its `q_e` times its factors in its
+/// source's `b`, `c` and `p` sums (as [`Sums::add_edge`] computes them: each product is
+/// `q_e` or +0), and its counts, conducting in bit 0 and live in bit 16. Gated edges of an
+/// inactive source count as open or closed here by its `E0`, where the compressed-row path
+/// counts them closed: those sums are not used (an inactive source moves nothing).
+#[inline(always)]
+fn source_terms(
+    (meta, src, q, gates): EdgesIn<'_>,
+    e0: &[f32],
+    (terms, counts): (&mut [[f32; 3]; BLOCK], &mut [u32; BLOCK]),
+) {
+    let m = meta.len().min(src.len()).min(q.len()).min(gates.len()).min(BLOCK);
+    for k in 0..m {
+        let f = meta[k];
+        let x0 = e0.get(src[k] as usize).copied().unwrap_or_default();
+        let open = conducts(f, x0, gates[k]);
+        let (into_sensory, neg) = (f & flag::INTO_SENSORY != 0, f & flag::NEGATIVE != 0);
+        let one = |b: bool| if b { 1.0f32 } else { 0.0 };
+        terms[k] = [q[k] * one(into_sensory), q[k] * one(open), q[k] * one(open & !neg)];
+        counts[k] = u32::from(open) | u32::from(f & flag::DEAD == 0) << 16;
     }
 }
 
@@ -48,11 +84,17 @@ pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store)
 /// rows, chunks added in order). Returns `((paid, burned), conducting edges)`.
 pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params: &Params) -> ((f64, f64), u64) {
     let tr = &params.transfer;
-    let (tc, tl, mof, sb) = (tr.transfer_capacity, tr.transmission_loss, tr.max_outflow_fraction, tr.sensory_burn);
     let nodes = store.nodes();
     let n = nodes.len();
-    let (ws, dynk) = (NodeKind::Workspace.code(), NodeKind::Dynamic.code());
-    let table = cache.scale_table;
+    let p = PassB {
+        tc: tr.transfer_capacity,
+        tl: tr.transmission_loss,
+        mof: tr.max_outflow_fraction,
+        sb: tr.sensory_burn,
+        ws: NodeKind::Workspace.code(),
+        dynk: NodeKind::Dynamic.code(),
+        scale: cache.scale_table.map(|s| s.0),
+    };
     let (kinds, subtypes, e0, sums) = (nodes.kinds(), nodes.subtypes(), &sc.e0[..n], &cache.sums[..n]);
     // Every row of `out` and `pair` is written below (the caller sized them).
     sc.out.resize(n, 0.0);
@@ -67,26 +109,10 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
         let mut terms = [[0.0f32; 2]; BLOCK];
         for (bi, (out, pair)) in out.chunks_mut(BLOCK).zip(pair.chunks_mut(BLOCK)).enumerate() {
             let b0 = lo + bi * BLOCK;
-            let m = out.len().min(pair.len());
-            let rows = b0..b0 + m;
-            let (e0, kinds, subtypes, sums) =
-                (&e0[rows.clone()], &kinds[rows.clone()], &subtypes[rows.clone()], &sums[rows]);
-            for k in 0..m.min(e0.len()).min(kinds.len()).min(subtypes.len()).min(sums.len()) {
-                let (e, kind, s) = (e0[k], kinds[k], sums[k]);
-                let active = (kind != ws) & (e > 0.0);
-                let scale = if kind == dynk { table[usize::from(subtypes[k]).min(3)].0 } else { 1.0 };
-                // An inactive source moves nothing (and adding its +0 terms to the ledger
-                // sums changes no bit).
-                let f = source_factor(tc, mof, sb, e, scale, &s);
-                let a = if active { f } else { 0.0 };
-                let paid = a * s.p;
-                let burned = sb * (a * s.b);
-                out[k] = paid + burned;
-                pair[k] = [e, tl * a];
-                terms[k] = [paid, burned];
-                conducting += u64::from(s.n) * u64::from(a != 0.0);
-            }
-            for t in &terms[..m] {
+            let rows = b0..b0 + out.len().min(pair.len());
+            let cols = (&e0[rows.clone()], &kinds[rows.clone()], &subtypes[rows.clone()], &sums[rows.clone()]);
+            conducting += block_fast(&p, cols, (out, pair), &mut terms);
+            for t in &terms[..rows.len()] {
                 paid_sum += f64::from(t[0]);
                 burned_sum += f64::from(t[1]);
             }
@@ -101,6 +127,91 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
 
 /// Rows per block of [`amounts`]' loops.
 const BLOCK: usize = 256;
+
+/// The constants of pass B: the transfer parameters, the kinds it tells apart, and the
+/// source scale of each dynamic subtype.
+struct PassB {
+    tc: f32,
+    tl: f32,
+    mof: f32,
+    sb: f32,
+    ws: u8,
+    dynk: u8,
+    scale: [f32; 4],
+}
+
+/// One block's columns of pass B: `E0`, kind, subtype and sums per row.
+type BlockIn<'a> = (&'a [f32], &'a [u8], &'a [u8], &'a [Sums]);
+
+crate::rng::vector_forms!(block_fast, block, block_avx512, block_avx2,
+    (p: &PassB, c: BlockIn<'_>, o: (&mut [f32], &mut [[f32; 2]]), terms: &mut [[f32; 2]; BLOCK]) -> u64);
+
+/// Pass B on one block of rows: each row's outgoing change into `out`, its pair into
+/// `pair` and its ledger terms `[paid, burned]` into `terms`; returns the conducting edges
+/// of its active sources. Every row computes its factor, an inactive one's replaced by 0:
+/// no branch, so that the loop can be vectorised (the same operations per row, so the same
+/// bits).
+#[inline(always)]
+fn block(
+    p: &PassB,
+    (e0, kinds, subtypes, sums): BlockIn<'_>,
+    (out, pair): (&mut [f32], &mut [[f32; 2]]),
+    terms: &mut [[f32; 2]; BLOCK],
+) -> u64 {
+    let m = out.len().min(pair.len()).min(BLOCK);
+    let (e0, kinds, subtypes, sums) = (&e0[..m], &kinds[..m], &subtypes[..m], &sums[..m]);
+    let mut conducting = 0u32;
+    for k in 0..m {
+        let (e, kind, s) = (e0[k], kinds[k], sums[k]);
+        let active = (kind != p.ws) & (e > 0.0);
+        // The subtype's scale by selects, not a lookup (which would be a gather).
+        let st = subtypes[k];
+        let sub = if st == 0 {
+            p.scale[0]
+        } else if st == 1 {
+            p.scale[1]
+        } else if st == 2 {
+            p.scale[2]
+        } else {
+            p.scale[3]
+        };
+        let scale = if kind == p.dynk { sub } else { 1.0 };
+        // An inactive source moves nothing (and adding its +0 terms to the ledger sums
+        // changes no bit).
+        let f = source_factor(p.tc, p.mof, p.sb, e, scale, &s);
+        let a = if active { f } else { 0.0 };
+        let paid = a * s.p;
+        let burned = p.sb * (a * s.b);
+        out[k] = paid + burned;
+        pair[k] = [e, p.tl * a];
+        terms[k] = [paid, burned];
+        conducting += u32::from(s.n) * u32::from(a != 0.0);
+    }
+    u64::from(conducting)
+}
+
+/// One block's columns of pass C: flags, source row, `q_e` and gate per edge row.
+type EdgesIn<'a> = (&'a [u8], &'a [u32], &'a [f32], &'a [f32]);
+
+crate::rng::vector_forms!(target_terms_fast, target_terms, target_terms_avx512, target_terms_avx2,
+    (c: EdgesIn<'_>, pair: &[[f32; 2]], terms: &mut [[f32; 4]; BLOCK]) -> ());
+
+/// Pass C's terms of one block of edge rows: per edge `[incoming change, received,
+/// inhibited, 0]` of its target, from its source's pair. `recv` is +0 for inactive
+/// sources, and a closed edge's amount is +0; an excitatory edge adds +0 to the inhibited
+/// sum and an inhibitory one +0 to the received, and masked terms are +-0, which change no
+/// sum (the argument of the compressed-row pull loop).
+#[inline(always)]
+fn target_terms((meta, src, q, gates): EdgesIn<'_>, pair: &[[f32; 2]], terms: &mut [[f32; 4]; BLOCK]) {
+    let m = meta.len().min(src.len()).min(q.len()).min(gates.len()).min(BLOCK);
+    for k in 0..m {
+        let f = meta[k];
+        let [x0, recv] = pair.get(src[k] as usize).copied().unwrap_or_default();
+        let r = if conducts(f, x0, gates[k]) { recv * q[k] } else { 0.0 };
+        let neg = f & flag::NEGATIVE != 0;
+        terms[k] = [if neg { -r } else { r }, if neg { 0.0 } else { r }, if neg { r } else { 0.0 }, 0.0];
+    }
+}
 
 /// The new weight of a plastic edge: edge row, weight, target scale.
 pub(super) type WeightUpdate = (usize, f32, f32);
@@ -126,18 +237,22 @@ pub(super) fn targets(
         let (q, meta): (&[f32], &[u8]) = (&cache.q, &cache.meta);
         let (pair, tgt): (&[[f32; 2]], &mut [[f32; 4]]) = (&sc.pair, &mut sc.tgt);
         let n_edges = meta.len().min(q.len()).min(src.len()).min(dst.len()).min(gates.len());
-        for e in 0..n_edges {
-            let (m, s, d) = (meta[e], src[e] as usize, dst[e] as usize);
-            let [x0, recv] = pair[s];
-            let open = conducts(m, x0, gates[e]);
-            // `recv` is +0 for inactive sources; masked terms are +-0, which change no sum
-            // (the argument of the compressed-row pull loop).
-            let r = if open { recv * q[e] } else { 0.0 };
-            let neg = m & flag::NEGATIVE != 0;
-            let t = &mut tgt[d];
-            t[0] += if neg { -r } else { r };
-            t[1] += if neg { 0.0 } else { r };
-            t[2] += if neg { r } else { 0.0 };
+        // Per block of edge rows: each edge's terms without a branch (vectorised), then
+        // added into its target's sums in row order. The terms do not depend on the sums,
+        // so the additions run ahead without waiting for the gathers of the source pairs.
+        let mut terms = [[0.0f32; 4]; BLOCK];
+        for lo in (0..n_edges).step_by(BLOCK) {
+            let rows = lo..(lo + BLOCK).min(n_edges);
+            let m = rows.len();
+            let cols = (&meta[rows.clone()], &src[rows.clone()], &q[rows.clone()], &gates[rows.clone()]);
+            target_terms_fast(cols, pair, &mut terms);
+            for (&d, v) in dst[rows].iter().zip(&terms[..m]) {
+                let t = &mut tgt[d as usize];
+                // `[incoming change, received, inhibited, 0]`: the pad lane adds +0 to +0.
+                for (x, y) in t.iter_mut().zip(v) {
+                    *x += *y;
+                }
+            }
         }
     }
     // The incoming changes, and the ledger's sums per fixed chunk of targets; each entry
@@ -200,5 +315,153 @@ pub(super) fn apply_weights(cache: &mut HotCache, store: &mut Store, updates: &[
         weights[e] = w;
         cache.q[e] = q_of(w, ds);
         cache.meta[e] = with_sign(cache.meta[e], w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::cache::{conducts, source_factor, Sums};
+    use super::{block, source_terms, target_terms, PassB, BLOCK};
+    use crate::model::rules::flag;
+
+    /// Random words (xorshift), the same on every run.
+    fn words(seed: u64) -> impl FnMut() -> u64 {
+        let mut s = seed;
+        move || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        }
+    }
+
+    /// A flag byte with each of the flags the passes read set at random (a dead row only
+    /// alone, as the cache flags it).
+    fn flags(w: u64) -> u8 {
+        if w % 11 == 0 {
+            return flag::DEAD;
+        }
+        let bits = [flag::CONDUCTS, flag::INTO_SENSORY, flag::NEGATIVE, flag::GATED];
+        bits.iter().enumerate().fold(0, |f, (i, &b)| f | if (w >> (8 + 3 * i)) % 3 == 0 { 0 } else { b })
+    }
+
+    fn unit(w: u64) -> f32 {
+        (w >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    #[test]
+    fn the_edge_passes_terms_are_those_of_a_branch_per_edge() {
+        let mut next = words(0x9e37_79b9_7f4a_7c15);
+        let (n_nodes, m) = (40usize, BLOCK - 5);
+        let e0: Vec<f32> = (0..n_nodes).map(|i| if i % 7 == 0 { 0.0 } else { unit(next()) * 5.0 }).collect();
+        // `[E0, transmission_loss * a]`, +0 for an inactive source.
+        let pair: Vec<[f32; 2]> = e0.iter().map(|&x| [x, if x > 0.0 { 0.9 * x * unit(next()) } else { 0.0 }]).collect();
+        let meta: Vec<u8> = (0..m).map(|_| flags(next())).collect();
+        let src: Vec<u32> = (0..m).map(|_| (next() % n_nodes as u64) as u32).collect();
+        let q: Vec<f32> = (0..m).map(|k| if meta[k] == flag::DEAD { 0.0 } else { unit(next()) * 2.0 }).collect();
+        let gates: Vec<f32> = (0..m).map(|_| unit(next()) * 5.0).collect();
+        let cols = (&meta[..], &src[..], &q[..], &gates[..]);
+        let (mut t, mut s, mut counts) = ([[0.0f32; 4]; BLOCK], [[0.0f32; 3]; BLOCK], [0u32; BLOCK]);
+        target_terms(cols, &pair, &mut t);
+        source_terms(cols, &e0, (&mut s, &mut counts));
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for k in 0..m {
+            let (f, sr) = (meta[k], src[k] as usize);
+            // Pass C as a branch per edge.
+            let [x0, recv] = pair[sr];
+            let r = if conducts(f, x0, gates[k]) { recv * q[k] } else { 0.0 };
+            let want = if f & flag::NEGATIVE != 0 { [-r, 0.0, r, 0.0] } else { [r, r, 0.0, 0.0] };
+            assert_eq!(bits(&t[k]), bits(&want), "pass C, edge {k}, flags {f:#x}");
+            // Pass A: one edge's sums as `Sums::add_edge` adds it.
+            let mut one = Sums::default();
+            one.add_edge(f, q[k], conducts(f, e0[sr], gates[k]));
+            assert_eq!(bits(&s[k]), bits(&[one.b, one.c, one.p]), "pass A, edge {k}, flags {f:#x}");
+            assert_eq!(counts[k], u32::from(one.n) | u32::from(one.deg) << 16, "pass A counts, edge {k}");
+        }
+        // Every compiled form gives the same bits.
+        #[cfg(target_arch = "x86_64")]
+        for (name, found) in [
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+        ] {
+            if !found {
+                continue;
+            }
+            let (mut t2, mut s2, mut c2) = ([[0.0f32; 4]; BLOCK], [[0.0f32; 3]; BLOCK], [0u32; BLOCK]);
+            #[allow(unsafe_code)]
+            // SAFETY: each form is called only where its feature was detected just above.
+            unsafe {
+                if name == "avx2" {
+                    super::target_terms_avx2(cols, &pair, &mut t2);
+                    super::source_terms_avx2(cols, &e0, (&mut s2, &mut c2));
+                } else {
+                    super::target_terms_avx512(cols, &pair, &mut t2);
+                    super::source_terms_avx512(cols, &e0, (&mut s2, &mut c2));
+                }
+            }
+            assert_eq!(bits(t2.as_flattened()), bits(t.as_flattened()), "{name}");
+            assert_eq!((bits(s2.as_flattened()), c2), (bits(s.as_flattened()), counts), "{name}");
+        }
+    }
+
+    #[test]
+    fn pass_b_per_block_is_the_source_factor_of_each_row() {
+        let mut next = words(0x2545_f491_4f6c_dd1d);
+        let p = PassB { tc: 0.8, tl: 0.9, mof: 0.5, sb: 0.3, ws: 2, dynk: 1, scale: [1.5, 0.7, 1.1, 1.0] };
+        let m = BLOCK - 9;
+        let e0: Vec<f32> = (0..m).map(|k| if k % 5 == 0 { -unit(next()) } else { unit(next()) * 50.0 }).collect();
+        let kinds: Vec<u8> = (0..m).map(|_| (next() % 3) as u8).collect();
+        let subtypes: Vec<u8> = (0..m).map(|_| (next() % 6) as u8).collect();
+        let sums: Vec<Sums> = (0..m)
+            .map(|_| Sums {
+                c: unit(next()) * 9.0,
+                p: unit(next()) * 9.0,
+                b: unit(next()),
+                n: (next() % 50) as u16,
+                deg: 60,
+            })
+            .collect();
+        let (mut out, mut pair, mut terms) = (vec![0.0f32; m], vec![[0.0f32; 2]; m], [[0.0f32; 2]; BLOCK]);
+        let conducting = block(&p, (&e0, &kinds, &subtypes, &sums), (&mut out, &mut pair), &mut terms);
+        let mut want_conducting = 0u64;
+        for k in 0..m {
+            // The row as a branch per case, its scale by a lookup.
+            let scale = if kinds[k] == p.dynk { p.scale[usize::from(subtypes[k]).min(3)] } else { 1.0 };
+            let active = kinds[k] != p.ws && e0[k] > 0.0;
+            let a = if active { source_factor(p.tc, p.mof, p.sb, e0[k], scale, &sums[k]) } else { 0.0 };
+            let (paid, burned) = (a * sums[k].p, p.sb * (a * sums[k].b));
+            assert_eq!(out[k].to_bits(), (paid + burned).to_bits(), "row {k}");
+            assert_eq!(pair[k].map(f32::to_bits), [e0[k], p.tl * a].map(f32::to_bits), "row {k}");
+            assert_eq!(terms[k].map(f32::to_bits), [paid, burned].map(f32::to_bits), "row {k}");
+            want_conducting += if a != 0.0 { u64::from(sums[k].n) } else { 0 };
+        }
+        assert_eq!(conducting, want_conducting);
+        #[cfg(target_arch = "x86_64")]
+        for (name, found) in [
+            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+        ] {
+            if !found {
+                continue;
+            }
+            let (mut out2, mut pair2, mut terms2) = (vec![0.0f32; m], vec![[0.0f32; 2]; m], [[0.0f32; 2]; BLOCK]);
+            let cols = (&e0[..], &kinds[..], &subtypes[..], &sums[..]);
+            #[allow(unsafe_code)]
+            // SAFETY: each form is called only where its feature was detected just above.
+            let c2 = unsafe {
+                if name == "avx2" {
+                    super::block_avx2(&p, cols, (&mut out2, &mut pair2), &mut terms2)
+                } else {
+                    super::block_avx512(&p, cols, (&mut out2, &mut pair2), &mut terms2)
+                }
+            };
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                (bits(&out2), bits(pair2.as_flattened()), c2),
+                (bits(&out), bits(pair.as_flattened()), conducting),
+                "{name}"
+            );
+            assert_eq!(bits(terms2.as_flattened()), bits(terms.as_flattened()), "{name}");
+        }
     }
 }

@@ -54,57 +54,57 @@ pub(super) fn run(
     ledger: &mut Ledger,
 ) -> Result<Updated, StepError> {
     let e = &params.energy;
-    let (cap, floor) = (e.energy_cap, e.energy_floor);
+    let floor = e.energy_floor;
     // The new energies go straight into the store (a step that fails here fails the run).
     let cols = store.node_values_mut();
     let (ids, kinds, gains) = (cols.ids, cols.kinds, cols.gain_classes);
-    let gain_values = &e.connection_gain_values;
-    let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
+    let rule = Rule::of(params);
+    let dynk = NodeKind::Dynamic.code();
     let use_deg = uses_out_degree(params);
     let sc: &Scratch = sc;
+    let no_deg = [0u32; BLOCK];
     let work = |(ci, chunk): (usize, &mut [f32])| {
-        // Accumulators in locals, not the fields of a struct: they stay in registers.
+        // Per block of rows: the new values and each row's ledger terms without a branch
+        // (`block`), then the terms added in row order. Accumulators in locals, not
+        // the fields of a struct: they stay in registers.
         let (mut input_hold, mut upkeep, mut gain, mut noise_sum) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
         let (mut ws_relax, mut clamp_cap, mut clamp_floor) = (0.0f64, 0.0f64, 0.0f64);
-        let (mut bad, mut dead) = (Vec::new(), Vec::new());
-        for (k, out) in chunk.iter_mut().enumerate() {
-            let r = ci * CHUNK + k;
-            let e0 = sc.e0[r];
-            let mut x = e0 + (sc.inc[r] - sc.out[r]);
-            let kind = kinds[r];
-            if kind == sens {
-                input_hold += f64::from(e0 - x);
-                x = e0;
-            } else if kind == dynk {
-                let deg = if use_deg { sc.deg[r] as f32 } else { 0.0 };
-                let u = e.maintenance_per_node + e.maintenance_per_out_edge * deg;
-                x -= u;
-                upkeep += f64::from(u);
-                if e.connection_gain {
-                    let g = deg * gain_values[usize::from(gains[r]).min(gain_values.len() - 1)];
-                    x += g;
-                    gain += f64::from(g);
+        let mut terms = Terms::default();
+        for (bi, out) in chunk.chunks_mut(BLOCK).enumerate() {
+            let lo = ci * CHUNK + bi * BLOCK;
+            let rows = lo..lo + out.len();
+            let deg = if use_deg { &sc.deg[rows.clone()] } else { &no_deg[..out.len()] };
+            let cols = In {
+                e0: &sc.e0[rows.clone()],
+                inc: &sc.inc[rows.clone()],
+                out: &sc.out[rows.clone()],
+                noise: &sc.noise[rows.clone()],
+                kinds: &kinds[rows.clone()],
+                gains: &gains[rows.clone()],
+                deg,
+            };
+            block_fast(&rule, &cols, out, &mut terms);
+            if cfg!(debug_assertions) && e.noise_sigma > 0.0 {
+                for (r, &k) in rows.clone().zip(cols.kinds) {
+                    if k == dynk {
+                        debug_assert_eq!(sc.noise[r].to_bits(), rng.noise(t, ids[r], e.noise_sigma).to_bits());
+                    }
                 }
-                if e.noise_sigma > 0.0 {
-                    let z = sc.noise[r];
-                    debug_assert_eq!(z.to_bits(), rng.noise(t, ids[r], e.noise_sigma).to_bits());
-                    x += z;
-                    noise_sum += f64::from(z);
-                }
-            } else if x > e.workspace_min_active {
-                let d = e.workspace_rate * (e.workspace_target - x);
-                x += d;
-                ws_relax += f64::from(d);
             }
-            if x > cap {
-                clamp_cap += f64::from(x - cap);
-                x = cap;
-            } else if x < floor {
-                clamp_floor += f64::from(floor - x);
-                x = floor;
+            // Every term that does not count for its row is +0, and adding +0 to a sum that
+            // starts at +0 changes no bit (such a sum is never -0): the sums of the
+            // branches, term by term in row order.
+            for k in 0..out.len() {
+                input_hold += f64::from(terms.hold[k]);
+                upkeep += f64::from(terms.upkeep[k]);
+                gain += f64::from(terms.gain[k]);
+                noise_sum += f64::from(terms.noise[k]);
+                ws_relax += f64::from(terms.relax[k]);
+                clamp_cap += f64::from(terms.cap[k]);
+                clamp_floor += f64::from(terms.floor[k]);
             }
-            *out = x;
         }
+        let (mut bad, mut dead) = (Vec::new(), Vec::new());
         // The rare rows that are not finite or die (5.5's test, on the values just
         // computed), found after the loop above so that it calls no function.
         for (k, &x) in chunk.iter().enumerate() {
@@ -157,8 +157,307 @@ pub(super) fn run(
     Ok(Updated { dead })
 }
 
+/// Rows per block of [`run`]'s loops.
+const BLOCK: usize = 256;
+
+/// The parameters of 5.4 a row's new value depends on.
+struct Rule {
+    cap: f32,
+    floor: f32,
+    per_node: f32,
+    per_edge: f32,
+    /// Gain per out-edge by gain class (all 256 codes; a class past the configured values
+    /// takes the last one).
+    gain: Option<Box<[f32; 256]>>,
+    noise: bool,
+    ws_min: f32,
+    ws_rate: f32,
+    ws_target: f32,
+    sens: u8,
+    dynk: u8,
+}
+
+/// One block of rows' columns.
+struct In<'a> {
+    e0: &'a [f32],
+    inc: &'a [f32],
+    out: &'a [f32],
+    noise: &'a [f32],
+    kinds: &'a [u8],
+    gains: &'a [u8],
+    deg: &'a [u32],
+}
+
+/// One block of rows' ledger terms: each row's term of each sum, +0 where the row adds
+/// nothing to it.
+struct Terms {
+    hold: [f32; BLOCK],
+    upkeep: [f32; BLOCK],
+    gain: [f32; BLOCK],
+    noise: [f32; BLOCK],
+    relax: [f32; BLOCK],
+    cap: [f32; BLOCK],
+    floor: [f32; BLOCK],
+}
+
+impl Default for Terms {
+    fn default() -> Self {
+        let z = [0.0; BLOCK];
+        Self { hold: z, upkeep: z, gain: z, noise: z, relax: z, cap: z, floor: z }
+    }
+}
+
+impl Rule {
+    fn of(params: &Params) -> Self {
+        let e = &params.energy;
+        let values = &e.connection_gain_values;
+        let gain = (e.connection_gain && !values.is_empty()).then(|| {
+            let mut t = Box::new([0.0f32; 256]);
+            for (c, g) in t.iter_mut().enumerate() {
+                *g = values[c.min(values.len() - 1)];
+            }
+            t
+        });
+        Self {
+            cap: e.energy_cap,
+            floor: e.energy_floor,
+            per_node: e.maintenance_per_node,
+            per_edge: e.maintenance_per_out_edge,
+            gain,
+            noise: e.noise_sigma > 0.0,
+            ws_min: e.workspace_min_active,
+            ws_rate: e.workspace_rate,
+            ws_target: e.workspace_target,
+            sens: NodeKind::Sensory.code(),
+            dynk: NodeKind::Dynamic.code(),
+        }
+    }
+}
+
+crate::rng::vector_forms!(block_fast, block, block_avx512, block_avx2, (rule: &Rule, c: &In<'_>, out: &mut [f32], t: &mut Terms) -> ());
+
+/// The new values of one block of rows into `out`, and their ledger terms into `t`:
+/// MODEL.md 5.4 by kind (a sensory row held at its input, a dynamic row's upkeep, gain
+/// and noise, a workspace row's relaxation), then the clamp. Every kind's value is
+/// computed for every row and the row's own chosen by selects, so the loop has no
+/// branch; each operation is the one the rule makes, in its order, so the bits are
+/// those of a branch per row.
+#[inline(always)]
+fn block(rule: &Rule, c: &In<'_>, out: &mut [f32], t: &mut Terms) {
+    let m = out.len();
+    let (e0, inc, outgoing) = (&c.e0[..m], &c.inc[..m], &c.out[..m]);
+    let (noise, kinds, gains, deg) = (&c.noise[..m], &c.kinds[..m], &c.gains[..m], &c.deg[..m]);
+    let zero = [0.0f32; 256];
+    let table = rule.gain.as_deref().unwrap_or(&zero);
+    let gain_on = rule.gain.is_some();
+    for k in 0..m {
+        let (x0, kind) = (e0[k], kinds[k]);
+        let x = x0 + (inc[k] - outgoing[k]);
+        let (is_s, is_d) = (kind == rule.sens, kind == rule.dynk);
+        // Dynamic.
+        let d = deg[k] as f32;
+        let u = rule.per_node + rule.per_edge * d;
+        let g = d * table[usize::from(gains[k])];
+        let z = noise[k];
+        let mut xd = x - u;
+        xd = if gain_on { xd + g } else { xd };
+        xd = if rule.noise { xd + z } else { xd };
+        // Workspace (any other kind).
+        let relaxes = !is_s & !is_d & (x > rule.ws_min);
+        let r = rule.ws_rate * (rule.ws_target - x);
+        let xw = if relaxes { x + r } else { x };
+        let v = if is_s {
+            x0
+        } else if is_d {
+            xd
+        } else {
+            xw
+        };
+        let (over, under) = (v > rule.cap, v < rule.floor);
+        t.hold[k] = if is_s { x0 - x } else { 0.0 };
+        t.upkeep[k] = if is_d { u } else { 0.0 };
+        t.gain[k] = if is_d & gain_on { g } else { 0.0 };
+        t.noise[k] = if is_d & rule.noise { z } else { 0.0 };
+        t.relax[k] = if relaxes { r } else { 0.0 };
+        t.cap[k] = if over { v - rule.cap } else { 0.0 };
+        t.floor[k] = if under { rule.floor - v } else { 0.0 };
+        out[k] = if over {
+            rule.cap
+        } else if under {
+            rule.floor
+        } else {
+            v
+        };
+    }
+}
+
 /// What 5.4 leaves for the next phases.
 pub(super) struct Updated {
     /// Rows of the dynamic nodes at the floor, ascending: the deaths of 5.5.
     pub dead: Vec<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{block, In, Rule, Terms, BLOCK};
+
+    /// One row's inputs: `E0`, incoming and outgoing change, noise, kind, gain class and
+    /// out-degree.
+    type Row = (f32, f32, f32, f32, u8, u8, u32);
+
+    /// 5.4 for one row with a branch per case, as MODEL.md states it: the new value and the
+    /// terms `[hold, upkeep, gain, noise, relax, cap, floor]` it adds (`None`: none).
+    fn by_cases(r: &Rule, (x0, inc, out, z, kind, class, deg): Row) -> (f32, [Option<f32>; 7]) {
+        let mut t = [None; 7];
+        let mut x = x0 + (inc - out);
+        if kind == r.sens {
+            t[0] = Some(x0 - x);
+            x = x0;
+        } else if kind == r.dynk {
+            let d = deg as f32;
+            let u = r.per_node + r.per_edge * d;
+            x -= u;
+            t[1] = Some(u);
+            if let Some(g) = &r.gain {
+                let g = d * g[usize::from(class)];
+                x += g;
+                t[2] = Some(g);
+            }
+            if r.noise {
+                x += z;
+                t[3] = Some(z);
+            }
+        } else if x > r.ws_min {
+            let d = r.ws_rate * (r.ws_target - x);
+            x += d;
+            t[4] = Some(d);
+        }
+        if x > r.cap {
+            t[5] = Some(x - r.cap);
+            x = r.cap;
+        } else if x < r.floor {
+            t[6] = Some(r.floor - x);
+            x = r.floor;
+        }
+        (x, t)
+    }
+
+    fn rule(gain: bool, noise: bool) -> Rule {
+        let mut table = Box::new([0.0f32; 256]);
+        for (c, g) in table.iter_mut().enumerate() {
+            *g = [1.0, 0.1, 0.01][c.min(2)];
+        }
+        Rule {
+            cap: 244.0,
+            floor: -10.0,
+            per_node: 0.05,
+            per_edge: 0.122,
+            gain: gain.then_some(table),
+            noise,
+            ws_min: 0.1,
+            ws_rate: 0.1,
+            ws_target: 50.0,
+            sens: 0,
+            dynk: 1,
+        }
+    }
+
+    #[test]
+    fn a_block_gives_the_values_and_ledger_sums_of_a_branch_per_row() {
+        // Values around every threshold, zeros of both signs, and non-finite ones.
+        let special = [0.0, -0.0, 0.1, 0.10000001, 244.0, 250.0, -10.0, -12.5, 1e-30, f32::INFINITY, f32::NAN, 3.7];
+        let mut s = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s
+        };
+        for (gain, noise) in [(false, true), (true, true), (false, false)] {
+            let r = rule(gain, noise);
+            let val = |w: u64| match w % 4 {
+                0 => special[(w >> 8) as usize % special.len()],
+                _ => ((w >> 16) as u32 as f32 / u32::MAX as f32 - 0.2) * 300.0,
+            };
+            let n = BLOCK - 3;
+            let rows: Vec<Row> = (0..n)
+                .map(|_| {
+                    let w = next();
+                    (
+                        val(next()),
+                        val(next()),
+                        val(next()),
+                        val(next()) * 0.01,
+                        (w % 3) as u8,
+                        (w >> 8) as u8,
+                        (w >> 16) as u32 % 30,
+                    )
+                })
+                .collect();
+            let col = |f: fn(&Row) -> f32| rows.iter().map(f).collect::<Vec<f32>>();
+            let (e0, inc, out, z) = (col(|r| r.0), col(|r| r.1), col(|r| r.2), col(|r| r.3));
+            let kinds: Vec<u8> = rows.iter().map(|r| r.4).collect();
+            let gains: Vec<u8> = rows.iter().map(|r| r.5).collect();
+            let deg: Vec<u32> = rows.iter().map(|r| r.6).collect();
+            let c = In { e0: &e0, inc: &inc, out: &out, noise: &z, kinds: &kinds, gains: &gains, deg: &deg };
+            let mut got = vec![0.0f32; n];
+            let mut t = Terms::default();
+            block(&r, &c, &mut got, &mut t);
+            let (mut sums, mut want_sums) = ([0.0f64; 7], [0.0f64; 7]);
+            for (k, row) in rows.iter().enumerate() {
+                let (x, terms) = by_cases(&r, *row);
+                assert_eq!(got[k].to_bits(), x.to_bits(), "row {k}: {row:?}");
+                let mine = [t.hold[k], t.upkeep[k], t.gain[k], t.noise[k], t.relax[k], t.cap[k], t.floor[k]];
+                for i in 0..7 {
+                    // The row's own term, and a zero for a term it does not add.
+                    match terms[i] {
+                        Some(v) => assert_eq!(mine[i].to_bits(), v.to_bits(), "row {k}, term {i}: {row:?}"),
+                        None => assert_eq!(mine[i], 0.0, "row {k}, term {i}: {row:?}"),
+                    }
+                    sums[i] += f64::from(mine[i]);
+                    if let Some(v) = terms[i] {
+                        want_sums[i] += f64::from(v);
+                    }
+                }
+            }
+            assert_eq!(sums.map(f64::to_bits), want_sums.map(f64::to_bits), "gain {gain}, noise {noise}");
+            // Every compiled form gives the same bits.
+            #[cfg(target_arch = "x86_64")]
+            for (name, found) in [
+                ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+                ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+            ] {
+                if !found {
+                    continue;
+                }
+                let mut other = vec![0.0f32; n];
+                let mut t2 = Terms::default();
+                #[allow(unsafe_code)]
+                // SAFETY: each form is called only where its feature was detected just above.
+                unsafe {
+                    if name == "avx2" {
+                        super::block_avx2(&r, &c, &mut other, &mut t2);
+                    } else {
+                        super::block_avx512(&r, &c, &mut other, &mut t2);
+                    }
+                }
+                assert_eq!(
+                    other.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    got.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                    "{name}"
+                );
+                for (a, b) in [
+                    (&t.hold, &t2.hold),
+                    (&t.upkeep, &t2.upkeep),
+                    (&t.gain, &t2.gain),
+                    (&t.noise, &t2.noise),
+                    (&t.relax, &t2.relax),
+                    (&t.cap, &t2.cap),
+                    (&t.floor, &t2.floor),
+                ] {
+                    assert!(a[..n].iter().zip(&b[..n]).all(|(x, y)| x.to_bits() == y.to_bits()), "{name}");
+                }
+            }
+        }
+    }
 }
