@@ -80,14 +80,22 @@ pub fn propose_with(view: GraphView<'_>, params: &Params, k: u64, early: Option<
             let mut tests: Vec<(usize, [u32; 4])> = Vec::with_capacity(e.passed.len());
             let mut from = 0;
             for &(id, w) in &e.passed {
-                from += ids[from..].partition_point(|&x| x < id);
+                from = gallop(ids, from, id);
                 if ids.get(from) == Some(&id) {
                     tests.push((from, w));
                 }
             }
             let born = ids.partition_point(|&x| x < e.upto);
             tests.extend(passed_tests(nodes, params, &rng, &class_p, born..nodes.len(), k));
-            tests.into_iter().map(|(r, w)| proposer(view, params, &rng, &index, r, k, w)).collect()
+            // In pieces taken by every free thread of the pool (this runs beside the energy
+            // statistics, see `Simulation::step`), joined in order.
+            let pieces: Vec<&[(usize, [u32; 4])]> = tests.chunks(PROPOSERS_PER_PIECE).collect();
+            crate::join::busy_map(pieces, |_, piece| {
+                piece.iter().map(|&(r, w)| proposer(view, params, &rng, &index, r, k, w)).collect::<Vec<_>>()
+            })
+            .into_iter()
+            .flatten()
+            .collect()
         }
         None => {
             let tasks = nodes.len().div_ceil(ROWS_PER_TASK);
@@ -328,46 +336,59 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     let rule = CullRule::new(params);
     let cols = CullColumns::new(nodes, edges);
     // The first `max` edge rows that meet the condition, in ascending order: each fixed
-    // chunk of rows (in parallel) lists its hits, the lists are joined in chunk order.
-    let chunks: Vec<Vec<EdgeId>> = (0..edges.rows().div_ceil(CULL_CHUNK))
-        .into_par_iter()
-        .with_min_len(CULL_CHUNKS_PER_TASK)
-        .map(|c| {
-            let (lo, hi) = (c * CULL_CHUNK, ((c + 1) * CULL_CHUNK).min(edges.rows()));
-            let mut out = Vec::new();
-            // The condition for a block of rows without branches (its parts are
-            // unpredictable), then the few rows that meet it, in order.
-            const BLOCK: usize = 256;
-            let mut hit = [false; BLOCK];
-            for b in (lo..hi).step_by(BLOCK) {
-                let bhi = (b + BLOCK).min(hi);
-                for (k, h) in hit[..bhi - b].iter_mut().enumerate() {
-                    *h = rule.row(&cols, b + k);
-                }
-                for (k, &h) in hit[..bhi - b].iter().enumerate() {
-                    if h && edges.is_live(b + k) {
-                        out.push(EdgeId(edges.id(b + k)));
-                        if out.len() == max {
-                            return out;
-                        }
+    // chunk of rows lists its hits, the lists are joined in chunk order. The chunks are
+    // taken from a counter by every thread of the pool that is free ([`busy_map`]): the
+    // scan runs beside the step's energy statistics, and the thread that computed them takes
+    // the chunks left when it is done.
+    let chunks: Vec<Vec<EdgeId>> = crate::join::busy_map((0..edges.rows().div_ceil(CULL_CHUNK)).collect(), |_, c| {
+        let (lo, hi) = (c * CULL_CHUNK, ((c + 1) * CULL_CHUNK).min(edges.rows()));
+        let mut out = Vec::new();
+        // The condition for a block of rows without branches (its parts are
+        // unpredictable), then the few rows that meet it, in order.
+        const BLOCK: usize = 256;
+        let mut hit = [false; BLOCK];
+        for b in (lo..hi).step_by(BLOCK) {
+            let bhi = (b + BLOCK).min(hi);
+            for (k, h) in hit[..bhi - b].iter_mut().enumerate() {
+                *h = rule.row(&cols, b + k);
+            }
+            for (k, &h) in hit[..bhi - b].iter().enumerate() {
+                if h && edges.is_live(b + k) {
+                    out.push(EdgeId(edges.id(b + k)));
+                    if out.len() == max {
+                        return out;
                     }
                 }
             }
-            out
-        })
-        .collect();
+        }
+        out
+    });
     let mut out: Vec<EdgeId> = chunks.into_iter().flatten().take(max).collect();
     out.shrink_to_fit();
     out
 }
 
+/// The first row at or after `from` whose id is at least `id` (`ids` ascending): searched
+/// from `from` in steps that double, then by halves. The early tests' ids are a few dozen
+/// rows apart, so each search reads a few lines near the last one instead of the whole
+/// column's (a binary search over it was 35 us for 270 of them: the lines of a column the
+/// other thread has just written).
+fn gallop(ids: &[u64], from: usize, id: u64) -> usize {
+    let (mut lo, mut hi, mut step) = (from, from, 1);
+    while ids.get(hi).is_some_and(|&x| x < id) {
+        lo = hi + 1;
+        hi = lo + step;
+        step *= 2;
+    }
+    let hi = hi.min(ids.len()).max(lo);
+    lo + ids[lo..hi].partition_point(|&x| x < id)
+}
+
+/// Proposers per piece of the proposals drawn from early tests.
+const PROPOSERS_PER_PIECE: usize = 32;
+
 /// Edge rows per chunk of the cull scan.
 const CULL_CHUNK: usize = 4096;
-
-/// Chunks per parallel task of the cull scan at least: a smaller table is scanned on one
-/// thread. Measured on `seed-medium` (28,000 edges, 7 chunks) on the 2-core reference
-/// machine: 101-104 us on one thread against 141-159 us split between the two.
-const CULL_CHUNKS_PER_TASK: usize = 16;
 
 #[cfg(test)]
 mod tests {
