@@ -199,6 +199,35 @@ macro_rules! vector_forms {
 }
 pub(crate) use vector_forms;
 
+/// The forms of [`vector_forms!`] this processor can run, by feature name: what the tests
+/// compare with the portable form.
+#[cfg(test)]
+pub(crate) fn forms_found() -> Vec<&'static str> {
+    let mut found = Vec::new();
+    #[cfg(target_arch = "x86_64")]
+    for (name, ok) in [
+        ("avx2", std::arch::is_x86_feature_detected!("avx2")),
+        ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
+    ] {
+        if ok {
+            found.push(name);
+        }
+    }
+    found
+}
+
+/// Random words for tests (xorshift), the same on every run from `seed` (not zero).
+#[cfg(test)]
+pub(crate) fn test_words(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed;
+    move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        s
+    }
+}
+
 vector_forms!(lanes_fast, lanes, lanes_avx512, lanes_avx2,
     (keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], k: u32) -> [[u32; LANES]; 4]);
 vector_forms!(noise_fast, noise_of, noise_avx512, noise_avx2,

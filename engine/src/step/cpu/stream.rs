@@ -111,7 +111,7 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
             let b0 = lo + bi * BLOCK;
             let rows = b0..b0 + out.len().min(pair.len());
             let cols = (&e0[rows.clone()], &kinds[rows.clone()], &subtypes[rows.clone()], &sums[rows.clone()]);
-            conducting += block_fast(&p, cols, (out, pair), &mut terms);
+            conducting += amounts_fast(&p, cols, (out, pair), &mut terms);
             for t in &terms[..rows.len()] {
                 paid_sum += f64::from(t[0]);
                 burned_sum += f64::from(t[1]);
@@ -143,7 +143,7 @@ struct PassB {
 /// One block's columns of pass B: `E0`, kind, subtype and sums per row.
 type BlockIn<'a> = (&'a [f32], &'a [u8], &'a [u8], &'a [Sums]);
 
-crate::rng::vector_forms!(block_fast, block, block_avx512, block_avx2,
+crate::rng::vector_forms!(amounts_fast, amounts_block, amounts_avx512, amounts_avx2,
     (p: &PassB, c: BlockIn<'_>, o: (&mut [f32], &mut [[f32; 2]]), terms: &mut [[f32; 2]; BLOCK]) -> u64);
 
 /// Pass B on one block of rows: each row's outgoing change into `out`, its pair into
@@ -152,7 +152,7 @@ crate::rng::vector_forms!(block_fast, block, block_avx512, block_avx2,
 /// no branch, so that the loop can be vectorised (the same operations per row, so the same
 /// bits).
 #[inline(always)]
-fn block(
+fn amounts_block(
     p: &PassB,
     (e0, kinds, subtypes, sums): BlockIn<'_>,
     (out, pair): (&mut [f32], &mut [[f32; 2]]),
@@ -321,19 +321,8 @@ pub(super) fn apply_weights(cache: &mut HotCache, store: &mut Store, updates: &[
 #[cfg(test)]
 mod tests {
     use super::super::cache::{conducts, source_factor, Sums};
-    use super::{block, source_terms, target_terms, PassB, BLOCK};
+    use super::{amounts_block, source_terms, target_terms, PassB, BLOCK};
     use crate::model::rules::flag;
-
-    /// Random words (xorshift), the same on every run.
-    fn words(seed: u64) -> impl FnMut() -> u64 {
-        let mut s = seed;
-        move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        }
-    }
 
     /// A flag byte with each of the flags the passes read set at random (a dead row only
     /// alone, as the cache flags it).
@@ -351,7 +340,7 @@ mod tests {
 
     #[test]
     fn the_edge_passes_terms_are_those_of_a_branch_per_edge() {
-        let mut next = words(0x9e37_79b9_7f4a_7c15);
+        let mut next = crate::rng::test_words(0x9e37_79b9_7f4a_7c15);
         let (n_nodes, m) = (40usize, BLOCK - 5);
         let e0: Vec<f32> = (0..n_nodes).map(|i| if i % 7 == 0 { 0.0 } else { unit(next()) * 5.0 }).collect();
         // `[E0, transmission_loss * a]`, +0 for an inactive source.
@@ -380,13 +369,7 @@ mod tests {
         }
         // Every compiled form gives the same bits.
         #[cfg(target_arch = "x86_64")]
-        for (name, found) in [
-            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
-            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
-        ] {
-            if !found {
-                continue;
-            }
+        for name in crate::rng::forms_found() {
             let (mut t2, mut s2, mut c2) = ([[0.0f32; 4]; BLOCK], [[0.0f32; 3]; BLOCK], [0u32; BLOCK]);
             #[allow(unsafe_code)]
             // SAFETY: each form is called only where its feature was detected just above.
@@ -406,7 +389,7 @@ mod tests {
 
     #[test]
     fn pass_b_per_block_is_the_source_factor_of_each_row() {
-        let mut next = words(0x2545_f491_4f6c_dd1d);
+        let mut next = crate::rng::test_words(0x2545_f491_4f6c_dd1d);
         let p = PassB { tc: 0.8, tl: 0.9, mof: 0.5, sb: 0.3, ws: 2, dynk: 1, scale: [1.5, 0.7, 1.1, 1.0] };
         let m = BLOCK - 9;
         let e0: Vec<f32> = (0..m).map(|k| if k % 5 == 0 { -unit(next()) } else { unit(next()) * 50.0 }).collect();
@@ -422,7 +405,7 @@ mod tests {
             })
             .collect();
         let (mut out, mut pair, mut terms) = (vec![0.0f32; m], vec![[0.0f32; 2]; m], [[0.0f32; 2]; BLOCK]);
-        let conducting = block(&p, (&e0, &kinds, &subtypes, &sums), (&mut out, &mut pair), &mut terms);
+        let conducting = amounts_block(&p, (&e0, &kinds, &subtypes, &sums), (&mut out, &mut pair), &mut terms);
         let mut want_conducting = 0u64;
         for k in 0..m {
             // The row as a branch per case, its scale by a lookup.
@@ -437,22 +420,16 @@ mod tests {
         }
         assert_eq!(conducting, want_conducting);
         #[cfg(target_arch = "x86_64")]
-        for (name, found) in [
-            ("avx2", std::arch::is_x86_feature_detected!("avx2")),
-            ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
-        ] {
-            if !found {
-                continue;
-            }
+        for name in crate::rng::forms_found() {
             let (mut out2, mut pair2, mut terms2) = (vec![0.0f32; m], vec![[0.0f32; 2]; m], [[0.0f32; 2]; BLOCK]);
             let cols = (&e0[..], &kinds[..], &subtypes[..], &sums[..]);
             #[allow(unsafe_code)]
             // SAFETY: each form is called only where its feature was detected just above.
             let c2 = unsafe {
                 if name == "avx2" {
-                    super::block_avx2(&p, cols, (&mut out2, &mut pair2), &mut terms2)
+                    super::amounts_avx2(&p, cols, (&mut out2, &mut pair2), &mut terms2)
                 } else {
-                    super::block_avx512(&p, cols, (&mut out2, &mut pair2), &mut terms2)
+                    super::amounts_avx512(&p, cols, (&mut out2, &mut pair2), &mut terms2)
                 }
             };
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();

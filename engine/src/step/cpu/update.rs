@@ -366,13 +366,7 @@ mod tests {
     fn a_block_gives_the_values_and_ledger_sums_of_a_branch_per_row() {
         // Values around every threshold, zeros of both signs, and non-finite ones.
         let special = [0.0, -0.0, 0.1, 0.10000001, 244.0, 250.0, -10.0, -12.5, 1e-30, f32::INFINITY, f32::NAN, 3.7];
-        let mut s = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s
-        };
+        let mut next = crate::rng::test_words(0x2545_f491_4f6c_dd1d);
         for (gain, noise) in [(false, true), (true, true), (false, false)] {
             let r = rule(gain, noise);
             let val = |w: u64| match w % 4 {
@@ -423,13 +417,7 @@ mod tests {
             assert_eq!(sums.map(f64::to_bits), want_sums.map(f64::to_bits), "gain {gain}, noise {noise}");
             // Every compiled form gives the same bits.
             #[cfg(target_arch = "x86_64")]
-            for (name, found) in [
-                ("avx2", std::arch::is_x86_feature_detected!("avx2")),
-                ("avx512f", std::arch::is_x86_feature_detected!("avx512f")),
-            ] {
-                if !found {
-                    continue;
-                }
+            for name in crate::rng::forms_found() {
                 let mut other = vec![0.0f32; n];
                 let mut t2 = Terms::default();
                 #[allow(unsafe_code)]
