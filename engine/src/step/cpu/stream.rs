@@ -285,25 +285,29 @@ fn plastic_updates(cache: &HotCache, sc: &Scratch, store: &Store, params: &Param
     let (kinds, subtypes) = (nodes.kinds(), nodes.subtypes());
     let want = flag::PLASTIC | flag::CONDUCTS;
     // Per block of rows, the conducting plastic ones listed without a branch (they are
-    // mixed with the others at random), then visited in order.
+    // mixed with the others at random), then visited in order: each one's new weight is
+    // computed, and kept where its source is active, without a branch either (whether it
+    // is depends on an `E0` just gathered, which a branch would wait for, or guess).
     let mut rows = [0u32; BLOCK];
+    let mut kept = [(0usize, 0.0f32, 0.0f32); BLOCK];
     for (bi, block) in cache.meta.chunks(BLOCK).enumerate() {
         let mut k = 0;
         for (j, &m) in block.iter().enumerate() {
             rows[k] = j as u32;
             k += usize::from(m & want == want);
         }
+        let mut n = 0;
         for &j in &rows[..k] {
             let e = bi * BLOCK + j as usize;
             let (s, d) = (src[e] as usize, dst[e] as usize);
             let x = sc.e0[s];
-            if kinds[s] == ws || !(x > 0.0) {
-                continue;
-            }
+            let active = (kinds[s] != ws) & (x > 0.0);
             let drive = (sc.inc[d] / cap).clamp(-1.0, 1.0);
             let w = (weights[e] + (lrs[e] * (x / cap)) * drive).clamp(wmin, wmax);
-            updates.push((e, w, cache.scales_in(kinds, subtypes, d).1));
+            kept[n] = (e, w, cache.scales_in(kinds, subtypes, d).1);
+            n += usize::from(active);
         }
+        updates.extend_from_slice(&kept[..n]);
     }
     updates
 }
