@@ -166,9 +166,10 @@ struct Rule {
     floor: f32,
     per_node: f32,
     per_edge: f32,
-    /// Gain per out-edge by gain class (all 256 codes; a class past the configured values
-    /// takes the last one).
-    gain: Option<Box<[f32; 256]>>,
+    /// Whether the connection gain is on, and the gain per out-edge by gain class (all 256
+    /// codes; a class past the configured values takes the last one; zeros where it is off).
+    gain_on: bool,
+    gain: [f32; 256],
     noise: bool,
     ws_min: f32,
     ws_rate: f32,
@@ -211,18 +212,19 @@ impl Rule {
     fn of(params: &Params) -> Self {
         let e = &params.energy;
         let values = &e.connection_gain_values;
-        let gain = (e.connection_gain && !values.is_empty()).then(|| {
-            let mut t = Box::new([0.0f32; 256]);
-            for (c, g) in t.iter_mut().enumerate() {
+        let gain_on = e.connection_gain && !values.is_empty();
+        let mut gain = [0.0f32; 256];
+        if gain_on {
+            for (c, g) in gain.iter_mut().enumerate() {
                 *g = values[c.min(values.len() - 1)];
             }
-            t
-        });
+        }
         Self {
             cap: e.energy_cap,
             floor: e.energy_floor,
             per_node: e.maintenance_per_node,
             per_edge: e.maintenance_per_out_edge,
+            gain_on,
             gain,
             noise: e.noise_sigma > 0.0,
             ws_min: e.workspace_min_active,
@@ -247,9 +249,7 @@ fn block(rule: &Rule, c: &In<'_>, out: &mut [f32], t: &mut Terms) {
     let m = out.len();
     let (e0, inc, outgoing) = (&c.e0[..m], &c.inc[..m], &c.out[..m]);
     let (noise, kinds, gains, deg) = (&c.noise[..m], &c.kinds[..m], &c.gains[..m], &c.deg[..m]);
-    let zero = [0.0f32; 256];
-    let table = rule.gain.as_deref().unwrap_or(&zero);
-    let gain_on = rule.gain.is_some();
+    let (table, gain_on) = (&rule.gain, rule.gain_on);
     for k in 0..m {
         let (x0, kind) = (e0[k], kinds[k]);
         let x = x0 + (inc[k] - outgoing[k]);
@@ -318,8 +318,8 @@ mod tests {
             let u = r.per_node + r.per_edge * d;
             x -= u;
             t[1] = Some(u);
-            if let Some(g) = &r.gain {
-                let g = d * g[usize::from(class)];
+            if r.gain_on {
+                let g = d * r.gain[usize::from(class)];
                 x += g;
                 t[2] = Some(g);
             }
@@ -343,7 +343,7 @@ mod tests {
     }
 
     fn rule(gain: bool, noise: bool) -> Rule {
-        let mut table = Box::new([0.0f32; 256]);
+        let mut table = [0.0f32; 256];
         for (c, g) in table.iter_mut().enumerate() {
             *g = [1.0, 0.1, 0.01][c.min(2)];
         }
@@ -352,7 +352,8 @@ mod tests {
             floor: -10.0,
             per_node: 0.05,
             per_edge: 0.122,
-            gain: gain.then_some(table),
+            gain_on: gain,
+            gain: table,
             noise,
             ws_min: 0.1,
             ws_rate: 0.1,
