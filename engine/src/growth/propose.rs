@@ -202,33 +202,20 @@ fn passed_tests(
     if lo >= hi {
         return Vec::new();
     }
-    let (kinds, classes) = (nodes.kinds(), nodes.growth_classes());
+    let (kinds, classes, ids) = (nodes.kinds(), nodes.growth_classes(), nodes.ids());
     let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
     let sensory_p = params.growth.sensory_growth_p;
+    // A dynamic row's chance by its growth class (classes past the last take the last's).
     let last_class = class_p.len().saturating_sub(1);
-    // The rows that draw, listed without branches (whether a row draws depends on its random
-    // class): every row is written, and the cursor moves past those with a chance to propose.
-    let mut draws: Vec<(usize, f32)> = vec![(0, 0.0); hi - lo];
-    let mut m = 0;
-    for r in lo..hi {
-        let dyn_p = class_p.get(usize::from(classes[r]).min(last_class)).copied().unwrap_or(0.0);
-        let kind = kinds[r];
-        let p = if kind == dynk {
-            dyn_p
-        } else if kind == sens {
-            sensory_p
-        } else {
-            0.0
-        };
-        draws[m] = (r, p);
-        m += usize::from(p > 0.0);
-    }
-    draws.truncate(m);
+    let by_class: [f32; 256] = std::array::from_fn(|c| class_p.get(c.min(last_class)).copied().unwrap_or(0.0));
     let mut out = Vec::new();
+    // The rows that draw, LANES at a time: the words of a full pack computed at once (vector
+    // Philox, the same bits as one call per proposer), then each row's test.
+    let (mut pack, mut m) = ([(0usize, 0.0f32); LANES], 0);
     let mut ent = [0u64; LANES];
-    for pack in draws.chunks(LANES) {
-        for (l, &(r, _)) in pack.iter().enumerate() {
-            ent[l] = nodes.ids()[r];
+    let mut draw = |pack: &[(usize, f32)], out: &mut Vec<(usize, [u32; 4])>| {
+        for (e, &(r, _)) in ent.iter_mut().zip(pack) {
+            *e = ids[r];
         }
         let w = rng.words_lanes(k, Stream::Growth, &ent, 0);
         for (l, &(r, p)) in pack.iter().enumerate() {
@@ -238,7 +225,36 @@ fn passed_tests(
                 out.push((r, words));
             }
         }
+    };
+    // Per block of 64 rows, each row's chance without a branch (whether a row draws depends
+    // on its random class) and a mask of those with one; then the rows of the mask in order.
+    let mut chance = [0.0f32; 64];
+    for from in (lo..hi).step_by(64) {
+        let to = (from + 64).min(hi);
+        let mut mask = 0u64;
+        for (i, ((c, &kind), &class)) in chance.iter_mut().zip(&kinds[from..to]).zip(&classes[from..to]).enumerate() {
+            let dyn_p = by_class[usize::from(class)];
+            *c = if kind == dynk {
+                dyn_p
+            } else if kind == sens {
+                sensory_p
+            } else {
+                0.0
+            };
+            mask |= u64::from(*c > 0.0) << i;
+        }
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            pack[m] = (from + i, chance[i]);
+            m += 1;
+            if m == LANES {
+                draw(&pack, &mut out);
+                m = 0;
+            }
+        }
     }
+    draw(&pack[..m], &mut out);
     out
 }
 

@@ -175,21 +175,49 @@ impl Csr {
         let total = lay_out_groups(&self.len, other.is_some(), &mut self.cap, &mut self.start);
         self.count = self.len.iter().map(|&l| l as usize).sum();
         self.fill_items(total as usize);
-        // `len` doubles as the cursor.
-        self.len.iter_mut().for_each(|l| *l = 0);
+        // `len` doubles as the cursor: each group's next position, from its start (one random
+        // access per edge instead of reading the start and the length), made the group's
+        // length again at the end.
+        let n = self.len.len();
+        self.len.copy_from_slice(&self.start[..n]);
         self.beside.lay_out(total as usize, other.is_some() && !self.no_targets, side.is_some());
-        for (e, &k) in key.iter().enumerate() {
-            if live(e) {
-                let k = k as usize;
-                let at = (self.start[k] + self.len[k]) as usize;
-                self.items[at] = e as u32;
-                // The other endpoints (and side values) are read in row order, written
-                // beside the items.
-                if let Some(other) = other {
-                    self.beside.set(at, e, other, side);
+        // The columns as local slices, so that the loop keeps their addresses in registers
+        // (a write through `items` could otherwise alias the fields that hold them).
+        let (cursor, items) = (&mut self.len[..], &mut self.items[..]);
+        match other {
+            // The other endpoints (and side values) are read in row order, written beside
+            // the items.
+            Some(other) => {
+                let beside = &mut self.beside;
+                for (e, &k) in key.iter().enumerate() {
+                    if live(e) {
+                        let k = k as usize;
+                        let at = cursor[k] as usize;
+                        items[at] = e as u32;
+                        beside.set(at, e, other, side);
+                        cursor[k] += 1;
+                    }
                 }
-                self.len[k] += 1;
             }
+            None if !any_dead => {
+                for (e, &k) in key.iter().enumerate() {
+                    let k = k as usize;
+                    items[cursor[k] as usize] = e as u32;
+                    cursor[k] += 1;
+                }
+            }
+            None => {
+                for (e, &k) in key.iter().enumerate() {
+                    if live(e) {
+                        let k = k as usize;
+                        items[cursor[k] as usize] = e as u32;
+                        cursor[k] += 1;
+                    }
+                }
+            }
+        }
+        for (l, &s) in self.len.iter_mut().zip(&self.start) {
+            *l -= s;
         }
         self.holes = 0;
     }

@@ -8,7 +8,7 @@
 //! every column in one place.
 
 use super::col::Col;
-use super::compact::compact;
+use super::compact::{compact, compact_map};
 use super::ids::{Direction, EdgeId, EdgeKind, NodeId};
 use super::nodes::NodeTable;
 use super::runs::{IdColumn, Runs};
@@ -211,7 +211,7 @@ impl EdgeTable {
             return None;
         }
         let rows = self.tombs.take_sorted();
-        self.compact_rows(&rows);
+        self.compact_rows(&rows, None);
         Some(rows)
     }
     fn reserve_exact(&mut self, n: usize) {
@@ -284,27 +284,34 @@ impl EdgeTable {
     }
 
     /// Remove the live rows listed in `rows` (ascending, distinct) and every tombstoned
-    /// row from every column, keeping the order of the rest; every row removed, ascending.
-    pub(crate) fn remove_sorted(&mut self, rows: &[usize]) -> Vec<usize> {
+    /// row from every column, keeping the order of the rest, every kept edge's endpoint rows
+    /// renumbered as `new_row` (old node row to new) says in the same pass (a removal of node
+    /// rows); every row removed, ascending.
+    pub(crate) fn remove_sorted_renumbering(&mut self, rows: &[usize], new_row: &[u32]) -> Vec<usize> {
         // Live rows and tombstones are disjoint: together, sorted, every row to drop.
         let mut all = self.tombs.take_sorted();
         all.extend_from_slice(rows);
         all.sort_unstable();
-        self.compact_rows(&all);
+        self.compact_rows(&all, Some(new_row));
         all
     }
 
     /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping
-    /// the order of the rest: one `copy_within` per run of kept rows.
-    fn compact_rows(&mut self, rows: &[usize]) {
+    /// the order of the rest: one `copy_within` per run of kept rows; the endpoint rows, where
+    /// `new_row` renumbers them, moved and renumbered entry by entry.
+    fn compact_rows(&mut self, rows: &[usize], new_row: Option<&[u32]>) {
         // The columns in parallel on a large table: each is a run of short moves (a removal
         // every few rows), which one thread does at a fraction of the memory bandwidth. A
         // small one (a graph whose nodes die every step compacts it every step) in order:
         // there the threads' fork and join cost more than they save.
         let Self { id, src_row, dst_row, kind_dir, weight, param, born_step, .. } = self;
+        let ends = |col: &mut Vec<u32>| match new_row {
+            Some(new_row) => compact_map(col, rows, |r| new_row[r as usize]),
+            None => compact(col, rows),
+        };
         if src_row.len() < PARALLEL_COMPACTION_ROWS {
-            compact(src_row, rows);
-            compact(dst_row, rows);
+            ends(src_row);
+            ends(dst_row);
             compact(weight, rows);
             compact(param, rows);
             compact(kind_dir, rows);
@@ -315,7 +322,7 @@ impl EdgeTable {
         // Every column its own task (the ids, whose runs fragment under churn, take the
         // longest), so that no chain of several columns on one thread sets the time.
         rayon::join(
-            || rayon::join(|| compact(src_row, rows), || compact(dst_row, rows)),
+            || rayon::join(|| ends(src_row), || ends(dst_row)),
             || {
                 rayon::join(
                     || rayon::join(|| compact(weight, rows), || compact(param, rows)),
@@ -333,13 +340,6 @@ impl EdgeTable {
         );
     }
 
-    /// Rewrite the endpoint rows through `new_row` (old node row to new node row) after
-    /// node rows were removed.
-    pub(crate) fn remap_rows(&mut self, new_row: &[u32]) {
-        for r in self.src_row.iter_mut().chain(self.dst_row.iter_mut()) {
-            *r = new_row[*r as usize];
-        }
-    }
     /// The rows of those of `ids` (ascending, distinct) that are alive, appended to `out`
     /// (ascending); each search gallops on from where the one before ended.
     pub fn rows_of_ascending(&self, ids: &[u64], out: &mut Vec<usize>) {

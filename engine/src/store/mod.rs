@@ -437,6 +437,13 @@ impl Store {
     /// and out-edges; children of a removed node get `parent = None`. Returns the number of
     /// edges removed.
     pub fn remove_node_rows(&mut self, rows: &[usize]) -> usize {
+        self.remove_node_rows_noting(rows, None)
+    }
+
+    /// [`Store::remove_node_rows`], noting in `lost_from` (where given) the source row, before
+    /// the removal, of every live edge removed (one entry per edge; those of removed sources
+    /// too).
+    pub(crate) fn remove_node_rows_noting(&mut self, rows: &[usize], lost_from: Option<&mut Vec<u32>>) -> usize {
         if rows.is_empty() {
             return 0;
         }
@@ -449,20 +456,19 @@ impl Store {
             || self.incident_edges(&rows),
             || (IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r])), renumbering(n, &rows)),
         );
+        if let Some(lost) = lost_from {
+            let src = self.edges.src_rows();
+            lost.extend(dead_edges.iter().map(|&e| src[e]));
+        }
         let (nodes, edges) = (&mut self.nodes, &mut self.edges);
         let rows_before = edges.rows();
         let (removed, ()) = crate::join::join_busy(
             || {
-                let removed = edges.remove_sorted(&dead_edges);
-                edges.remap_rows(&new_row);
-                removed
+                // The endpoint rows renumbered as they move.
+                edges.remove_sorted_renumbering(&dead_edges, &new_row)
             },
-            || {
-                for p in nodes.columns_mut().parent.iter_mut() {
-                    *p = if dead_ids.contains(*p) { NO_PARENT } else { *p };
-                }
-                nodes.remove_sorted(&rows);
-            },
+            // The children of removed nodes lose their parent as the parents move.
+            || nodes.remove_sorted_with_parents(&rows, |p| if dead_ids.contains(p) { NO_PARENT } else { p }),
         );
         self.out_base = None;
         let from = self.layout;

@@ -42,6 +42,8 @@ struct Scratch {
     recv: Vec<f32>,
     /// Per target: incoming change, received, inhibited (the streamed target pass).
     tgt: Vec<[f32; 4]>,
+    /// The source rows of the edges the deaths removed (see `degrees_after_deaths`).
+    lost_from: Vec<u32>,
     /// The edge pairs 5.1 asks before scanning for duplicates (large batches only).
     pairs: crate::model::pairs::PairFilter,
 }
@@ -325,26 +327,33 @@ fn step(
         ledger.dead += f64::from(store.nodes().energy()[r]);
     }
     rep.deaths = dead.len() as u64;
-    rep.edges_lost_to_death = store.remove_node_rows(&dead) as u64;
+    // Spawn's out-degrees are those pass B kept for 5.4 (pass A's count of every live out-edge,
+    // this step) less the edges the deaths remove, where the edge rows were streamed (else they
+    // are counted after the deaths).
+    let spawns = params.spawn.max_births_per_step > 0;
+    let derived = spawns && stream && sc.deg.len() == store.nodes().len();
+    if derived {
+        let mut lost = std::mem::take(&mut sc.lost_from);
+        lost.clear();
+        rep.edges_lost_to_death = store.remove_node_rows_noting(&dead, Some(&mut lost)) as u64;
+        degrees_after_deaths(&mut sc.deg, &dead, &lost);
+        sc.lost_from = lost;
+    } else {
+        rep.edges_lost_to_death = store.remove_node_rows(&dead) as u64;
+    }
     rep.times.death_ns = ns(t0);
 
     // 5.6
     let t0 = Instant::now();
-    if params.spawn.max_births_per_step > 0 {
+    if spawns {
         let n = store.nodes().len();
         let mut deg = std::mem::take(&mut sc.deg);
-        deg.clear();
-        deg.resize(n, 0);
-        let edges = store.edges();
-        if edges.tombstones() == 0 {
-            for &s in edges.src_rows() {
-                deg[s as usize] += 1;
-            }
+        if derived {
+            debug_assert_eq!(deg, out_degrees(store), "out-degrees from pass A less the deaths' edges");
         } else {
-            let dead = edges.tombstone_bits();
-            for (e, &s) in edges.src_rows().iter().enumerate() {
-                deg[s as usize] += u32::from(!crate::store::bit(dead, e));
-            }
+            deg.clear();
+            deg.resize(n, 0);
+            count_out_degrees(store, &mut deg);
         }
         // The out-edge view the growth rules read after this step is rebuilt (in the old
         // one's buffers) beside the choice of candidates (both only read the store); the
@@ -363,6 +372,38 @@ fn step(
     sc.last_total = Some((store.node_values_version(), rep.total_after));
     rep.ledger = ledger;
     Ok(rep)
+}
+
+/// Each node row's live out-degree, counted into `deg` (zeros, one per node row).
+fn count_out_degrees(store: &Store, deg: &mut [u32]) {
+    let edges = store.edges();
+    if edges.tombstones() == 0 {
+        for &s in edges.src_rows() {
+            deg[s as usize] += 1;
+        }
+    } else {
+        let dead = edges.tombstone_bits();
+        for (e, &s) in edges.src_rows().iter().enumerate() {
+            deg[s as usize] += u32::from(!crate::store::bit(dead, e));
+        }
+    }
+}
+
+/// [`count_out_degrees`] into a new vector (what debug builds check the derived ones against).
+fn out_degrees(store: &Store) -> Vec<u32> {
+    let mut deg = vec![0; store.nodes().len()];
+    count_out_degrees(store, &mut deg);
+    deg
+}
+
+/// The out-degrees after the deaths: `deg` (one per node row before the removal) less one for
+/// each removed edge (`lost_from`, their source rows then), the removed rows (`dead`,
+/// ascending) left out.
+fn degrees_after_deaths(deg: &mut Vec<u32>, dead: &[usize], lost_from: &[u32]) {
+    for &s in lost_from {
+        deg[s as usize] -= 1;
+    }
+    crate::store::compact(deg, dead);
 }
 
 /// Check `frame` and fill `e0` with the store's energies, sensory nodes set to their input
