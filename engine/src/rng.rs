@@ -237,7 +237,13 @@ vector_forms!(noise_fast, noise_of, noise_avx512, noise_avx2,
 #[inline(always)]
 fn noise_of(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], sigma: f32) -> [f32; LANES] {
     let w = lanes(keys, step, stream, ent, 0);
-    std::array::from_fn(|l| noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], sigma))
+    // A plain loop: `std::array::from_fn` is not inlined here, and out of line its closure
+    // would run without the vector form's features.
+    let mut z = [0.0f32; LANES];
+    for (l, z) in z.iter_mut().enumerate() {
+        *z = noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], sigma);
+    }
+    z
 }
 
 /// Entities per call of [`Rng::words_lanes`].
