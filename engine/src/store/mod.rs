@@ -214,6 +214,11 @@ impl Store {
         self.values_version = fresh_version();
         self.nodes.columns_mut()
     }
+    /// [`Store::node_values_mut`], with the edge table to read meanwhile.
+    pub(crate) fn node_values_mut_beside_edges(&mut self) -> (NodeColumnsMut<'_>, &EdgeTable) {
+        self.values_version = fresh_version();
+        (self.nodes.columns_mut(), &self.edges)
+    }
     /// A number that changes (to one never used before, by any store) whenever the node
     /// table may have changed: values handed out for writing, nodes added or removed. Edge
     /// edits leave it alone. Lets a reader reuse a sum over the node values.

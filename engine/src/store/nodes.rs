@@ -66,6 +66,8 @@ pub struct NodeColumnsMut<'a> {
     pub kinds: &'a [u8],
     /// Gain-class codes (read-only).
     pub gain_classes: &'a [u8],
+    /// Subtype codes (read-only).
+    pub subtypes: &'a [u8],
 }
 
 impl NodeTable {
@@ -218,6 +220,7 @@ impl NodeTable {
             ids: &self.id,
             kinds: &self.kind,
             gain_classes: &self.gain_class,
+            subtypes: &self.subtype,
         }
     }
     /// Bytes allocated for all columns (by capacity).

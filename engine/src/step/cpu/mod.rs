@@ -16,7 +16,7 @@ use std::time::Instant;
 use super::{Footprint, StepError, StepInput, StepReport, Stepper};
 use crate::config::Params;
 use crate::model::{edits, ledger::Ledger, rules::input_value, spawn};
-use crate::store::{NodeKind, Side, Store};
+use crate::store::{EdgeTable, NodeKind, Side, Store};
 
 use cache::HotCache;
 
@@ -310,13 +310,21 @@ fn step(
         )
     };
     sc.noise = noise;
+    let later = matches!(weights, transfer::NewWeights::Later);
     transfer::apply(cache, store, weights);
     rep.edges_conducting = conducting;
     rep.times.transfer_ns = ns(t0);
 
-    // 5.4
+    // 5.4, with the streamed path's plasticity (5.3) beside it: 5.3 reads pass C's incoming
+    // changes, `E0` and the edges, none of which 5.4 writes, and its weights take effect next
+    // step.
     let t0 = Instant::now();
-    let updated = update::run(sc, store, params, rng, t, &mut ledger)?;
+    let (c, s): (&HotCache, &Scratch) = (cache, sc);
+    let plasticity = later.then_some(|split: (&EdgeTable, &[u8], &[u8])| stream::plastic_updates(c, s, split, params));
+    let (updated, updates) = update::run(s, store, (params, rng, t), &mut ledger, plasticity)?;
+    if let Some(u) = updates {
+        transfer::apply(cache, store, transfer::NewWeights::Stream(u));
+    }
     rep.times.update_ns = ns(t0);
 
     // 5.5

@@ -19,7 +19,7 @@ use super::factors::{q_of, with_sign};
 use super::{Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::rules::flag;
-use crate::store::{NodeKind, Store};
+use crate::store::{EdgeTable, NodeKind, Store};
 
 /// Pass A: the sums and out-degree of every source, by streaming the edge rows.
 pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store) {
@@ -216,15 +216,11 @@ fn target_terms((meta, src, q, gates): EdgesIn<'_>, pair: &[[f32; 2]], terms: &m
 /// The new weight of a plastic edge: edge row, weight, target scale.
 pub(super) type WeightUpdate = (usize, f32, f32);
 
-/// Pass C and the plasticity of 5.3: per target the incoming change (into `sc.inc`); returns
-/// the ledger's `(received, inhibited)`, summed per fixed chunk of target rows as the
-/// compressed-row path does, and the new plastic weights (applied by [`apply_weights`]).
-pub(super) fn targets(
-    cache: &mut HotCache,
-    sc: &mut Scratch,
-    store: &Store,
-    params: &Params,
-) -> ((f64, f64), Vec<WeightUpdate>) {
+/// Pass C: per target the incoming change (into `sc.inc`); returns the ledger's `(received,
+/// inhibited)`, summed per fixed chunk of target rows as the compressed-row path does. (The
+/// plasticity of 5.3, which reads the incoming changes, runs beside 5.4: [`plastic_updates`],
+/// its weights written by [`apply_weights`].)
+pub(super) fn targets(cache: &mut HotCache, sc: &mut Scratch, store: &Store) -> (f64, f64) {
     let n = store.nodes().len();
     // Per target: incoming change, received, inhibited (16 bytes per target). Every entry
     // is +0 between steps (the pass after this one zeroes each as it reads it, and new
@@ -269,20 +265,23 @@ pub(super) fn targets(
         }
         (rs, is)
     });
-    let updates = if params.transfer.plasticity { plastic_updates(cache, sc, store, params) } else { Vec::new() };
-    (parts.iter().fold((0.0, 0.0), |(a, b), &(r, i)| (a + r, b + i)), updates)
+    parts.iter().fold((0.0, 0.0), |(a, b), &(r, i)| (a + r, b + i))
 }
 
-/// 5.3 on every conducting plastic edge of an active source, from the incoming changes.
-fn plastic_updates(cache: &HotCache, sc: &Scratch, store: &Store, params: &Params) -> Vec<WeightUpdate> {
+/// 5.3 on every conducting plastic edge of an active source, from the incoming changes
+/// (`store`: the edge table and the node kinds and subtypes).
+pub(super) fn plastic_updates(
+    cache: &HotCache,
+    sc: &Scratch,
+    (edges, kinds, subtypes): (&EdgeTable, &[u8], &[u8]),
+    params: &Params,
+) -> Vec<WeightUpdate> {
     let cap = params.energy.energy_cap;
     let [wmin, wmax] = params.transfer.plastic_weight_range;
     let ws = NodeKind::Workspace.code();
     let mut updates = Vec::new();
-    let (edges, nodes) = (store.edges(), store.nodes());
     // Learning rates where the flags say Plastic (the only rows read).
     let (src, dst, weights, lrs) = (edges.src_rows(), edges.dst_rows(), edges.weights(), edges.kind_params());
-    let (kinds, subtypes) = (nodes.kinds(), nodes.subtypes());
     let want = flag::PLASTIC | flag::CONDUCTS;
     // Per block of rows, the conducting plastic ones listed without a branch (they are
     // mixed with the others at random), then visited in order: each one's new weight is

@@ -29,6 +29,9 @@ pub(super) enum NewWeights {
     Stream(Vec<super::stream::WeightUpdate>),
     /// From the compressed-row path.
     Rows(Vec<Update>),
+    /// None yet: the streamed path leaves 5.3 to run beside 5.4 (see
+    /// [`super::stream::plastic_updates`]), which does not read the weights.
+    Later,
 }
 
 impl NewWeights {
@@ -37,6 +40,7 @@ impl NewWeights {
         match self {
             NewWeights::Stream(u) => u.is_empty(),
             NewWeights::Rows(u) => u.is_empty(),
+            NewWeights::Later => true,
         }
     }
 }
@@ -78,11 +82,9 @@ pub(super) fn compute(
         cache.sums_version = None;
         cache.steady = Vec::new();
         (paid_burned, conducting) = super::stream::amounts(cache, sc, store, params);
-        // Pass C and the plasticity run on one thread: the other takes the caller's work.
-        let updates;
-        ((received_inhibited, updates), ()) =
-            crate::join::join_busy(|| super::stream::targets(cache, sc, store, params), beside);
-        weights = NewWeights::Stream(updates);
+        // Pass C runs on one thread: the other takes the caller's work.
+        (received_inhibited, ()) = crate::join::join_busy(|| super::stream::targets(cache, sc, store), beside);
+        weights = if params.transfer.plasticity { NewWeights::Later } else { NewWeights::Stream(Vec::new()) };
     } else {
         let fresh = cache.sums_version != Some(store.version());
         cache.sums.resize(n, Default::default());
@@ -125,7 +127,7 @@ pub(super) fn apply(cache: &mut HotCache, store: &mut Store, weights: NewWeights
     match weights {
         NewWeights::Stream(u) => super::stream::apply_weights(cache, store, &u),
         NewWeights::Rows(u) if !u.is_empty() => apply_plasticity(cache, store, &u),
-        NewWeights::Rows(_) => {}
+        NewWeights::Rows(_) | NewWeights::Later => {}
     }
 }
 

@@ -5,7 +5,7 @@ use crate::config::Params;
 use crate::model::ledger::Ledger;
 use crate::rng::{Rng, Stream, LANES};
 use crate::step::StepError;
-use crate::store::{NodeKind, Store};
+use crate::store::{EdgeTable, NodeKind, Store};
 
 /// The noise of 5.4 for every dynamic row (others get 0), into `out`: LANES rows at once
 /// (vector Philox) where a block of rows has a dynamic node; the same bits as one draw per
@@ -45,23 +45,26 @@ pub(super) fn uses_out_degree(params: &Params) -> bool {
 
 /// Run 5.4 with the noise of [`fill_noise`] in `sc.noise`: new energies into the store, terms
 /// into `ledger`.
-pub(super) fn run(
-    sc: &mut Scratch,
+///
+/// `beside`, where given, runs meanwhile as the first piece of the work that the threads
+/// take (before the chunks of rows), with the edge table and the node kinds and subtypes,
+/// which 5.4 does not write; its result comes back beside 5.4's. (Cut in two pieces, the
+/// streamed plasticity measured slower.)
+pub(super) fn run<R: Send>(
+    sc: &Scratch,
     store: &mut Store,
-    params: &Params,
-    rng: &Rng,
-    t: u64,
+    (params, rng, t): (&Params, &Rng, u64),
     ledger: &mut Ledger,
-) -> Result<Updated, StepError> {
+    beside: Option<impl FnOnce((&EdgeTable, &[u8], &[u8])) -> R + Send>,
+) -> Result<(Updated, Option<R>), StepError> {
     let e = &params.energy;
     let floor = e.energy_floor;
     // The new energies go straight into the store (a step that fails here fails the run).
-    let cols = store.node_values_mut();
-    let (ids, kinds, gains) = (cols.ids, cols.kinds, cols.gain_classes);
+    let (cols, edges) = store.node_values_mut_beside_edges();
+    let (ids, kinds, gains, subtypes) = (cols.ids, cols.kinds, cols.gain_classes, cols.subtypes);
     let rule = Rule::of(params);
     let dynk = NodeKind::Dynamic.code();
     let use_deg = uses_out_degree(params);
-    let sc: &Scratch = sc;
     let no_deg = [0u32; BLOCK];
     let work = |(ci, chunk): (usize, &mut [f32])| {
         // Per block of rows: the new values and each row's ledger terms without a branch
@@ -129,8 +132,23 @@ pub(super) fn run(
         (l, bad, dead)
     };
     let rows = cols.energy.len();
-    let parts: Vec<(Ledger, Vec<u64>, Vec<usize>)> =
-        crate::join::chunk_map(cols.energy.chunks_mut(CHUNK).collect(), (rows, CHUNK), |i, c| work((i, c)));
+    let chunks: Vec<&mut [f32]> = cols.energy.chunks_mut(CHUNK).collect();
+    let (parts, aside) = if let Some(b) = beside {
+        let items = std::iter::once(Piece::Beside(b)).chain(chunks.into_iter().enumerate().map(Piece::Chunk));
+        let (mut parts, mut aside) = (Vec::new(), None);
+        for out in crate::join::busy_map(items.collect(), |_, piece| match piece {
+            Piece::Beside(b) => Done::Beside(b((edges, kinds, subtypes))),
+            Piece::Chunk(c) => Done::Chunk(work(c)),
+        }) {
+            match out {
+                Done::Beside(r) => aside = Some(r),
+                Done::Chunk(p) => parts.push(p),
+            }
+        }
+        (parts, aside)
+    } else {
+        (crate::join::chunk_map(chunks, (rows, CHUNK), |i, c| work((i, c))), None)
+    };
     let mut bad = Vec::new();
     let mut dead = Vec::new();
     let mut terms = Vec::with_capacity(parts.len());
@@ -154,7 +172,19 @@ pub(super) fn run(
     ledger.ws_relax = s.ws_relax;
     ledger.clamp_cap = s.clamp_cap;
     ledger.clamp_floor = s.clamp_floor;
-    Ok(Updated { dead })
+    Ok((Updated { dead }, aside))
+}
+
+/// A piece of [`run`]'s work: the work beside it, or a chunk of rows.
+enum Piece<'a, B> {
+    Beside(B),
+    Chunk((usize, &'a mut [f32])),
+}
+
+/// What a [`Piece`] gives.
+enum Done<R> {
+    Beside(R),
+    Chunk((Ledger, Vec<u64>, Vec<usize>)),
 }
 
 /// Rows per block of [`run`]'s loops.
