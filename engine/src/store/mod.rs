@@ -473,7 +473,7 @@ impl Store {
                 edges.remove_sorted_renumbering(&dead_edges, &new_row)
             },
             // The children of removed nodes lose their parent as the parents move.
-            || nodes.remove_sorted_with_parents(&rows, |p| if dead_ids.contains(p) { NO_PARENT } else { p }),
+            || nodes.remove_sorted_with_parents(&rows, |parents| dead_ids.clear_in(parents)),
         );
         self.out_base = None;
         let from = self.layout;

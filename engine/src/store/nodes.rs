@@ -4,7 +4,7 @@
 //! every column in one place, so no column can have a length other than the node count.
 
 use super::col::Col;
-use super::compact::{compact, compact_map};
+use super::compact::compact;
 use super::ids::{NodeId, NodeKind, NO_PARENT};
 use super::runs::Runs;
 
@@ -107,9 +107,9 @@ impl NodeTable {
         self.born_step.push(r.born_step);
     }
     /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping
-    /// the order of the rest (one `copy_within` per run of kept rows), each kept parent id
-    /// replaced by `parent` of it in the same pass.
-    pub(crate) fn remove_sorted_with_parents(&mut self, rows: &[usize], parent: impl Fn(u64) -> u64) {
+    /// the order of the rest (one `copy_within` per run of kept rows), after `parent` has
+    /// rewritten the parent column (the removed nodes' children lose their parent).
+    pub(crate) fn remove_sorted_with_parents(&mut self, rows: &[usize], parent: impl FnOnce(&mut [u64])) {
         compact(&mut self.id, rows);
         compact(&mut self.kind, rows);
         compact(&mut self.energy, rows);
@@ -118,7 +118,8 @@ impl NodeTable {
         compact(&mut self.growth_class, rows);
         compact(&mut self.gain_class, rows);
         compact(&mut self.max_out_degree, rows);
-        compact_map(&mut self.parent, rows, parent);
+        parent(&mut self.parent);
+        compact(&mut self.parent, rows);
         compact(&mut self.binding, rows);
         self.born_step.compact(rows);
     }
