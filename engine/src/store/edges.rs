@@ -3,9 +3,8 @@
 //! their ids are read through the node table ([`EdgeTable::src_ids`], [`EdgeTable::record`]),
 //! so the table holds no copy of them.
 //!
-//! Only [`EdgeTable::push`], [`EdgeTable::remove_sorted`] and the build's `from_build_columns`
-//! change lengths, each touching
-//! every column in one place.
+//! Only [`EdgeTable::push`], [`EdgeTable::remove_sorted_renumbering`] and the build's
+//! `from_build_columns` change lengths, each touching every column in one place.
 
 use super::col::Col;
 use super::compact::compact;

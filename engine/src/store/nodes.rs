@@ -1,7 +1,8 @@
 //! The node table: one private column per field of MODEL.md 1.1, rows in ascending id order.
 //!
-//! Only [`NodeTable::push`] and [`NodeTable::remove_sorted`] change lengths, and each touches
-//! every column in one place, so no column can have a length other than the node count.
+//! Only [`NodeTable::push`] and [`NodeTable::remove_sorted_with_parents`] change lengths,
+//! and each touches every column in one place, so no column can have a length other than the
+//! node count.
 
 use super::col::Col;
 use super::compact::compact;
