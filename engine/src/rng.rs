@@ -164,6 +164,12 @@ impl Rng {
 /// Function `$body` compiled for AVX-512F (`$avx512`) and for AVX2 (`$avx2`), and `$fast`,
 /// which calls the first of those the processor has, else `$body` itself: the same bits
 /// from each, only the speed differs.
+///
+/// Only what is inlined into `$body` takes the features: its loops must be plain loops or
+/// `#[inline(always)]` functions and methods. A closure, `std::array::from_fn` or an
+/// iterator adapter's `fold` that the compiler leaves out of line runs without them, as
+/// slowly as the portable form or slower (found with `objdump` on the compiled forms: look
+/// for `call`).
 macro_rules! vector_forms {
     ($fast:ident, $body:ident, $avx512:ident, $avx2:ident, ($($arg:ident: $ty:ty),*) -> $ret:ty) => {
         #[cfg(target_arch = "x86_64")]
@@ -237,8 +243,7 @@ vector_forms!(noise_fast, noise_of, noise_avx512, noise_avx2,
 #[inline(always)]
 fn noise_of(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], sigma: f32) -> [f32; LANES] {
     let w = lanes(keys, step, stream, ent, 0);
-    // A plain loop: `std::array::from_fn` is not inlined here, and out of line its closure
-    // would run without the vector form's features.
+    // A plain loop, not `std::array::from_fn` (see [`vector_forms!`]).
     let mut z = [0.0f32; LANES];
     for (l, z) in z.iter_mut().enumerate() {
         *z = noise_from_words([w[0][l], w[1][l], w[2][l], w[3][l]], sigma);

@@ -77,8 +77,7 @@ fn partial_lanes(kinds: &[u8], energy: &[f32]) -> Partial {
         lo: [[f32::INFINITY; STATS_LANES]; 3],
         hi: [[f32::NEG_INFINITY; STATS_LANES]; 3],
     };
-    // Plain loops: an iterator adapter's `fold` is not inlined here, and out of line it
-    // would not take the vector form's features.
+    // Plain loops, not an iterator adapter (see `vector_forms!`).
     let full = n - n % STATS_LANES;
     let mut at = 0;
     while at < full {
@@ -106,7 +105,7 @@ struct Lanes {
 
 impl Lanes {
     /// Rows `k` (kinds) and `e` (energies), at most [`STATS_LANES`], one to each lane. (A
-    /// function, not a closure: a closure would not take the vector form's features.)
+    /// method, not a closure: see `vector_forms!`.)
     #[inline(always)]
     fn add(&mut self, k: &[u8], e: &[f32]) {
         let ([c0, c1, c2], [t0, t1, t2]) = (&mut self.count, &mut self.total);

@@ -223,8 +223,7 @@ crate::rng::vector_forms!(sum_terms_fast, sum_terms, sum_terms_avx512, sum_terms
 /// chunk, so a row's lane is its row number's): eight interleaved sums per term in row
 /// order, added in lane order at the end of the chunk, a fixed order on any thread count,
 /// and not one chain of dependent additions per term (at least 23 us per step for
-/// `default.toml`'s 17,000 nodes on one thread). Plain loops: an iterator adapter's `fold`
-/// is not inlined into the compiled forms and would run without their features.
+/// `default.toml`'s 17,000 nodes on one thread). Plain loops (see `rng::vector_forms!`).
 #[inline(always)]
 fn sum_terms(sums: &mut [[f64; SUM_LANES]; 7], t: &Terms, m: usize) {
     let cols = [&t.hold, &t.upkeep, &t.gain, &t.noise, &t.relax, &t.cap, &t.floor];
