@@ -89,6 +89,9 @@ pub struct Csr {
     /// Whether the owner asked the view not to hold the other endpoints
     /// ([`Csr::set_targets`]).
     no_targets: bool,
+    /// Whether the view is as built, packed or to edit, with no edit since
+    /// ([`Csr::is_as_built`]).
+    as_built: bool,
 }
 
 impl Csr {
@@ -220,6 +223,7 @@ impl Csr {
             *l -= s;
         }
         self.holes = 0;
+        self.as_built = other.is_none();
     }
 
     /// [`Csr::group`] with no room: one offset per node row (a counting sort in `start`).
@@ -251,6 +255,7 @@ impl Csr {
         self.start.copy_within(0..n_nodes, 1);
         self.start[0] = 0;
         self.holes = 0;
+        self.as_built = true;
     }
 
     /// `items` cleared and sized to `total`, with exactly that room (a plain resize past the
@@ -276,6 +281,13 @@ impl Csr {
     /// Whether the groups lie packed (one offset per node row, no endpoints).
     pub fn is_packed(&self) -> bool {
         self.packed
+    }
+
+    /// Whether the view was built packed or to edit ([`Csr::rebuild_live_to_edit`]), with
+    /// no edit since: a view its owner builds afresh often (spawn's, every step), which need
+    /// not take on the upkeep of a view that follows a changing store at its first edit.
+    pub fn is_as_built(&self) -> bool {
+        self.as_built
     }
 
     /// From now on hold each item's other endpoint row beside it (`other[e]` for edge row
@@ -341,6 +353,7 @@ impl Csr {
     ) {
         debug_assert!(n_nodes >= self.n_nodes() && key.len() >= first, "append only grows the view");
         self.unpack();
+        self.as_built = false;
         if side.is_none() {
             self.beside.drop_side();
         }
@@ -398,6 +411,7 @@ impl Csr {
     /// Returns false, with the view left for a rebuild, where a row is not in its group.
     pub fn remove_rows(&mut self, rows: impl IntoIterator<Item = u32>, key: &[u32]) -> bool {
         self.unpack();
+        self.as_built = false;
         let rows: Vec<u32> = rows.into_iter().collect();
         for (i, &r) in rows.iter().enumerate() {
             // Each removal reads its key, then its group's bounds, then the group: the cache
@@ -436,6 +450,7 @@ impl Csr {
         if self.packed {
             return false;
         }
+        self.as_built = false;
         let (order, batches) = group_batches(&self.start, &self.len);
         let ranges: Vec<(usize, usize)> = batches.iter().map(|b| (b.lo, b.hi)).collect();
         let besides = self.beside.split(&ranges);
