@@ -89,9 +89,9 @@ pub struct Csr {
     /// Whether the owner asked the view not to hold the other endpoints
     /// ([`Csr::set_targets`]).
     no_targets: bool,
-    /// Whether the view is as built, packed or to edit, with no edit since
-    /// ([`Csr::is_as_built`]).
-    as_built: bool,
+    /// Whether the view holds no targets by its layout's choice, with no edit since
+    /// ([`Csr::is_fresh`]).
+    fresh: bool,
 }
 
 impl Csr {
@@ -223,7 +223,7 @@ impl Csr {
             *l -= s;
         }
         self.holes = 0;
-        self.as_built = other.is_none();
+        self.fresh = other.is_none();
     }
 
     /// [`Csr::group`] with no room: one offset per node row (a counting sort in `start`).
@@ -255,7 +255,7 @@ impl Csr {
         self.start.copy_within(0..n_nodes, 1);
         self.start[0] = 0;
         self.holes = 0;
-        self.as_built = true;
+        self.fresh = true;
     }
 
     /// `items` cleared and sized to `total`, with exactly that room (a plain resize past the
@@ -283,11 +283,13 @@ impl Csr {
         self.packed
     }
 
-    /// Whether the view was built packed or to edit ([`Csr::rebuild_live_to_edit`]), with
-    /// no edit since: a view its owner builds afresh often (spawn's, every step), which need
-    /// not take on the upkeep of a view that follows a changing store at its first edit.
-    pub fn is_as_built(&self) -> bool {
-        self.as_built
+    /// Whether the view was built packed or to edit ([`Csr::rebuild_live_to_edit`]), or
+    /// carried over a removal of node rows ([`Csr::carry_over_node_removal`], which drops
+    /// the targets), with no edit since: a view its owner lays out afresh often (spawn's,
+    /// every step), which need not take on the upkeep of a view that follows a changing
+    /// store at its first edit.
+    pub fn is_fresh(&self) -> bool {
+        self.fresh
     }
 
     /// From now on hold each item's other endpoint row beside it (`other[e]` for edge row
@@ -353,7 +355,7 @@ impl Csr {
     ) {
         debug_assert!(n_nodes >= self.n_nodes() && key.len() >= first, "append only grows the view");
         self.unpack();
-        self.as_built = false;
+        self.fresh = false;
         if side.is_none() {
             self.beside.drop_side();
         }
@@ -411,7 +413,7 @@ impl Csr {
     /// Returns false, with the view left for a rebuild, where a row is not in its group.
     pub fn remove_rows(&mut self, rows: impl IntoIterator<Item = u32>, key: &[u32]) -> bool {
         self.unpack();
-        self.as_built = false;
+        self.fresh = false;
         let rows: Vec<u32> = rows.into_iter().collect();
         for (i, &r) in rows.iter().enumerate() {
             // Each removal reads its key, then its group's bounds, then the group: the cache
@@ -450,7 +452,7 @@ impl Csr {
         if self.packed {
             return false;
         }
-        self.as_built = false;
+        self.fresh = false;
         let (order, batches) = group_batches(&self.start, &self.len);
         let ranges: Vec<(usize, usize)> = batches.iter().map(|b| (b.lo, b.hi)).collect();
         let besides = self.beside.split(&ranges);
@@ -487,6 +489,62 @@ impl Csr {
             }
         }
         ok
+    }
+
+    /// Count the view as fresh again ([`Csr::is_fresh`]) after the edits that complete a
+    /// fresh layout (the rows edited since it was complete, caught up with after a carry
+    /// over a node removal).
+    pub(crate) fn mark_fresh(&mut self) {
+        self.fresh = true;
+    }
+
+    /// Carry the view over a compaction of the edge rows that removed the node rows
+    /// `removed_nodes` (ascending) with every edge of theirs: `new_row[e]` is edge row `e`'s
+    /// row after it (`u32::MAX` for a removed one), `sources` the groups of the removed rows
+    /// (any order, repeats allowed). Every item takes its new row in one pass over the
+    /// items (the groups stay where they are), the groups of `sources` close the gaps of
+    /// their removed rows, and the removed node rows' groups (empty by then) are dropped.
+    /// What the view held beside its items is dropped; the view is fresh
+    /// ([`Csr::is_fresh`]). False, with the view left for a rebuild, where it is packed or
+    /// a removed node row's group still holds an edge.
+    pub(crate) fn carry_over_node_removal(
+        &mut self,
+        new_row: &[u32],
+        sources: &[u32],
+        removed_nodes: &[usize],
+    ) -> bool {
+        if self.packed {
+            return false;
+        }
+        // Items past a group's end (room, holes) are never read: renumbered all the same.
+        super::renumber_col(&mut self.items, new_row);
+        for &g in sources {
+            let g = g as usize;
+            let (Some(&s), Some(l)) = (self.start.get(g), self.len.get_mut(g)) else {
+                return false;
+            };
+            let group = &mut self.items[s as usize..(s + *l) as usize];
+            let mut w = 0;
+            for k in 0..group.len() {
+                let r = group[k];
+                group[w] = r;
+                w += usize::from(r != u32::MAX);
+            }
+            self.count -= group.len() - w;
+            *l = w as u32;
+        }
+        if removed_nodes.iter().any(|&r| self.len.get(r) != Some(&0)) {
+            return false;
+        }
+        for &r in removed_nodes {
+            self.holes += self.cap[r] as usize;
+        }
+        super::compact(&mut self.start, removed_nodes);
+        super::compact(&mut self.len, removed_nodes);
+        super::compact(&mut self.cap, removed_nodes);
+        self.beside.drop_all();
+        self.fresh = true;
+        true
     }
 
     /// Whether the holes left by moved groups pass an eighth of the items (time to rebuild).

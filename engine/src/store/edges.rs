@@ -158,6 +158,12 @@ fn renumber(col: &mut [u32], new_row: &[u32]) {
     }
 }
 
+/// Each row of `col` replaced by its new row (`new_row`; a row past its end by `u32::MAX`),
+/// in the compiled form the processor runs ([`renumber`]).
+pub(crate) fn renumber_col(col: &mut [u32], new_row: &[u32]) {
+    renumber_fast(col, new_row);
+}
+
 /// Rows from which a compaction moves the edge columns in parallel.
 const PARALLEL_COMPACTION_ROWS: usize = 1 << 18;
 

@@ -28,6 +28,7 @@ pub use col::Col;
 pub(crate) use compact::compact;
 pub(crate) use csr::{grow, lay_out_groups, moved_capacity, with_room, AHEAD, ROOM};
 pub use csr::{Csr, Topology};
+use edges::renumber_col;
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub(crate) use guess::{find_from_share, share};
@@ -113,12 +114,20 @@ pub struct Store {
 /// and the rows it removed (ascending). Every other row `r` moved to `r` less the removed
 /// rows below it, in order; so per-row data can be carried over without matching ids.
 /// A node removal makes one too (the incident edges and the tombstones removed), with
-/// `nodes_moved`: the node rows moved as well, so per-edge data that depends only on the
-/// edge and its endpoints' kinds carries over, but data grouped by node row does not.
+/// `removed_nodes`: the node rows moved as well, so per-edge data that depends only on the
+/// edge and its endpoints' kinds carries over, and data grouped by node row only where the
+/// groups of the removed rows are dropped too.
 #[derive(Debug)]
 pub struct Compaction {
-    /// Whether node rows were removed (and the edges' endpoint rows renumbered) too.
-    pub nodes_moved: bool,
+    /// The node rows removed (ascending; each node row `r` kept moved to `r` less the
+    /// removed ones below it), empty where only edge rows were.
+    pub removed_nodes: Vec<usize>,
+    /// Node rows before.
+    pub nodes_before: usize,
+    /// Where node rows were removed: the source row (before) of each removed edge row, in
+    /// no particular order (an out-edge view carried over the removal compacts those
+    /// groups); else empty.
+    pub removed_sources: Vec<u32>,
     /// [`Store::edge_layout`] before and after.
     pub from: u64,
     /// See `from`.
@@ -268,7 +277,9 @@ impl Store {
             self.layout = fresh_version();
             let removed = removed.iter().map(|&r| r as u32).collect();
             self.last_compaction = Some(std::sync::Arc::new(Compaction {
-                nodes_moved: false,
+                removed_nodes: Vec::new(),
+                nodes_before: self.nodes.len(),
+                removed_sources: Vec::new(),
                 from,
                 to: self.layout,
                 rows_before,
@@ -461,10 +472,17 @@ impl Store {
             || self.incident_edges(&rows),
             || (IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r])), renumbering(n, &rows)),
         );
+        let src = self.edges.src_rows();
         if let Some(lost) = lost_from {
-            let src = self.edges.src_rows();
             lost.extend(dead_edges.iter().map(|&e| src[e]));
         }
+        // The sources of every row the compaction removes: the dead edges and the tombstones.
+        let removed_sources: Vec<u32> = dead_edges
+            .iter()
+            .copied()
+            .chain(self.edges.tombstoned_rows().iter().map(|&r| r as usize))
+            .map(|e| src[e])
+            .collect();
         let (nodes, edges) = (&mut self.nodes, &mut self.edges);
         let rows_before = edges.rows();
         let (removed, ()) = crate::join::join_busy(
@@ -475,11 +493,13 @@ impl Store {
             // The children of removed nodes lose their parent as the parents move.
             || nodes.remove_sorted_with_parents(&rows, |parents| dead_ids.clear_in(parents)),
         );
-        self.out_base = None;
+        // (The out-edge view's base stays: the view can be carried over this compaction.)
         let from = self.layout;
         self.layout = fresh_version();
         self.last_compaction = Some(std::sync::Arc::new(Compaction {
-            nodes_moved: true,
+            removed_nodes: rows,
+            nodes_before: n,
+            removed_sources,
             from,
             to: self.layout,
             rows_before,
@@ -545,7 +565,7 @@ impl Store {
         rayon::join(
             || {
                 if !out_valid {
-                    out_view::refresh_out(out, out_base, carry.as_deref(), n, (src, dst), (dead, tombs), None);
+                    out_view::refresh_out(out, out_base, carry.as_deref(), n, (src, dst), (dead, tombs), (None, None));
                 }
             },
             || {
@@ -565,7 +585,7 @@ impl Store {
     pub fn refresh_out_edges(&mut self) {
         if !self.out_valid {
             let mut out = std::mem::take(&mut self.topology.out);
-            self.patch_out(&mut out, None);
+            self.patch_out(&mut out, None, None);
             self.set_out_edges(out);
         }
     }
@@ -588,41 +608,41 @@ impl Store {
         }
         let mut out = std::mem::take(&mut self.topology.out);
         let me: &Store = self;
-        let r = crate::join::join_busy(|| me.patch_out(&mut out, side), || beside(me)).1;
+        let r = crate::join::join_busy(|| me.patch_out(&mut out, side, None), || beside(me)).1;
         self.set_out_edges(out);
         r
     }
 
-    /// Rebuild the out-edge view with its bounds spelt out ([`Csr::build_live_to_edit`]) in
-    /// the buffers of the one it had, with `beside` run on another thread meanwhile: it reads
-    /// the store, but not its out-edge view (reading it panics in debug builds). `out_degree`
-    /// holds each node row's live out-edges.
-    pub(crate) fn rebuild_out_edges_to_edit_beside<R: Send>(
+    /// Bring the out-edge view up to date for edits that come at once (spawn's children's
+    /// edges), with `beside` run on another thread meanwhile: it reads the store, but not
+    /// its out-edge view (reading it panics in debug builds). Carried over the node removal
+    /// that made the current layout (and patched) where it can be, which leaves it fresh
+    /// ([`Csr::is_fresh`]); else rebuilt with its bounds spelt out
+    /// ([`Csr::build_live_to_edit`]) in the buffers of the one it had. `out_degree` holds
+    /// each node row's live out-edges.
+    pub(crate) fn refresh_out_edges_to_edit_beside<R: Send>(
         &mut self,
         out_degree: &[u32],
         beside: impl FnOnce(&Store) -> R + Send,
     ) -> R {
+        if self.out_valid {
+            return beside(self);
+        }
         let mut out = std::mem::take(&mut self.topology.out);
-        self.out_valid = false;
         let me: &Store = self;
-        let (n, e) = (me.nodes.len(), &me.edges);
-        let known = Some(out_degree);
-        let r = crate::join::join_busy(
-            || out.rebuild_live_to_edit(n, e.src_rows(), e.tombstone_bits(), known),
-            || beside(me),
-        )
-        .1;
+        let r = crate::join::join_busy(|| me.patch_out(&mut out, None, Some(out_degree)), || beside(me)).1;
         self.set_out_edges(out);
         r
     }
 
-    /// Bring `out` (the out-edge view as last complete) up to date with the tables.
-    fn patch_out(&self, out: &mut Csr, side: Option<Side<'_>>) {
+    /// Bring `out` (the out-edge view as last complete) up to date with the tables; where it
+    /// must be rebuilt, to edit from the out-degrees `to_edit` where given.
+    fn patch_out(&self, out: &mut Csr, side: Option<Side<'_>>, to_edit: Option<&[u32]>) {
         let e = &self.edges;
         let rows = (e.src_rows(), e.dst_rows());
         let (base, carry) = self.out_start();
         let (n, dead, tombs) = (self.nodes.len(), e.tombstone_bits(), e.tombstoned_rows());
-        out_view::refresh_out(out, base, carry.as_deref(), n, rows, (dead, tombs), side);
+        out_view::refresh_out(out, base, carry.as_deref(), n, rows, (dead, tombs), (side, to_edit));
     }
 
     /// Where the out-edge view's refresh starts: its base where it is of the current edge
@@ -632,7 +652,7 @@ impl Store {
         if self.out_layout == Some(self.layout) {
             return (self.out_base, None);
         }
-        let c = self.last_compaction.as_ref().filter(|c| c.to == self.layout && !c.nodes_moved);
+        let c = self.last_compaction.as_ref().filter(|c| c.to == self.layout);
         match c.filter(|c| Some(c.from) == self.out_layout) {
             Some(c) => (self.out_base, Some(c.clone())),
             None => (None, None),

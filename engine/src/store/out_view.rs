@@ -8,9 +8,9 @@ use super::{Compaction, Csr, OutBase, Renumber, Side};
 /// `dead` left out; `tombs`: the tombstoned rows in removal order): from `base` (nodes, edge
 /// rows and tombstones when it was last complete, rows only appended or tombstoned since)
 /// by dropping the new tombstones ([`Csr::remove_rows`]) and adding the new rows
-/// ([`Csr::append`]), O(edits); else by a rebuild, with room in the groups where the view
-/// had been built before (the store is changing). `side`: as in
-/// [`super::Store::refresh_out_edges_beside`].
+/// ([`Csr::append`]), O(edits); else by a rebuild: to edit from the out-degrees `to_edit`
+/// where given, else with room in the groups where the view had been built before (the
+/// store is changing). `side`: as in [`super::Store::refresh_out_edges_beside`].
 pub(super) fn refresh_out(
     out: &mut Csr,
     base: Option<OutBase>,
@@ -18,21 +18,37 @@ pub(super) fn refresh_out(
     n: usize,
     (src, dst): (&[u32], &[u32]),
     (dead, tombs): (&[u64], &[u32]),
-    side: Option<Side<'_>>,
+    (side, to_edit): (Option<Side<'_>>, Option<&[u32]>),
 ) {
     if let (Some((n0, e0, _)), Some(c)) = (base, carry) {
         // Complete just before the compaction `c`: the rows it removed leave the groups,
-        // the others are renumbered; then the rows tombstoned since the compaction leave
-        // them too, and the rows appended since the view was complete (renumbered too) are
-        // appended.
-        if n0 <= n
-            && out.n_nodes() == n0
+        // the others are renumbered (and where it removed node rows, their groups leave
+        // too); then the rows tombstoned since the compaction leave them, and the rows
+        // appended since the view was complete (renumbered too) are appended.
+        let ren = || Renumber::new(&c.removed, c.rows_before);
+        let carried = out.n_nodes() == n0
             && e0 <= c.rows_before
-            && out.carry_over(&Renumber::new(&c.removed, c.rows_before))
-        {
+            && if c.removed_nodes.is_empty() {
+                n0 <= n && out.carry_over(&ren())
+            } else {
+                n0 == c.nodes_before
+                    && n0 - c.removed_nodes.len() <= n
+                    && out.carry_over_node_removal(
+                        &new_rows(&c.removed, c.rows_before),
+                        &c.removed_sources,
+                        &c.removed_nodes,
+                    )
+            };
+        if carried {
+            // (The rows edited since the view was complete, caught up with here, are part of
+            // a fresh layout: the view stays fresh.)
+            let fresh = out.is_fresh();
             let first = e0 - c.removed.partition_point(|&r| (r as usize) < e0);
             if out.remove_rows(tombs.iter().copied().filter(|&r| (r as usize) < first), src) {
                 out.append(n, src, dst, first, dead, side);
+                if fresh {
+                    out.mark_fresh();
+                }
                 if !out.has_many_holes() {
                     if let Some(side) = side {
                         out.hold_side(side);
@@ -45,14 +61,15 @@ pub(super) fn refresh_out(
         n0 <= n && e0 <= src.len() && t0 <= tombs.len() && out.n_nodes() == n0 && out.count() <= e0
     }) {
         // Rows appended and tombstoned since were never in the view.
-        // A view patched a second time since it was built packed or to edit follows a
-        // changing store: it holds the targets from then on (a view built and patched once,
-        // as spawn's every step, does not pay for them).
-        let was_as_built = out.is_as_built();
+        // A view patched a second time since it was built packed or to edit (or carried
+        // over a node removal) follows a changing store: it holds the targets from then on
+        // (a view laid out afresh and patched once, as spawn's every step, does not pay for
+        // them).
+        let was_fresh = out.is_fresh();
         if out.remove_rows(tombs[t0..].iter().copied().filter(|&r| (r as usize) < e0), src) {
             out.append(n, src, dst, e0, dead, side);
             if !out.has_many_holes() {
-                if !was_as_built {
+                if !was_fresh {
                     out.hold_ends(dst);
                 }
                 if let Some(side) = side {
@@ -62,11 +79,28 @@ pub(super) fn refresh_out(
             }
         }
     }
-    if out.n_nodes() > 0 {
+    if let Some(deg) = to_edit {
+        out.rebuild_live_to_edit(n, src, dead, Some(deg));
+    } else if out.n_nodes() > 0 {
         out.rebuild_live_with_room(n, src, dst, dead, side);
     } else {
         out.rebuild_live(n, src, dead);
     }
+}
+
+/// Each of `rows_before` edge rows' row after a compaction that removed `removed`
+/// (ascending): its row less the removed rows below it, `u32::MAX` for a removed one. Runs
+/// of kept rows filled as ranges.
+fn new_rows(removed: &[u32], rows_before: usize) -> Vec<u32> {
+    let mut map = Vec::with_capacity(rows_before);
+    for (k, &r) in removed.iter().enumerate() {
+        let from = map.len() as u32;
+        map.extend((from..r).map(|e| e - k as u32));
+        map.push(u32::MAX);
+    }
+    let (from, k) = (map.len() as u32, removed.len() as u32);
+    map.extend((from..rows_before as u32).map(|e| e - k));
+    map
 }
 
 #[cfg(test)]
@@ -150,7 +184,9 @@ mod tests {
         s.refresh_out_edges();
         assert!(s.out_edges().ends(0).is_some(), "a view patched twice holds the targets");
         let deg: Vec<u32> = (0..s.nodes().len()).map(|r| s.out_edges().degree(r)).collect();
-        s.rebuild_out_edges_to_edit_beside(&deg, |_| ());
+        // (The tables changed in a way the view cannot follow: it is rebuilt.)
+        s.tables_mut_for_tests();
+        s.refresh_out_edges_to_edit_beside(&deg, |_| ());
         assert!(s.out_edges().ends(0).is_none(), "a view rebuilt to edit holds no targets");
         s.add_nodes(&[node(40)]);
         s.add_edges(&[edge(3, 40)]).expect("edge");
@@ -167,5 +203,54 @@ mod tests {
         );
         let want = Csr::build_live(s.nodes().len(), s.edges().src_rows(), s.edges().tombstone_bits());
         assert!(out.same_groups(&want), "and the groups of a rebuild");
+    }
+
+    /// A view carried over node removals (each with edges appended and tombstoned before
+    /// it, and children appended after) matches a rebuild each time, and stays fresh.
+    #[test]
+    fn a_view_carried_over_node_removals_matches_a_rebuild() {
+        let mut s = store();
+        s.set_max_tombstone_fraction(1.0);
+        let deg = |s: &Store| {
+            let mut d = vec![0u32; s.nodes().len()];
+            for (e, &src) in s.edges().src_rows().iter().enumerate() {
+                d[src as usize] += u32::from(s.edges().is_live(e));
+            }
+            d
+        };
+        s.refresh_out_edges_to_edit_beside(&deg(&s), |_| ());
+        for round in 0..6u64 {
+            // Edits since the view was complete: a tombstone and an append.
+            let live: Vec<usize> = (0..s.edges().rows()).filter(|&e| s.edges().is_live(e)).collect();
+            s.remove_edge_rows(&[live[(round as usize * 7) % live.len()]]);
+            let ids: Vec<u64> = s.nodes().ids().to_vec();
+            let (src, dst) = (s.edges().src_rows(), s.edges().dst_rows());
+            let taken = |d: usize| (0..src.len()).any(|e| s.edges().is_live(e) && src[e] == 1 && dst[e] as usize == d);
+            let d = (2..ids.len()).find(|&d| !taken(d)).expect("a free target");
+            s.add_edges(&[edge(ids[1], ids[d])]).expect("edge");
+            // Two nodes die with their edges.
+            let n = s.nodes().len();
+            s.remove_node_rows(&[3 + round as usize, n - 2]);
+            assert!(!s.last_compaction().is_some_and(|c| c.removed_nodes.is_empty()));
+            let d = deg(&s);
+            s.refresh_out_edges_to_edit_beside(&d, |_| ());
+            let want = Csr::build_live(s.nodes().len(), s.edges().src_rows(), s.edges().tombstone_bits());
+            assert!(s.out_edges().same_groups(&want), "round {round}: the carried view matches a rebuild");
+            assert!(s.out_edges().is_fresh(), "round {round}: carried, the view is fresh");
+            assert_eq!(s.out_edges().count(), s.edges().count());
+            // A child and its edge, patched in.
+            s.add_nodes(&[node(100 + round)]);
+            let child = s.nodes().ids()[s.nodes().len() - 1];
+            s.add_edges(&[edge(s.nodes().ids()[0], child)]).expect("edge");
+            s.refresh_out_edges();
+            assert_eq!(s.check_invariants(), Ok(()));
+        }
+    }
+
+    #[test]
+    fn new_rows_skip_the_removed() {
+        assert_eq!(super::new_rows(&[1, 2, 5], 7), vec![0, u32::MAX, u32::MAX, 1, 2, u32::MAX, 3]);
+        assert_eq!(super::new_rows(&[], 3), vec![0, 1, 2]);
+        assert_eq!(super::new_rows(&[0], 1), vec![u32::MAX]);
     }
 }

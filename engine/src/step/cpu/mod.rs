@@ -363,10 +363,10 @@ fn step(
             deg.resize(n, 0);
             count_out_degrees(store, &mut deg);
         }
-        // The out-edge view the growth rules read after this step is rebuilt (in the old
-        // one's buffers) beside the choice of candidates (both only read the store); the
-        // children's edges are appended to it.
-        let served = store.rebuild_out_edges_to_edit_beside(&deg, |st| spawn::candidates(st, params, &deg));
+        // The out-edge view the growth rules read after this step is carried over the
+        // deaths (or rebuilt, in the old one's buffers) beside the choice of candidates
+        // (both only read the store); the children's edges are appended to it.
+        let served = store.refresh_out_edges_to_edit_beside(&deg, |st| spawn::candidates(st, params, &deg));
         let c = spawn::births(store, params, rng, t, &deg, &served);
         sc.deg = deg;
         rep.births = c.births;

@@ -67,7 +67,9 @@ impl Basis {
     /// The store's compaction that made its layout from this one (rows this far in kept
     /// track of), if one did.
     fn compacted_to(self, store: &Store) -> Option<&crate::store::Compaction> {
-        store.last_compaction().filter(|c| !c.nodes_moved && c.from == self.layout && c.rows_before >= self.rows)
+        store
+            .last_compaction()
+            .filter(|c| c.removed_nodes.is_empty() && c.from == self.layout && c.rows_before >= self.rows)
     }
 
     fn of(store: &Store) -> Self {
