@@ -48,27 +48,33 @@ pub fn candidates(store: &Store, params: &Params, out_degree: &[u32]) -> Vec<(us
     let before = |a: &(usize, u32), b: &(usize, u32)| energy[b.0].total_cmp(&energy[a.0]).then(ids[a.0].cmp(&ids[b.0]));
     let mut cands: Vec<(usize, u32)> = Vec::with_capacity(served.min(nodes.len()) + 1);
     let (kinds, fertility, max_out) = (nodes.kinds(), nodes.fertility(), nodes.max_out_degree());
-    let dynamic_only = sp.spawn_from == SpawnFrom::Dynamic;
-    let sterile = Fertility::Sterile.code();
     // Once `budget` candidates are kept, `bar` is the energy of the last one.
     let mut bar = sp.spawn_threshold;
     let n = nodes.len().min(kinds.len()).min(fertility.len()).min(max_out.len()).min(out_degree.len());
-    // Each test alone is unpredictable and few nodes pass them all: compute them without
-    // branches for a block of rows (a loop the compiler vectorises), then visit the few that
-    // passed, testing the energy again against `bar` (which only rises).
-    const BLOCK: usize = 256;
-    let mut pass = [false; BLOCK];
-    for lo in (0..n).step_by(BLOCK) {
-        let hi = (lo + BLOCK).min(n);
-        for (k, p) in pass[..hi - lo].iter_mut().enumerate() {
-            let r = lo + k;
-            *p = (!dynamic_only | (kinds[r] == NodeKind::Dynamic.code()))
-                & (energy[r] > bar)
-                & (fertility[r] != sterile)
-                & (!sp.spawn_requires_free_slot | (out_degree[r] < u32::from(max_out[r])));
-        }
-        for r in lo..hi {
-            if !pass[r - lo] || !(energy[r] > bar) {
+    // Each test alone is unpredictable and few nodes pass them all: a mask per 64 rows of
+    // those that pass them all (against the threshold) without branches, in a compiled form,
+    // then the few that passed, their energy tested again against `bar` (which only rises).
+    let cols = Columns {
+        kinds: &kinds[..n],
+        energy: &energy[..n],
+        fertility: &fertility[..n],
+        max_out: &max_out[..n],
+        out_degree: &out_degree[..n],
+    };
+    let tests = Tests {
+        dynamic_only: sp.spawn_from == SpawnFrom::Dynamic,
+        threshold: bar,
+        sterile: Fertility::Sterile.code(),
+        free_slot: sp.spawn_requires_free_slot,
+    };
+    let mut masks = vec![0u64; n.div_ceil(64)];
+    passing_fast(cols, tests, &mut masks);
+    for (b, &m) in masks.iter().enumerate() {
+        let mut m = m;
+        while m != 0 {
+            let r = b * 64 + m.trailing_zeros() as usize;
+            m &= m - 1;
+            if !(energy[r] > bar) {
                 continue;
             }
             let e = energy[r];
@@ -88,6 +94,52 @@ pub fn candidates(store: &Store, params: &Params, out_degree: &[u32]) -> Vec<(us
     }
 
     cands
+}
+
+/// The node columns the candidates' tests read, each as long as the node rows tested.
+#[derive(Clone, Copy)]
+struct Columns<'a> {
+    kinds: &'a [u8],
+    energy: &'a [f32],
+    fertility: &'a [u8],
+    max_out: &'a [u16],
+    out_degree: &'a [u32],
+}
+
+/// The candidates' tests of 5.6: a dynamic node where only those spawn, energy above the
+/// threshold, not sterile, and a free out-edge slot where one is required.
+#[derive(Clone, Copy)]
+struct Tests {
+    dynamic_only: bool,
+    threshold: f32,
+    sterile: u8,
+    free_slot: bool,
+}
+
+crate::rng::vector_forms!(passing_fast, passing, passing_avx512, passing_avx2,
+    (c: Columns<'_>, t: Tests, masks: &mut [u64]) -> ());
+
+/// Bit `r % 64` of `masks[r / 64]` set where row `r` passes every test, for each row of the
+/// columns (`masks`: one word per 64 of them): a loop without branches per block of 64
+/// rows, which the compiled forms vectorise.
+#[inline(always)]
+fn passing(c: Columns<'_>, t: Tests, masks: &mut [u64]) {
+    let dynamic = NodeKind::Dynamic.code();
+    for (b, m) in masks.iter_mut().enumerate() {
+        let lo = b * 64;
+        let hi = (lo + 64).min(c.kinds.len());
+        let (k, e, f) = (&c.kinds[lo..hi], &c.energy[lo..hi], &c.fertility[lo..hi]);
+        let (mo, d) = (&c.max_out[lo..hi], &c.out_degree[lo..hi]);
+        let mut w = 0u64;
+        for i in 0..k.len() {
+            let p = (!t.dynamic_only | (k[i] == dynamic))
+                & (e[i] > t.threshold)
+                & (f[i] != t.sterile)
+                & (!t.free_slot | (d[i] < u32::from(mo[i])));
+            w |= u64::from(p) << i;
+        }
+        *m = w;
+    }
 }
 
 /// Births for a node table of the store's size: `max_births_per_step`, less where
@@ -187,4 +239,60 @@ pub fn births(
     c.wired = edges.len() as u64;
     store.add_edges_at_rows(&edges, &rows);
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{passing, passing_avx2, passing_avx512, Columns, Tests};
+
+    /// Every compiled form of the candidates' masks agrees with the portable one, which
+    /// agrees with the tests row by row, over rows that do not fill the last word.
+    #[test]
+    fn the_masks_of_passing_rows_agree_in_every_form() {
+        let mut next = crate::rng::test_words(99);
+        let n = 1000;
+        let words: Vec<u64> = (0..n).map(|_| next()).collect();
+        let kinds: Vec<u8> = words.iter().map(|w| (w % 3) as u8).collect();
+        let energy: Vec<f32> = words.iter().map(|w| ((w >> 8) % 100) as f32 / 10.0).collect();
+        let fertility: Vec<u8> = words.iter().map(|w| ((w >> 16) % 3) as u8).collect();
+        let max_out: Vec<u16> = words.iter().map(|w| ((w >> 24) % 8) as u16).collect();
+        let out_degree: Vec<u32> = words.iter().map(|w| ((w >> 32) % 9) as u32).collect();
+        let c = Columns {
+            kinds: &kinds,
+            energy: &energy,
+            fertility: &fertility,
+            max_out: &max_out,
+            out_degree: &out_degree,
+        };
+        let dynamic = crate::store::NodeKind::Dynamic.code();
+        for (dynamic_only, free_slot) in [(true, true), (false, false), (true, false)] {
+            let t = Tests { dynamic_only, threshold: 4.0, sterile: 2, free_slot };
+            let want: Vec<bool> = (0..n)
+                .map(|r| {
+                    (!dynamic_only || kinds[r] == dynamic)
+                        && energy[r] > 4.0
+                        && fertility[r] != 2
+                        && (!free_slot || out_degree[r] < u32::from(max_out[r]))
+                })
+                .collect();
+            let bits = |m: &[u64]| (0..n).map(|r| m[r / 64] >> (r % 64) & 1 == 1).collect::<Vec<bool>>();
+            let mut m = vec![0u64; n.div_ceil(64)];
+            passing(c, t, &mut m);
+            assert_eq!(bits(&m), want, "portable");
+            assert!(want.iter().any(|&p| p) && !want.iter().all(|&p| p));
+            for form in crate::rng::forms_found() {
+                let mut got = vec![0u64; n.div_ceil(64)];
+                #[allow(unsafe_code)]
+                // SAFETY: each form is called only where its feature was detected.
+                unsafe {
+                    if form == "avx2" {
+                        passing_avx2(c, t, &mut got);
+                    } else {
+                        passing_avx512(c, t, &mut got);
+                    }
+                }
+                assert_eq!(got, m, "{form}");
+            }
+        }
+    }
 }
