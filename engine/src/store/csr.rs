@@ -284,10 +284,9 @@ impl Csr {
     }
 
     /// Whether the view was built packed or to edit ([`Csr::rebuild_live_to_edit`]), or
-    /// carried over a removal of node rows ([`Csr::carry_over_node_removal`], which drops
-    /// the targets), with no edit since: a view its owner lays out afresh often (spawn's,
-    /// every step), which need not take on the upkeep of a view that follows a changing
-    /// store at its first edit.
+    /// carried over a removal of node rows (which drops the targets), with no edit since: a
+    /// view its owner lays out afresh often (spawn's, every step), which need not take on
+    /// the upkeep of a view that follows a changing store at its first edit.
     pub fn is_fresh(&self) -> bool {
         self.fresh
     }
