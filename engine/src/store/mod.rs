@@ -472,17 +472,18 @@ impl Store {
             || self.incident_edges(&rows),
             || (IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r])), renumbering(n, &rows)),
         );
+        // The sources of every row the compaction removes: the dead edges (those are what
+        // `lost_from` notes), then the tombstones.
         let src = self.edges.src_rows();
-        if let Some(lost) = lost_from {
-            lost.extend(dead_edges.iter().map(|&e| src[e]));
-        }
-        // The sources of every row the compaction removes: the dead edges and the tombstones.
         let removed_sources: Vec<u32> = dead_edges
             .iter()
             .copied()
             .chain(self.edges.tombstoned_rows().iter().map(|&r| r as usize))
             .map(|e| src[e])
             .collect();
+        if let Some(lost) = lost_from {
+            lost.extend_from_slice(&removed_sources[..dead_edges.len()]);
+        }
         let (nodes, edges) = (&mut self.nodes, &mut self.edges);
         let rows_before = edges.rows();
         let (removed, ()) = crate::join::join_busy(
