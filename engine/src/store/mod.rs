@@ -470,7 +470,7 @@ impl Store {
         let n = self.nodes.len();
         let (dead_edges, (dead_ids, new_row)) = crate::join::join_busy(
             || self.incident_edges(&rows),
-            || (IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r])), renumbering(n, &rows)),
+            || (IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r])), renumbering(n, rows.iter().copied())),
         );
         // The sources of every row the compaction removes: the dead edges (those are what
         // `lost_from` notes), then the tombstones.
@@ -708,20 +708,19 @@ impl Store {
     }
 }
 
-/// Per node row of `n`, its row once the rows `rows` (ascending, distinct) are removed: old
-/// row r moves to r - (removed rows below r); a removed row maps to `u32::MAX`.
-fn renumbering(n: usize, rows: &[usize]) -> Vec<u32> {
-    let mut new_row = vec![0u32; n];
-    let mut removed = 0usize;
-    let mut next_dead = rows.iter().peekable();
-    for (r, slot) in new_row.iter_mut().enumerate() {
-        if next_dead.peek() == Some(&&r) {
-            next_dead.next();
-            removed += 1;
-            *slot = u32::MAX;
-        } else {
-            *slot = (r - removed) as u32;
-        }
+/// Per row of `n` (node rows, or edge rows), its row once the rows `removed` (ascending,
+/// distinct, each below `n`) are removed: old row r moves to r - (removed rows below r); a
+/// removed row maps to `u32::MAX`. Runs of kept rows filled as ranges.
+pub(super) fn renumbering(n: usize, removed: impl IntoIterator<Item = usize>) -> Vec<u32> {
+    let mut new_row = Vec::with_capacity(n);
+    let mut k = 0u32;
+    for r in removed {
+        let from = new_row.len() as u32;
+        new_row.extend((from..r as u32).map(|e| e - k));
+        new_row.push(u32::MAX);
+        k += 1;
     }
+    let from = new_row.len() as u32;
+    new_row.extend((from..n as u32).map(|e| e - k));
     new_row
 }

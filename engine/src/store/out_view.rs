@@ -41,7 +41,7 @@ pub(super) fn refresh_out(
                     && n0 == c.nodes_before
                     && n0 - c.removed_nodes.len() <= n
                     && out.carry_over_node_removal(
-                        &new_rows(&c.removed, c.rows_before),
+                        &super::renumbering(c.rows_before, c.removed.iter().map(|&r| r as usize)),
                         &c.removed_sources,
                         &c.removed_nodes,
                     )
@@ -93,21 +93,6 @@ pub(super) fn refresh_out(
     } else {
         out.rebuild_live(n, src, dead);
     }
-}
-
-/// Each of `rows_before` edge rows' row after a compaction that removed `removed`
-/// (ascending): its row less the removed rows below it, `u32::MAX` for a removed one. Runs
-/// of kept rows filled as ranges.
-fn new_rows(removed: &[u32], rows_before: usize) -> Vec<u32> {
-    let mut map = Vec::with_capacity(rows_before);
-    for (k, &r) in removed.iter().enumerate() {
-        let from = map.len() as u32;
-        map.extend((from..r).map(|e| e - k as u32));
-        map.push(u32::MAX);
-    }
-    let (from, k) = (map.len() as u32, removed.len() as u32);
-    map.extend((from..rows_before as u32).map(|e| e - k));
-    map
 }
 
 #[cfg(test)]
@@ -255,9 +240,10 @@ mod tests {
     }
 
     #[test]
-    fn new_rows_skip_the_removed() {
-        assert_eq!(super::new_rows(&[1, 2, 5], 7), vec![0, u32::MAX, u32::MAX, 1, 2, u32::MAX, 3]);
-        assert_eq!(super::new_rows(&[], 3), vec![0, 1, 2]);
-        assert_eq!(super::new_rows(&[0], 1), vec![u32::MAX]);
+    fn renumbering_skips_the_removed() {
+        use crate::store::renumbering;
+        assert_eq!(renumbering(7, [1, 2, 5]), vec![0, u32::MAX, u32::MAX, 1, 2, u32::MAX, 3]);
+        assert_eq!(renumbering(3, [0usize; 0]), vec![0, 1, 2]);
+        assert_eq!(renumbering(1, [0]), vec![u32::MAX]);
     }
 }
