@@ -351,6 +351,7 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     let nodes = view.nodes;
     let rule = CullRule::new(params);
     let cols = CullColumns::new(nodes, edges);
+    let kinds = rule.kind_words(nodes.kinds());
     // The first `max` edge rows that meet the condition, in ascending order: each fixed
     // chunk of rows lists its hits, the lists are joined in chunk order. The chunks are
     // taken from a counter by every thread of the pool that is free ([`busy_map`]): the
@@ -360,19 +361,22 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
         let (lo, hi) = (c * CULL_CHUNK, ((c + 1) * CULL_CHUNK).min(edges.rows()));
         let mut out = Vec::new();
         // The condition for a block of rows without branches (its parts are
-        // unpredictable), then the few rows that meet it, in order.
+        // unpredictable), one bit per row, then the few rows that meet it, in order.
         const BLOCK: usize = 256;
-        let mut hit = [false; BLOCK];
+        let mut hits = [0u64; BLOCK / 64];
         for b in (lo..hi).step_by(BLOCK) {
             let bhi = (b + BLOCK).min(hi);
-            for (k, h) in hit[..bhi - b].iter_mut().enumerate() {
-                *h = rule.row(&cols, b + k);
-            }
-            for (k, &h) in hit[..bhi - b].iter().enumerate() {
-                if h && edges.is_live(b + k) {
-                    out.push(EdgeId(edges.id(b + k)));
-                    if out.len() == max {
-                        return out;
+            rule.masks(&cols, &kinds, b..bhi, &mut hits[..(bhi - b).div_ceil(64)]);
+            for (w, &word) in hits[..(bhi - b).div_ceil(64)].iter().enumerate() {
+                let mut m = word;
+                while m != 0 {
+                    let r = b + w * 64 + m.trailing_zeros() as usize;
+                    m &= m - 1;
+                    if edges.is_live(r) {
+                        out.push(EdgeId(edges.id(r)));
+                        if out.len() == max {
+                            return out;
+                        }
                     }
                 }
             }
