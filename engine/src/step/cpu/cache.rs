@@ -38,7 +38,11 @@ use crate::store::{NodeKind, Store, AHEAD};
 /// sensory nodes, `n` the number of conducting edges, and `deg` the out-degree. Both counts
 /// are `u16`: an out-degree is at most the source's `max_out_degree`, a `u16` (a store
 /// invariant, checked in debug builds).
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// `repr(C)`: the streamed pass A adds an edge's terms to all five in one 16-byte access
+/// (`stream::add_source_terms`), which relies on this layout.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[repr(C)]
 pub(super) struct Sums {
     pub c: f32,
     pub p: f32,
@@ -47,6 +51,8 @@ pub(super) struct Sums {
     /// Out-degree (every out-edge).
     pub deg: u16,
 }
+
+const _: () = assert!(std::mem::size_of::<Sums>() == 16, "Sums is read and written as 16 bytes");
 
 impl Sums {
     /// Add one out-edge (flags `f`, factor `q`, conducting this step if `open`), in the

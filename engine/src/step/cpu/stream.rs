@@ -35,37 +35,76 @@ pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store)
     let n_edges = meta.len().min(q.len()).min(src.len()).min(gates.len());
     // Per block of edge rows: each edge's terms without a branch (vectorised), then added
     // into its source's sums in row order (see `source_terms`).
-    let (mut terms, mut counts) = ([[0.0f32; 3]; BLOCK], [0u32; BLOCK]);
+    let mut terms = [[0.0f32; 4]; BLOCK];
     for lo in (0..n_edges).step_by(BLOCK) {
         let rows = lo..(lo + BLOCK).min(n_edges);
         let m = rows.len();
         let cols = (&meta[rows.clone()], &src[rows.clone()], &q[rows.clone()], &gates[rows.clone()]);
-        source_terms_fast(cols, e0, (&mut terms, &mut counts));
-        for ((&s, [b, c, p]), &k) in src[rows].iter().zip(&terms[..m]).zip(&counts[..m]) {
-            let sums = &mut sums[s as usize];
-            sums.b += b;
+        source_terms_fast(cols, e0, &mut terms);
+        add_source_terms(sums, &src[rows], &terms[..m]);
+    }
+}
+
+/// Add each edge's terms (of [`source_terms`]) into its source's sums, in row order: the
+/// three sums as `f32` additions, the two counts as one addition of their word (the
+/// conducting count, at most the out-degree, a `u16`, never carries into it).
+#[cfg(not(target_arch = "x86_64"))]
+fn add_source_terms(sums: &mut [Sums], src: &[u32], terms: &[[f32; 4]]) {
+    for (&s, &[c, p, b, k]) in src.iter().zip(terms) {
+        if let Some(sums) = sums.get_mut(s as usize) {
+            let k = k.to_bits();
             sums.c += c;
             sums.p += p;
-            sums.n += (k & 1) as u16;
+            sums.b += b;
+            sums.n += (k & 0xffff) as u16;
             sums.deg += (k >> 16) as u16;
         }
     }
 }
 
+/// Add each edge's terms (of [`source_terms`]) into its source's sums, in row order: one
+/// 16-byte read and write of the sums per edge (three of each, field by field, measured
+/// slower), the three sums as `f32` additions lane by lane (the bits of scalar additions),
+/// the two counts as one addition of their word (the conducting count, at most the
+/// out-degree, a `u16`, never carries into it).
+#[cfg(target_arch = "x86_64")]
+fn add_source_terms(sums: &mut [Sums], src: &[u32], terms: &[[f32; 4]]) {
+    use std::arch::x86_64::{
+        _mm_add_epi32, _mm_add_ps, _mm_and_ps, _mm_andnot_ps, _mm_castps_si128, _mm_castsi128_ps, _mm_loadu_ps,
+        _mm_or_ps, _mm_set_epi32, _mm_storeu_ps,
+    };
+    for (&s, t) in src.iter().zip(terms) {
+        let Some(cur) = sums.get_mut(s as usize) else { continue };
+        let at: *mut f32 = (cur as *mut Sums).cast();
+        #[allow(unsafe_code)]
+        // SAFETY: `Sums` is `repr(C)`, 16 bytes (three `f32` then the two `u16` counts, the
+        // conducting one first: the low half of the little-endian word at byte 12), so `at`
+        // points to 16 bytes that are `cur` alone, borrowed mutably here; `t` is 16 bytes.
+        // Unaligned loads and stores of 16 bytes, and SSE2 operations, which every x86_64
+        // processor has.
+        unsafe {
+            // Lanes 0 to 2 (the sums); lane 3 holds the counts' word.
+            let sums_lanes = _mm_castsi128_ps(_mm_set_epi32(0, -1, -1, -1));
+            let (old, add) = (_mm_loadu_ps(at), _mm_loadu_ps(t.as_ptr()));
+            // The sums with the counts' lane at +0 (no arithmetic on its bits as a float).
+            let f = _mm_add_ps(_mm_and_ps(old, sums_lanes), _mm_and_ps(add, sums_lanes));
+            let k = _mm_castsi128_ps(_mm_add_epi32(_mm_castps_si128(old), _mm_castps_si128(add)));
+            _mm_storeu_ps(at, _mm_or_ps(_mm_and_ps(sums_lanes, f), _mm_andnot_ps(sums_lanes, k)));
+        }
+    }
+}
+
 crate::rng::vector_forms!(source_terms_fast, source_terms, source_terms_avx512, source_terms_avx2,
-    (c: EdgesIn<'_>, e0: &[f32], o: (&mut [[f32; 3]; BLOCK], &mut [u32; BLOCK])) -> ());
+    (c: EdgesIn<'_>, e0: &[f32], o: &mut [[f32; 4]; BLOCK]) -> ());
 
 /// Pass A's terms of one block of edge rows: per edge its `q_e` times its factors in its
-/// source's `b`, `c` and `p` sums (as [`Sums::add_edge`] computes them: each product is
-/// `q_e` or +0), and its counts, conducting in bit 0 and live in bit 16. Gated edges of an
+/// source's `c`, `p` and `b` sums (as [`Sums::add_edge`] computes them: each product is
+/// `q_e` or +0), and, as the bits of the fourth lane, its counts: conducting in bit 0 and
+/// live in bit 16 (the lanes in the order of [`Sums`]' fields). Gated edges of an
 /// inactive source count as open or closed here by its `E0`, where the compressed-row path
 /// counts them closed: those sums are not used (an inactive source moves nothing).
 #[inline(always)]
-fn source_terms(
-    (meta, src, q, gates): EdgesIn<'_>,
-    e0: &[f32],
-    (terms, counts): (&mut [[f32; 3]; BLOCK], &mut [u32; BLOCK]),
-) {
+fn source_terms((meta, src, q, gates): EdgesIn<'_>, e0: &[f32], terms: &mut [[f32; 4]; BLOCK]) {
     let m = meta.len().min(src.len()).min(q.len()).min(gates.len()).min(BLOCK);
     for k in 0..m {
         let f = meta[k];
@@ -73,8 +112,8 @@ fn source_terms(
         let open = conducts(f, x0, gates[k]);
         let (into_sensory, neg) = (f & flag::INTO_SENSORY != 0, f & flag::NEGATIVE != 0);
         let one = |b: bool| if b { 1.0f32 } else { 0.0 };
-        terms[k] = [q[k] * one(into_sensory), q[k] * one(open), q[k] * one(open & !neg)];
-        counts[k] = u32::from(open) | u32::from(f & flag::DEAD == 0) << 16;
+        let counts = u32::from(open) | u32::from(f & flag::DEAD == 0) << 16;
+        terms[k] = [q[k] * one(open), q[k] * one(open & !neg), q[k] * one(into_sensory), f32::from_bits(counts)];
     }
 }
 
@@ -391,9 +430,9 @@ mod tests {
         let q: Vec<f32> = (0..m).map(|k| if meta[k] == flag::DEAD { 0.0 } else { unit(next()) * 2.0 }).collect();
         let gates: Vec<f32> = (0..m).map(|_| unit(next()) * 5.0).collect();
         let cols = (&meta[..], &src[..], &q[..], &gates[..]);
-        let (mut t, mut s, mut counts) = ([[0.0f32; 4]; BLOCK], [[0.0f32; 3]; BLOCK], [0u32; BLOCK]);
+        let (mut t, mut s) = ([[0.0f32; 4]; BLOCK], [[0.0f32; 4]; BLOCK]);
         target_terms(cols, &pair, &mut t);
-        source_terms(cols, &e0, (&mut s, &mut counts));
+        source_terms(cols, &e0, &mut s);
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         for k in 0..m {
             let (f, sr) = (meta[k], src[k] as usize);
@@ -405,26 +444,33 @@ mod tests {
             // Pass A: one edge's sums as `Sums::add_edge` adds it.
             let mut one = Sums::default();
             one.add_edge(f, q[k], conducts(f, e0[sr], gates[k]));
-            assert_eq!(bits(&s[k]), bits(&[one.b, one.c, one.p]), "pass A, edge {k}, flags {f:#x}");
-            assert_eq!(counts[k], u32::from(one.n) | u32::from(one.deg) << 16, "pass A counts, edge {k}");
+            assert_eq!(bits(&s[k][..3]), bits(&[one.c, one.p, one.b]), "pass A, edge {k}, flags {f:#x}");
+            assert_eq!(s[k][3].to_bits(), u32::from(one.n) | u32::from(one.deg) << 16, "pass A counts, edge {k}");
+            // Added into sums that hold some edges already: the bits of `Sums::add_edge`.
+            let mut before = Sums { c: 1.5, p: 0.25, b: 3.0, n: 7, deg: 9 };
+            let mut added = before;
+            super::add_source_terms(std::slice::from_mut(&mut added), &[0], &s[k..k + 1]);
+            before.add_edge(f, q[k], conducts(f, e0[sr], gates[k]));
+            let fields = |x: &Sums| (x.c.to_bits(), x.p.to_bits(), x.b.to_bits(), x.n, x.deg);
+            assert_eq!(fields(&added), fields(&before), "pass A added, edge {k}, flags {f:#x}");
         }
         // Every compiled form gives the same bits.
         #[cfg(target_arch = "x86_64")]
         for name in crate::rng::forms_found() {
-            let (mut t2, mut s2, mut c2) = ([[0.0f32; 4]; BLOCK], [[0.0f32; 3]; BLOCK], [0u32; BLOCK]);
+            let (mut t2, mut s2) = ([[0.0f32; 4]; BLOCK], [[0.0f32; 4]; BLOCK]);
             #[allow(unsafe_code)]
             // SAFETY: each form is called only where its feature was detected just above.
             unsafe {
                 if name == "avx2" {
                     super::target_terms_avx2(cols, &pair, &mut t2);
-                    super::source_terms_avx2(cols, &e0, (&mut s2, &mut c2));
+                    super::source_terms_avx2(cols, &e0, &mut s2);
                 } else {
                     super::target_terms_avx512(cols, &pair, &mut t2);
-                    super::source_terms_avx512(cols, &e0, (&mut s2, &mut c2));
+                    super::source_terms_avx512(cols, &e0, &mut s2);
                 }
             }
             assert_eq!(bits(t2.as_flattened()), bits(t.as_flattened()), "{name}");
-            assert_eq!((bits(s2.as_flattened()), c2), (bits(s.as_flattened()), counts), "{name}");
+            assert_eq!(bits(s2.as_flattened()), bits(s.as_flattened()), "{name}");
         }
     }
 
