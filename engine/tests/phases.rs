@@ -10,7 +10,7 @@ use neuroflux::config::DirectionRule;
 use neuroflux::growth::{propose, EdgeProposal, GraphView, Proposals};
 use neuroflux::model::edits::apply_edits;
 use neuroflux::model::rules::{admit, Admission, Reject};
-use neuroflux::store::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind};
+use neuroflux::store::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, NodeRecord};
 
 use NodeKind::{Dynamic as D, Sensory as S, Workspace as W};
 
@@ -484,6 +484,22 @@ fn per_node_sums_follow_ascending_edge_ids() {
     assert_eq!(step_energies(&mut s, &[])[3], 0.0);
     let mut s = sim(p, &nodes, &[exc(0, 3, 1.0), inh, exc(1, 3, 1.0)]);
     assert_eq!(step_energies(&mut s, &[])[3], 1.0);
+}
+
+#[test]
+fn sensory_nodes_take_their_input_wherever_their_rows_lie() {
+    // Sensory nodes first (as the build lays them out), and one after a dynamic node.
+    let p = quiet(|c| {
+        c.graph.sensory_width = 3;
+        c.graph.sensory_height = 1;
+        c.graph.sensory_fanout = 0;
+    });
+    let at = |binding| NodeRecord { binding, ..node(S, 0.0) };
+    // Input `(p * 2 + 1)` (gain 2, bias 1, no warm-up).
+    let mut s = sim(p.clone(), &[at(0), at(1), at(2), node(D, 5.0)], &[]);
+    assert_eq!(step_energies(&mut s, &[0.25, 0.5, 0.75]), vec![1.5, 2.0, 2.5, 5.0]);
+    let mut s = sim(p, &[at(0), at(1), node(D, 5.0), at(2)], &[]);
+    assert_eq!(step_energies(&mut s, &[0.25, 0.5, 0.75]), vec![1.5, 2.0, 5.0, 2.5]);
 }
 
 #[test]

@@ -764,6 +764,25 @@ mod tests {
         }
     }
 
+    /// The rows that hold every sensory node: the leading ones while they are laid out first,
+    /// fewer after a removal among them, and none known once a sensory node follows another
+    /// kind.
+    #[test]
+    fn the_sensory_rows_are_the_leading_ones_while_they_are_laid_out_first() {
+        let of = |kind| NodeRecord { kind, ..child_of(None) };
+        let (sens, dynamic) = (of(NodeKind::Sensory), of(NodeKind::Dynamic));
+        let mut s = Store::new(false);
+        assert_eq!(s.nodes().sensory_rows(), Some(0..0));
+        s.add_nodes(&[sens, sens, sens, dynamic, dynamic]);
+        assert_eq!(s.nodes().sensory_rows(), Some(0..3));
+        s.remove_node_rows(&[1, 4]);
+        assert_eq!(s.nodes().sensory_rows(), Some(0..2));
+        s.add_nodes(&[dynamic]);
+        assert_eq!(s.nodes().sensory_rows(), Some(0..2));
+        s.add_nodes(&[sens]);
+        assert_eq!(s.nodes().sensory_rows(), None, "a sensory node after a dynamic one");
+    }
+
     /// A node removal clears the removed nodes' children's parents: those after the first
     /// removed row (spawned children, younger than their parents), and, once some node was
     /// given a parent younger than itself, those before it too.

@@ -56,6 +56,11 @@ pub struct NodeTable {
     /// one (smaller ids) cannot have a removed parent, and a removal's parent pass skips
     /// them ([`NodeTable::remove_sorted_with_parents`]).
     late_parents: bool,
+    /// Rows `0..sensory_lead` are all sensory, and, unless `sensory_after`, no row after them
+    /// is (the build adds the sensory nodes first, and they never die): what 5.2's input
+    /// reads ([`NodeTable::sensory_rows`]).
+    sensory_lead: usize,
+    sensory_after: bool,
 }
 
 /// Mutable access to the value columns (never the lengths, never the ids).
@@ -98,6 +103,13 @@ impl NodeTable {
     }
     /// Append a row; the caller guarantees its id is larger than every stored id.
     pub(crate) fn push(&mut self, r: &NodeRecord) {
+        if r.kind == NodeKind::Sensory {
+            if self.sensory_lead == self.id.len() {
+                self.sensory_lead += 1;
+            } else {
+                self.sensory_after = true;
+            }
+        }
         self.id.push(r.id.0);
         self.kind.push(r.kind.code());
         self.energy.push(r.energy);
@@ -126,6 +138,7 @@ impl NodeTable {
         compact(&mut self.growth_class, rows);
         compact(&mut self.gain_class, rows);
         compact(&mut self.max_out_degree, rows);
+        self.sensory_lead -= rows.partition_point(|&r| r < self.sensory_lead);
         let from = if self.late_parents { 0 } else { rows.first().copied().unwrap_or(0) };
         parent(self.parent.get_mut(from..).unwrap_or_default());
         compact(&mut self.parent, rows);
@@ -176,6 +189,11 @@ impl NodeTable {
     /// Node ids, ascending.
     pub fn ids(&self) -> &[u64] {
         &self.id
+    }
+    /// Rows that hold every sensory node, where they are the leading rows (as the build
+    /// lays them out); `None` where a sensory node may lie after a node of another kind.
+    pub fn sensory_rows(&self) -> Option<std::ops::Range<usize>> {
+        (!self.sensory_after).then_some(0..self.sensory_lead)
     }
     /// Kind codes.
     pub fn kinds(&self) -> &[u8] {
@@ -267,7 +285,10 @@ impl NodeTable {
     pub fn poke_column(&mut self, column: usize, row: usize) {
         match column {
             0 => self.id[row] ^= 1 << 40,
-            1 => self.kind[row] ^= 0x80,
+            1 => {
+                self.kind[row] ^= 0x80;
+                (self.sensory_lead, self.sensory_after) = (0, true);
+            }
             2 => self.energy[row] = f32::from_bits(self.energy[row].to_bits() ^ 1),
             3 => self.subtype[row] ^= 0x40,
             4 => self.fertility[row] ^= 0x40,
