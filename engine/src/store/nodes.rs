@@ -79,6 +79,27 @@ pub struct NodeColumnsMut<'a> {
     pub subtypes: &'a [u8],
 }
 
+#[cfg(test)]
+impl NodeRecord {
+    /// A dynamic node for the store's tests: energy 1, no parent, binding 0, room for 64
+    /// out-edges (its id is assigned when it is added).
+    pub(crate) fn dynamic_for_tests() -> Self {
+        NodeRecord {
+            id: NodeId(0),
+            kind: NodeKind::Dynamic,
+            energy: 1.0,
+            subtype: Default::default(),
+            fertility: Default::default(),
+            growth_class: 0,
+            gain_class: 0,
+            max_out_degree: 64,
+            parent: None,
+            binding: 0,
+            born_step: 0,
+        }
+    }
+}
+
 impl NodeTable {
     /// Number of live nodes.
     pub fn len(&self) -> usize {

@@ -97,22 +97,10 @@ pub(super) fn refresh_out(
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{Csr, Direction, EdgeId, EdgeKind, EdgeRecord, NodeId, NodeKind, NodeRecord, Store};
+    use crate::store::{Csr, Direction, EdgeId, EdgeKind, EdgeRecord, NodeId, NodeRecord, Store};
 
     fn node(i: u64) -> NodeRecord {
-        NodeRecord {
-            id: NodeId(0),
-            kind: NodeKind::Dynamic,
-            energy: 1.0,
-            subtype: Default::default(),
-            fertility: Default::default(),
-            growth_class: 0,
-            gain_class: 0,
-            max_out_degree: 64,
-            parent: None,
-            binding: i as u32,
-            born_step: 0,
-        }
+        NodeRecord { binding: i as u32, ..NodeRecord::dynamic_for_tests() }
     }
 
     fn edge(a: u64, b: u64) -> EdgeRecord {

@@ -75,13 +75,12 @@ fn add_source_terms(sums: &mut [Sums], src: &[u32], terms: &[[f32; 4]]) {
     };
     for (&s, t) in src.iter().zip(terms) {
         let Some(cur) = sums.get_mut(s as usize) else { continue };
+        // `Sums` is `repr(C)`, 16 bytes: three `f32`, then the two `u16` counts, the
+        // conducting one first (the low half of the little-endian word at byte 12).
         let at: *mut f32 = (cur as *mut Sums).cast();
         #[allow(unsafe_code)]
-        // SAFETY: `Sums` is `repr(C)`, 16 bytes (three `f32` then the two `u16` counts, the
-        // conducting one first: the low half of the little-endian word at byte 12), so `at`
-        // points to 16 bytes that are `cur` alone, borrowed mutably here; `t` is 16 bytes.
-        // Unaligned loads and stores of 16 bytes, and SSE2 operations, which every x86_64
-        // processor has.
+        // SAFETY: `at` points to the 16 bytes of `cur` alone (borrowed mutably here), `t` to
+        // 16 bytes; unaligned 16-byte loads and stores, and SSE2, which every x86_64 has.
         unsafe {
             // Lanes 0 to 2 (the sums); lane 3 holds the counts' word.
             let sums_lanes = _mm_castsi128_ps(_mm_set_epi32(0, -1, -1, -1));
