@@ -12,7 +12,7 @@ use super::{EdgeProposal, Proposals};
 use crate::config::Params;
 use crate::model::rules::{admit, new_weight, possible_one_way, Admission, CullColumns, CullRule};
 use crate::rng::{below, pick_weighted, uniform, uniform_range, Rng, Stream, LANES};
-use crate::store::{Csr, Direction, EdgeId, EdgeKind, EdgeTable, NodeId, NodeKind, NodeTable};
+use crate::store::{ones, Csr, Direction, EdgeId, EdgeKind, EdgeTable, NodeId, NodeKind, NodeTable};
 
 /// What the proposal function reads: node and edge columns and the out-edge view.
 #[derive(Clone, Copy)]
@@ -243,9 +243,7 @@ fn passed_tests(
             };
             mask |= u64::from(*c > 0.0) << i;
         }
-        while mask != 0 {
-            let i = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
+        for i in ones(mask) {
             pack[m] = (from + i, chance[i]);
             m += 1;
             if m == LANES {
@@ -368,10 +366,7 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
             let bhi = (b + BLOCK).min(hi);
             rule.masks(&cols, &kinds, b..bhi, &mut hits[..(bhi - b).div_ceil(64)]);
             for (w, &word) in hits[..(bhi - b).div_ceil(64)].iter().enumerate() {
-                let mut m = word;
-                while m != 0 {
-                    let r = b + w * 64 + m.trailing_zeros() as usize;
-                    m &= m - 1;
+                for r in ones(word).map(|k| b + w * 64 + k) {
                     if edges.is_live(r) {
                         out.push(EdgeId(edges.id(r)));
                         if out.len() == max {

@@ -5,7 +5,7 @@
 
 use crate::config::{DirectionRule, Params, SpawnFrom};
 use crate::rng::{below, between, uniform_range, Rng, Stream};
-use crate::store::{Direction, EdgeId, EdgeKind, EdgeRecord, Fertility, NodeId, NodeKind, NodeRecord, Store};
+use crate::store::{ones, Direction, EdgeId, EdgeKind, EdgeRecord, Fertility, NodeId, NodeKind, NodeRecord, Store};
 
 use super::rules::subtype_from;
 
@@ -70,10 +70,7 @@ pub fn candidates(store: &Store, params: &Params, out_degree: &[u32]) -> Vec<(us
     let mut masks = vec![0u64; n.div_ceil(64)];
     passing_fast(cols, tests, &mut masks);
     for (b, &m) in masks.iter().enumerate() {
-        let mut m = m;
-        while m != 0 {
-            let r = b * 64 + m.trailing_zeros() as usize;
-            m &= m - 1;
+        for r in ones(m).map(|k| b * 64 + k) {
             if !(energy[r] > bar) {
                 continue;
             }

@@ -45,10 +45,7 @@ impl IdSet {
         let mask = self.slots.len() - 1;
         for block in ids.chunks_mut(CLEAR_BLOCK) {
             let unsure = clear_block_fast(block, &self.slots, (self.shift, mask));
-            let mut unsure = unsure;
-            while unsure != 0 {
-                let k = unsure.trailing_zeros() as usize;
-                unsure &= unsure - 1;
+            for k in super::ones(unsure) {
                 if let Some(id) = block.get_mut(k) {
                     if self.probe(*id) {
                         *id = NO_PARENT;

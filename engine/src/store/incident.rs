@@ -25,14 +25,8 @@ impl Store {
             // Per block of 64 rows, a mask of those with a dead endpoint without a branch per
             // row (few have one), then the live rows among them.
             for (b, (s, d)) in src.chunks(64).zip(dst.chunks(64)).enumerate() {
-                let mut mask = dead_endpoints_fast(&dead, s, d);
-                while mask != 0 {
-                    let e = b * 64 + mask.trailing_zeros() as usize;
-                    mask &= mask - 1;
-                    if edges.is_live(e) {
-                        dead_edges.push(e);
-                    }
-                }
+                let mask = dead_endpoints_fast(&dead, s, d);
+                dead_edges.extend(super::ones(mask).map(|k| b * 64 + k).filter(|&e| edges.is_live(e)));
             }
         }
         dead_edges.sort_unstable();

@@ -55,11 +55,7 @@ impl Tombs {
         // Read off the bits in order (a word per 64 rows), rather than sorting the list.
         let mut rows: Vec<usize> = Vec::with_capacity(self.rows.len());
         for (i, &w) in self.bits.iter().enumerate() {
-            let mut w = w;
-            while w != 0 {
-                rows.push(i * 64 + w.trailing_zeros() as usize);
-                w &= w - 1;
-            }
+            rows.extend(ones(w).map(|k| i * 64 + k));
         }
         debug_assert_eq!(rows.len(), self.rows.len(), "the bits and the list should hold the same rows");
         *self = Self::default();
@@ -76,6 +72,14 @@ pub fn set_bits(bits: &mut [u64], rows: &[usize]) {
     for &r in rows {
         bits[r / 64] |= 1 << (r % 64);
     }
+}
+
+/// The positions of the bits set in `word`, ascending: how the passes that test 64 rows at
+/// once into a mask word visit the few rows set.
+#[inline(always)]
+pub fn ones(word: u64) -> impl Iterator<Item = usize> {
+    std::iter::successors(Some(word).filter(|&w| w != 0), |&w| Some(w & (w - 1)).filter(|&w| w != 0))
+        .map(|w| w.trailing_zeros() as usize)
 }
 
 /// Whether row `r` is set in the bit words `bits` (rows past the end read as clear).

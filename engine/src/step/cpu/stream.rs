@@ -19,7 +19,7 @@ use super::factors::{q_of, with_sign};
 use super::{Scratch, CHUNK};
 use crate::config::Params;
 use crate::model::rules::flag;
-use crate::store::{EdgeTable, NodeKind, Store};
+use crate::store::{ones, EdgeTable, NodeKind, Store};
 
 /// Pass A: the sums and out-degree of every source, by streaming the edge rows.
 pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store) {
@@ -327,11 +327,8 @@ pub(super) fn plastic_updates(
     // is depends on an `E0` just gathered, which a branch would wait for, or guess).
     let mut kept = [(0usize, 0.0f32, 0.0f32); 64];
     for (bi, block) in cache.meta.chunks(64).enumerate() {
-        let mut mask = flagged_fast(block, want);
         let mut n = 0;
-        while mask != 0 {
-            let e = bi * 64 + mask.trailing_zeros() as usize;
-            mask &= mask - 1;
+        for e in ones(flagged_fast(block, want)).map(|k| bi * 64 + k) {
             let (s, d) = (src[e] as usize, dst[e] as usize);
             let x = sc.e0[s];
             let active = (kinds[s] != ws) & (x > 0.0);
