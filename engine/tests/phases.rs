@@ -43,11 +43,7 @@ fn gated_edge_conducts_only_at_or_above_its_gate() {
 
 #[test]
 fn direction_by_kind() {
-    let p = quiet(|c| {
-        c.graph.sensory_width = 1;
-        c.graph.sensory_height = 1;
-        c.graph.sensory_fanout = 0;
-    });
+    let p = quiet(|c| sensory_row(c, 1));
     // 0: sensory (input 0.5 -> (0.5 * 2 + 1) = 2), 1..3 dynamic, 4 workspace
     let nodes = [node(S, 0.0), node(D, 0.0), node(D, 10.0), node(D, 0.0), node(W, 5.0)];
     let edges = [
@@ -102,11 +98,7 @@ fn outflow_cap_scales_every_effect() {
 
 #[test]
 fn edges_into_sensory_nodes_burn() {
-    let p = quiet(|c| {
-        c.graph.sensory_width = 1;
-        c.graph.sensory_height = 1;
-        c.graph.sensory_fanout = 0;
-    });
+    let p = quiet(|c| sensory_row(c, 1));
     let mut s = sim(p, &[node(S, 0.0), node(D, 10.0)], &[edge(1, 0, EdgeKind::Excitatory, 0.5, Direction::OneWayIn)]);
     let m = s.step_with_frame(&[0.5]).expect("step");
     let e = s.store().nodes().energy().to_vec();
@@ -489,11 +481,7 @@ fn per_node_sums_follow_ascending_edge_ids() {
 #[test]
 fn sensory_nodes_take_their_input_wherever_their_rows_lie() {
     // Sensory nodes first (as the build lays them out), and one after a dynamic node.
-    let p = quiet(|c| {
-        c.graph.sensory_width = 3;
-        c.graph.sensory_height = 1;
-        c.graph.sensory_fanout = 0;
-    });
+    let p = quiet(|c| sensory_row(c, 3));
     let at = |binding| NodeRecord { binding, ..node(S, 0.0) };
     // Input `(p * 2 + 1)` (gain 2, bias 1, no warm-up).
     let mut s = sim(p.clone(), &[at(0), at(1), at(2), node(D, 5.0)], &[]);
@@ -504,11 +492,7 @@ fn sensory_nodes_take_their_input_wherever_their_rows_lie() {
 
 #[test]
 fn bad_frames_are_errors() {
-    let p = quiet(|c| {
-        c.graph.sensory_width = 2;
-        c.graph.sensory_height = 1;
-        c.graph.sensory_fanout = 0;
-    });
+    let p = quiet(|c| sensory_row(c, 2));
     let mut s = sim(p, &[node(S, 0.0), node(S, 0.0)], &[]);
     let e = s.step_with_frame(&[0.5]).err().map(|e| e.to_string()).unwrap_or_default();
     assert_eq!(e, "input frame at step 0 has 1 values, expected 2 (sensory grid 2x1)");

@@ -83,9 +83,7 @@ fn kind_dir(x: u8) -> (EdgeKind, Direction, f32) {
 
 fn params() -> Params {
     quiet(|c| {
-        c.graph.sensory_width = 4;
-        c.graph.sensory_height = 1;
-        c.graph.sensory_fanout = 0;
+        sensory_row(c, 4);
         c.graph.max_edges = 60;
         c.energy.maintenance_per_node = 3.0;
         c.spawn.max_births_per_step = 3;

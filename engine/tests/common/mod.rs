@@ -83,6 +83,14 @@ pub fn exc(src: u64, dst: u64, w: f32) -> EdgeRecord {
     edge(src, dst, EdgeKind::Excitatory, w, Direction::FreeFlow)
 }
 
+/// A sensory grid of one row of `width` pixels, without the build's sensory edges (for
+/// graphs built by hand, whose sensory nodes are bound to its pixels).
+pub fn sensory_row(c: &mut Config, width: u32) {
+    c.graph.sensory_width = width;
+    c.graph.sensory_height = 1;
+    c.graph.sensory_fanout = 0;
+}
+
 /// A simulation over a hand-built graph (node ids are their positions in `nodes`).
 pub fn sim(params: Params, nodes: &[NodeRecord], edges: &[EdgeRecord]) -> Simulation {
     let mut store = Store::new(params.graph.allow_duplicate_edges);
