@@ -349,7 +349,7 @@ fn culls(view: GraphView<'_>, params: &Params, k: u64, n_dynamic: usize) -> Vec<
     let nodes = view.nodes;
     let rule = CullRule::new(params);
     let cols = CullColumns::new(nodes, edges);
-    let kinds = rule.kind_words(nodes.kinds());
+    let kinds = CullRule::kind_words(nodes.kinds());
     // The first `max` edge rows that meet the condition, in ascending order: each fixed
     // chunk of rows lists its hits, the lists are joined in chunk order. The chunks are
     // taken from a counter by every thread of the pool that is free ([`busy_map`]): the

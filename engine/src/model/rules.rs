@@ -147,14 +147,14 @@ impl CullRule {
 
     /// The node kinds as [`CullRule::masks`] reads them: one word per node row, the code
     /// capped at 2 as in [`CullRule::row`] (words, so that the compiled forms gather them).
-    pub fn kind_words(&self, kinds: &[u8]) -> Vec<u32> {
+    pub fn kind_words(kinds: &[u8]) -> Vec<u32> {
         kinds.iter().map(|&k| u32::from(k.min(2))).collect()
     }
 
     /// Bit `k % 64` of `masks[k / 64]` set where edge row `rows.start + k` meets the cull
     /// condition now ([`CullRule::row`]), for the rows of `rows` (`masks`: one word per 64
-    /// of them, the first at `rows.start`; `kinds`: [`CullRule::kind_words`] of the nodes). Live or not: the caller asks only of the rows
-    /// set. A loop without branches per word, which the compiled forms vectorise (gathers of
+    /// of them, the first at `rows.start`; `kinds`: [`CullRule::kind_words`] of the nodes
+    /// of `c`). Live or not: the caller asks only of the rows set. A loop without branches per word, which the compiled forms vectorise (gathers of
     /// the kind words): `default.toml`'s cull scan over its 21,000 edge rows, every third
     /// step, took 117-153 us on one thread by [`CullRule::row`] and takes 32-38 so.
     pub fn masks(&self, c: &CullColumns<'_>, kinds: &[u32], rows: std::ops::Range<usize>, masks: &mut [u64]) {
@@ -433,7 +433,7 @@ mod tests {
             let params = config.validate().expect("valid");
             let cull = CullRule::new(&params);
             assert_eq!(cull.lineage_matters, rule == DirectionRule::ByLineage);
-            let kinds = cull.kind_words(&node_kinds);
+            let kinds = CullRule::kind_words(&node_kinds);
             let want: Vec<bool> = (0..n_edges).map(|e| cull.row(&c, e)).collect();
             assert!(want.iter().any(|&h| h) && !want.iter().all(|&h| h), "{rule:?}: both outcomes occur");
             let mut masks = vec![0u64; n_edges.div_ceil(64)];
