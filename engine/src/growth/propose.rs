@@ -203,11 +203,7 @@ fn passed_tests(
         return Vec::new();
     }
     let (kinds, classes, ids) = (nodes.kinds(), nodes.growth_classes(), nodes.ids());
-    let (sens, dynk) = (NodeKind::Sensory.code(), NodeKind::Dynamic.code());
-    let sensory_p = params.growth.sensory_growth_p;
-    // A dynamic row's chance by its growth class (classes past the last take the last's).
-    let last_class = class_p.len().saturating_sub(1);
-    let by_class: [f32; 256] = std::array::from_fn(|c| class_p.get(c.min(last_class)).copied().unwrap_or(0.0));
+    let chances = Chances::new(params, class_p);
     let mut out = Vec::new();
     // The rows that draw, LANES at a time: the words of a full pack computed at once (vector
     // Philox, the same bits as one call per proposer), then each row's test.
@@ -226,25 +222,13 @@ fn passed_tests(
             }
         }
     };
-    // Per block of 64 rows, each row's chance without a branch (whether a row draws depends
-    // on its random class) and a mask of those with one; then the rows of the mask in order.
-    let mut chance = [0.0f32; 64];
+    // Per block of 64 rows, a mask of the rows with a chance to propose, without a branch
+    // (whether a row draws depends on its random class); then the rows of the mask in order.
     for from in (lo..hi).step_by(64) {
         let to = (from + 64).min(hi);
-        let mut mask = 0u64;
-        for (i, ((c, &kind), &class)) in chance.iter_mut().zip(&kinds[from..to]).zip(&classes[from..to]).enumerate() {
-            let dyn_p = by_class[usize::from(class)];
-            *c = if kind == dynk {
-                dyn_p
-            } else if kind == sens {
-                sensory_p
-            } else {
-                0.0
-            };
-            mask |= u64::from(*c > 0.0) << i;
-        }
-        for i in ones(mask) {
-            pack[m] = (from + i, chance[i]);
+        for i in ones(drawing_fast(&kinds[from..to], &classes[from..to], &chances)) {
+            let r = from + i;
+            pack[m] = (r, chances.of(kinds[r], classes[r]));
             m += 1;
             if m == LANES {
                 draw(&pack, &mut out);
@@ -254,6 +238,112 @@ fn passed_tests(
     }
     draw(&pack[..m], &mut out);
     out
+}
+
+/// A row's chance to propose at one step, by its kind and growth class: a dynamic row's by
+/// its class (classes past the last take the last's), a sensory row's `sensory_growth_p`,
+/// any other's 0; and which have one, as bits (what [`drawing`] reads).
+struct Chances {
+    by_class: [f32; 256],
+    sensory_p: f32,
+    sens: u8,
+    dynk: u8,
+    /// Bit `c % 64` of word `c / 64`: whether class `c` has a chance.
+    classes_drawing: [u64; 4],
+    /// Whether sensory rows have one.
+    sensory_draws: bool,
+    /// Where at most four of the configured classes draw: those (the first repeated to
+    /// fill) and whether there is one; and the last class, from which every code draws
+    /// where it draws (`past_any`).
+    few: Option<([u8; 4], bool)>,
+    past: u8,
+    /// Whether any code is past (see `past`).
+    past_any: bool,
+}
+
+impl Chances {
+    fn new(params: &Params, class_p: &[f32]) -> Self {
+        let last_class = class_p.len().saturating_sub(1);
+        let by_class: [f32; 256] = std::array::from_fn(|c| class_p.get(c.min(last_class)).copied().unwrap_or(0.0));
+        let mut classes_drawing = [0u64; 4];
+        for (c, &p) in by_class.iter().enumerate() {
+            classes_drawing[c / 64] |= u64::from(p > 0.0) << (c % 64);
+        }
+        let sensory_p = params.growth.sensory_growth_p;
+        let drawing: Vec<u8> = (0..=last_class.min(255)).filter(|&c| by_class[c] > 0.0).map(|c| c as u8).collect();
+        let few = (drawing.len() <= 4).then(|| {
+            (std::array::from_fn(|i| drawing.get(i).or(drawing.first()).copied().unwrap_or(0)), !drawing.is_empty())
+        });
+        Self {
+            by_class,
+            sensory_p,
+            sens: NodeKind::Sensory.code(),
+            dynk: NodeKind::Dynamic.code(),
+            classes_drawing,
+            sensory_draws: sensory_p > 0.0,
+            few,
+            past: last_class.min(255) as u8,
+            past_any: by_class[last_class.min(255)] > 0.0,
+        }
+    }
+
+    /// The chance of a row of kind code `kind` and growth class `class`.
+    #[inline(always)]
+    fn of(&self, kind: u8, class: u8) -> f32 {
+        if kind == self.dynk {
+            self.by_class[usize::from(class)]
+        } else if kind == self.sens {
+            self.sensory_p
+        } else {
+            0.0
+        }
+    }
+}
+
+crate::rng::vector_forms!(drawing_fast, drawing, drawing_avx512, drawing_avx2,
+    (kinds: &[u8], classes: &[u8], chances: &Chances) -> u64);
+
+/// Bit `i` set where row `i` of up to 64 (kind codes `kinds`, growth classes `classes`) has
+/// a chance to propose ([`Chances::of`] above 0): a loop without branches or table lookups,
+/// which the compiled forms vectorise. Row by row with a branch on the kind, this loop was
+/// most of [`passed_tests`], itself 6.5% of a one-thread profile of `default.toml`.
+#[inline(always)]
+fn drawing(kinds: &[u8], classes: &[u8], chances: &Chances) -> u64 {
+    let m = kinds.len().min(classes.len()).min(64);
+    let (kinds, classes) = (&kinds[..m], &classes[..m]);
+    let mut mask = 0u64;
+    if let Some(([a, b, c, d], any)) = chances.few {
+        // At most four classes draw (the usual case): byte comparisons, a byte per row,
+        // then packed into the word.
+        let mut hit = [0u8; 64];
+        for i in 0..m {
+            let x = classes[i];
+            let class = (any & ((x == a) | (x == b) | (x == c) | (x == d))) | (chances.past_any & (x >= chances.past));
+            let dynamic = (kinds[i] == chances.dynk) & class;
+            let sens = (kinds[i] == chances.sens) & chances.sensory_draws;
+            hit[i] = u8::from(dynamic | sens);
+        }
+        return crate::store::pack_bytes(&hit);
+    }
+    let [w0, w1, w2, w3] = chances.classes_drawing;
+    let sensory = u64::from(chances.sensory_draws);
+    for i in 0..m {
+        // The class's bit picked from four words by selects and shifted down.
+        let c = u64::from(classes[i]);
+        let word = if c < 64 {
+            w0
+        } else if c < 128 {
+            w1
+        } else if c < 192 {
+            w2
+        } else {
+            w3
+        };
+        let dynamic = u64::from(kinds[i] == chances.dynk) & (word >> (c & 63));
+        let sens = u64::from(kinds[i] == chances.sens) & sensory;
+        mask |= ((dynamic | sens) & 1) << i;
+    }
+    mask
 }
 
 /// The proposal of row `r`, whose probability test passed with the call-0 words `w`.
@@ -407,6 +497,7 @@ const CULL_CHUNK: usize = 4096;
 
 #[cfg(test)]
 mod tests {
+    use super::{drawing, drawing_avx2, drawing_avx512, Chances};
     use super::{early_tests, propose, propose_with, GraphView, KindIndex};
     use crate::config::Config;
     use crate::model::build::build_initial;
@@ -469,6 +560,59 @@ mod tests {
             for (i, &r) in rows.iter().enumerate() {
                 assert_eq!(index.nth(kind, i), r, "{kind:?} #{i}");
             }
+        }
+    }
+
+    /// The masks of rows with a chance to propose agree with [`Chances::of`] row by row, in
+    /// the portable form and every compiled one, over words that are not full and class
+    /// codes past the last class: with no class drawing, with a few (the byte comparisons,
+    /// the last class drawing or not) and with more than four (the bit words, classes past
+    /// 64), sensory rows drawing or not.
+    #[test]
+    fn the_masks_of_drawing_rows_agree_in_every_form() {
+        let mut next = crate::rng::test_words(17);
+        let codes = [NodeKind::Sensory.code(), NodeKind::Dynamic.code(), NodeKind::Workspace.code()];
+        // Every class code on a dynamic row (in a scrambled order), then rows of every kind.
+        let kinds: Vec<u8> = (0..600).map(|i| if i < 256 { codes[1] } else { codes[(next() % 3) as usize] }).collect();
+        let classes: Vec<u8> = (0..600).map(|i| (i * 97 % 256) as u8).collect();
+        // Classes configured, which draw, the sensory chance, and whether few draw.
+        type Case = (usize, fn(usize) -> bool, f32, bool);
+        let cases: [Case; 6] = [
+            (3, |_| false, 0.001, true),
+            (3, |c| c != 1, 0.0, true),
+            (70, |c| c == 5 || c == 65, 0.2, true),
+            (70, |c| c == 5 || c == 69, 0.0, true),
+            (70, |c| [3, 40, 64, 66].contains(&c), 0.0, true),
+            (200, |c| c % 3 == 0 || c == 127 || c == 190, 0.1, false),
+        ];
+        for (n, draws, sensory_p, few) in cases {
+            let mut c = Config::default();
+            c.growth.sensory_growth_p = sensory_p;
+            let params = c.validate().expect("valid");
+            let class_p: Vec<f32> = (0..n).map(|c| if draws(c) { 0.25 } else { 0.0 }).collect();
+            let chances = Chances::new(&params, &class_p);
+            assert_eq!(chances.few.is_some(), few, "{n} classes");
+            let (mut some, mut all) = (false, true);
+            for lo in (0..kinds.len()).step_by(64) {
+                let hi = (lo + 64).min(kinds.len());
+                let (k, cl) = (&kinds[lo..hi], &classes[lo..hi]);
+                let expect = (0..k.len()).fold(0u64, |w, i| w | u64::from(chances.of(k[i], cl[i]) > 0.0) << i);
+                (some, all) = (some | (expect != 0), all & (expect.count_ones() == k.len() as u32));
+                assert_eq!(drawing(k, cl, &chances), expect, "portable, {n} classes, rows {lo}..");
+                for form in crate::rng::forms_found() {
+                    #[allow(unsafe_code)]
+                    // SAFETY: each form is called only where its feature was detected.
+                    let got = unsafe {
+                        if form == "avx2" {
+                            drawing_avx2(k, cl, &chances)
+                        } else {
+                            drawing_avx512(k, cl, &chances)
+                        }
+                    };
+                    assert_eq!(got, expect, "{form}, {n} classes, rows {lo}..");
+                }
+            }
+            assert!(some && !all, "both outcomes, {n} classes");
         }
     }
 }

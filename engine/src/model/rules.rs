@@ -224,7 +224,7 @@ fn cull_word_by(
 ) -> u64 {
     let m = src.len().min(dst.len()).min(kind_dirs.len()).min(weights.len()).min(64);
     let plastic = EdgeKind::Plastic.code();
-    let mut w = 0u64;
+    let mut w = [0u8; 64];
     for k in 0..m {
         let (s, d) = (src[k] as usize, dst[k] as usize);
         let (sk, dk) = (kinds.get(s).copied().unwrap_or_default(), kinds.get(d).copied().unwrap_or_default());
@@ -234,9 +234,9 @@ fn cull_word_by(
         let bit = ((dir * 3 + sk) * 3 + dk) * 2 + u32::from(lin);
         let hit =
             ((rule.bits >> bit) & 1 != 0) | ((kind_code(kd) == plastic) & (weights[k].abs() < rule.min_abs_weight));
-        w |= u64::from(hit) << k;
+        w[k] = u8::from(hit);
     }
-    w
+    crate::store::pack_bytes(&w)
 }
 
 /// The columns [`CullRule`] reads.

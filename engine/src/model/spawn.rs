@@ -127,15 +127,15 @@ fn passing(c: Columns<'_>, t: Tests, masks: &mut [u64]) {
         let hi = (lo + 64).min(c.kinds.len());
         let (k, e, f) = (&c.kinds[lo..hi], &c.energy[lo..hi], &c.fertility[lo..hi]);
         let (mo, d) = (&c.max_out[lo..hi], &c.out_degree[lo..hi]);
-        let mut w = 0u64;
-        for i in 0..k.len() {
+        let mut w = [0u8; 64];
+        for i in 0..k.len().min(64) {
             let p = (!t.dynamic_only | (k[i] == dynamic))
                 & (e[i] > t.threshold)
                 & (f[i] != t.sterile)
                 & (!t.free_slot | (d[i] < u32::from(mo[i])));
-            w |= u64::from(p) << i;
+            w[i] = u8::from(p);
         }
-        *m = w;
+        *m = crate::store::pack_bytes(&w);
     }
 }
 

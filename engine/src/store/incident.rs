@@ -47,11 +47,11 @@ crate::rng::vector_forms!(dead_endpoints_fast, dead_endpoints, dead_endpoints_av
 fn dead_endpoints(dead: &[u32], src: &[u32], dst: &[u32]) -> u64 {
     let m = src.len().min(dst.len()).min(64);
     let bit = |r: u32| (dead.get((r / 32) as usize).copied().unwrap_or_default() >> (r % 32)) & 1;
-    let mut mask = 0u64;
+    let mut hit = [0u8; 64];
     for k in 0..m {
-        mask |= u64::from(bit(src[k]) | bit(dst[k])) << k;
+        hit[k] = (bit(src[k]) | bit(dst[k])) as u8;
     }
-    mask
+    super::pack_bytes(&hit)
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
 pub use prefetch::prefetch;
 pub(crate) use renumber::{group_batches, split_mut, Renumber};
 pub use runs::Runs;
-pub use tombs::{bit, ones, set_bits};
+pub use tombs::{bit, ones, pack_bytes, set_bits};
 
 /// Errors of store operations.
 #[derive(Debug, thiserror::Error, PartialEq)]

@@ -82,6 +82,22 @@ pub fn ones(word: u64) -> impl Iterator<Item = usize> {
         .map(|w| w.trailing_zeros() as usize)
 }
 
+/// The word whose bit `i` is byte `i` of `bytes` (each 0 or 1): eight bytes at a time, by
+/// the multiplication that gathers the low bit of each byte into the top byte. Mask forms
+/// that test bytes compute a byte per row in one loop (which the compiler vectorises on
+/// bytes) and pack them here, where shifting each row's bit into the word in the loop
+/// widens every lane to 64 bits.
+#[inline(always)]
+pub fn pack_bytes(bytes: &[u8; 64]) -> u64 {
+    const GATHER: u64 = 0x0102_0408_1020_4080;
+    let mut word = 0u64;
+    for (j, c) in bytes.chunks_exact(8).enumerate() {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        word |= (w.wrapping_mul(GATHER) >> 56) << (8 * j);
+    }
+    word
+}
+
 /// Whether row `r` is set in the bit words `bits` (rows past the end read as clear).
 #[inline(always)]
 pub fn bit(bits: &[u64], r: usize) -> bool {
@@ -90,7 +106,19 @@ pub fn bit(bits: &[u64], r: usize) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::Tombs;
+    use super::{pack_bytes, Tombs};
+
+    #[test]
+    fn pack_bytes_sets_the_bit_of_each_byte_set() {
+        let mut next = crate::rng::test_words(19);
+        for round in 0..50 {
+            let bytes: [u8; 64] = std::array::from_fn(|_| u8::from(next() % 3 == 0));
+            let want = bytes.iter().enumerate().fold(0u64, |w, (i, &b)| w | u64::from(b) << i);
+            assert_eq!(pack_bytes(&bytes), want, "round {round}");
+        }
+        assert_eq!(pack_bytes(&[1; 64]), u64::MAX);
+        assert_eq!(pack_bytes(&[0; 64]), 0);
+    }
 
     #[test]
     fn keeps_both_forms_of_the_set() {

@@ -194,12 +194,12 @@ crate::rng::vector_forms!(rare_rows_fast, rare_rows, rare_rows_avx512, rare_rows
 #[inline(always)]
 fn rare_rows(x: &[f32], kinds: &[u8], (dynk, floor): (u8, f32)) -> (u64, u64) {
     let m = x.len().min(kinds.len()).min(64);
-    let (mut not_finite, mut dies) = (0u64, 0u64);
+    let (mut not_finite, mut dies) = ([0u8; 64], [0u8; 64]);
     for k in 0..m {
-        not_finite |= u64::from(!x[k].is_finite()) << k;
-        dies |= u64::from((kinds[k] == dynk) & (x[k] <= floor)) << k;
+        not_finite[k] = u8::from(!x[k].is_finite());
+        dies[k] = u8::from((kinds[k] == dynk) & (x[k] <= floor));
     }
-    (not_finite, dies)
+    (crate::store::pack_bytes(&not_finite), crate::store::pack_bytes(&dies))
 }
 
 /// The parameters of 5.4 a row's new value depends on.
