@@ -134,12 +134,13 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
         scale: cache.scale_table.map(|s| s.0),
     };
     let (kinds, subtypes, e0, sums) = (nodes.kinds(), nodes.subtypes(), &sc.e0[..n], &cache.sums[..n]);
-    // Every row of `out` and `pair` is written below (the caller sized them).
+    // Every row of `out`, `pair` and `deg` is written below (the out-degrees for 5.4 and
+    // spawn: by each chunk, not in a pass of their own before them, 7 us a step of
+    // `default.toml` on the calling thread).
     sc.out.resize(n, 0.0);
     sc.pair.resize(n, [0.0; 2]);
-    sc.deg.clear();
-    sc.deg.extend(sums.iter().map(|s| u32::from(s.deg)));
-    let work = |(ci, (out, pair)): (usize, (&mut [f32], &mut [[f32; 2]]))| {
+    sc.deg.resize(n, 0);
+    let work = |(ci, ((out, pair), deg)): (usize, OutChunk<'_>)| {
         let lo = ci * CHUNK;
         let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
         // Per block of rows: the amounts without a branch (every row computes its factor,
@@ -155,16 +156,22 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
                 burned_sum += f64::from(t[1]);
             }
         }
+        for (d, s) in deg.iter_mut().zip(&sums[lo..]) {
+            *d = u32::from(s.deg);
+        }
         (paid_sum, burned_sum, conducting)
     };
-    let (out, pair) = (&mut sc.out[..n], &mut sc.pair[..n]);
-    let chunks: Vec<_> = out.chunks_mut(CHUNK).zip(pair.chunks_mut(CHUNK)).collect();
+    let (out, pair, deg) = (&mut sc.out[..n], &mut sc.pair[..n], &mut sc.deg[..n]);
+    let chunks: Vec<_> = out.chunks_mut(CHUNK).zip(pair.chunks_mut(CHUNK)).zip(deg.chunks_mut(CHUNK)).collect();
     let parts: Vec<(f64, f64, u64)> = crate::join::chunk_map(chunks, (n, CHUNK), |i, c| work((i, c)));
     super::transfer::sum_chunks(parts)
 }
 
 /// Rows per block of [`amounts`]' loops.
 const BLOCK: usize = 256;
+
+/// One chunk of pass B's outputs: outgoing changes, pairs, out-degrees.
+type OutChunk<'a> = ((&'a mut [f32], &'a mut [[f32; 2]]), &'a mut [u32]);
 
 /// The constants of pass B: the transfer parameters, the kinds it tells apart, and the
 /// source scale of each dynamic subtype.
