@@ -431,9 +431,10 @@ fn input_energies(store: &Store, params: &Params, frame: &[f32], t: u64, e0: &mu
     // compiler vectorises; a search that stops at the first bad value does not: 3.7 us of
     // `default.toml`'s 4,096 values a step by a timer); the first bad one is searched for
     // only where there is one.
-    let bad = frame.iter().map(|v| u32::from(!(0.0..=1.0).contains(v))).sum::<u32>();
+    let outside = |v: &f32| !(0.0..=1.0).contains(v);
+    let bad = frame.iter().map(|v| u32::from(outside(v))).sum::<u32>();
     if bad > 0 {
-        if let Some((index, &value)) = frame.iter().enumerate().find(|(_, v)| !(**v >= 0.0 && **v <= 1.0)) {
+        if let Some((index, &value)) = frame.iter().enumerate().find(|(_, v)| outside(v)) {
             return Err(StepError::FrameValue { step: t, index, value });
         }
     }
@@ -446,6 +447,13 @@ fn input_energies(store: &Store, params: &Params, frame: &[f32], t: u64, e0: &mu
     // fixed order that is not one chain of dependent additions (the chain bound the loop:
     // 9.7 against 5.6-7.7 us a step by a timer, of `default.toml`'s 4,096 sensory rows).
     let mut lanes = [0.0f64; 8];
+    // Set row energy `x` to the input at binding `b`; its term of `input_set`.
+    let set = |x: &mut f32, b: u32| {
+        let v = input_value(frame[b as usize], t, params);
+        let d = f64::from(v - *x);
+        *x = v;
+        d
+    };
     // Only the rows that can hold sensory nodes (the leading ones, as the build lays them
     // out): the others add nothing. (`default.toml`'s cache phase, whose longer side this
     // is, 26-27 -> 22 us a step, against a loop over all 17,000 rows.)
@@ -458,23 +466,17 @@ fn input_energies(store: &Store, params: &Params, frame: &[f32], t: u64, e0: &mu
             let (mut ec, mut bc) = (e.chunks_exact_mut(8), b.chunks_exact(8));
             for (xs, bs) in (&mut ec).zip(&mut bc) {
                 for l in 0..8 {
-                    let v = input_value(frame[bs[l] as usize], t, params);
-                    lanes[l] += f64::from(v - xs[l]);
-                    xs[l] = v;
+                    lanes[l] += set(&mut xs[l], bs[l]);
                 }
             }
             for ((x, &b), lane) in ec.into_remainder().iter_mut().zip(bc.remainder()).zip(&mut lanes) {
-                let v = input_value(frame[b as usize], t, params);
-                *lane += f64::from(v - *x);
-                *x = v;
+                *lane += set(x, b);
             }
         }
         None => {
             for (r, x) in e0.iter_mut().enumerate() {
                 if kinds[r] == sens {
-                    let v = input_value(frame[bindings[r] as usize], t, params);
-                    lanes[r % 8] += f64::from(v - *x);
-                    *x = v;
+                    lanes[r % 8] += set(x, bindings[r]);
                 }
             }
         }
