@@ -467,12 +467,25 @@ impl Store {
         let mut rows = rows.to_vec();
         rows.sort_unstable();
         rows.dedup();
-        // The incident edges beside the dead ids' set and the renumbering of the node rows.
+        // The incident edges beside the dead ids' set and the renumbering of the node rows:
+        // where the views do not list them, the edge rows are scanned, the last third of them
+        // on the other thread after the set and the renumbering.
         let n = self.nodes.len();
-        let (dead_edges, (dead_ids, new_row)) = crate::join::join_busy(
-            || self.incident_edges(&rows),
-            || (IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r])), renumbering(n, rows.iter().copied())),
+        let by_views = self.incident_by_views(&rows);
+        let (dead, split) = match by_views {
+            Some(_) => (Vec::new(), self.edges.rows()),
+            None => (incident::dead_rows(n, &rows), incident::scan_split(self.edges.rows())),
+        };
+        let (first, (dead_ids, new_row, rest)) = crate::join::join_busy(
+            || by_views.unwrap_or_else(|| self.incident_in(&dead, 0..split)),
+            || {
+                let ids = IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r]));
+                let new_row = renumbering(n, rows.iter().copied());
+                (ids, new_row, self.incident_in(&dead, split..self.edges.rows()))
+            },
         );
+        let mut dead_edges = first;
+        dead_edges.extend(rest);
         // The sources of every row the compaction removes: the dead edges (those are what
         // `lost_from` notes), then the tombstones.
         let src = self.edges.src_rows();
