@@ -164,6 +164,10 @@ pub(crate) fn renumber_col(col: &mut [u32], new_row: &[u32]) {
     renumber_fast(col, new_row);
 }
 
+/// Rows up to which a compaction that renumbers the endpoint rows writes each endpoint
+/// column into a new vector (128 KB: beyond, a new vector can be fresh pages).
+const FRESH_COMPACTION_ROWS: usize = 1 << 15;
+
 /// Rows from which a compaction moves the edge columns in parallel.
 const PARALLEL_COMPACTION_ROWS: usize = 1 << 18;
 
@@ -323,10 +327,18 @@ impl EdgeTable {
         // small one (a graph whose nodes die every step compacts it every step) in order:
         // there the threads' fork and join cost more than they save.
         let Self { id, src_row, dst_row, kind_dir, weight, param, born_step, .. } = self;
-        let ends = |col: &mut Vec<u32>| {
-            compact(col, rows);
-            if let Some(new_row) = new_row {
-                renumber_fast(col, new_row);
+        let ends = |col: &mut Col<u32>| match new_row {
+            // A small column into a new vector, in one pass (`compact_renumbered`): 2-3 us a
+            // column of `default.toml`'s 22,000 edges less than a compaction in place and a
+            // renumbering after it (and no copy of a column a snapshot shares).
+            Some(new_row) if col.len() <= FRESH_COMPACTION_ROWS => {
+                *col = super::compact::compact_renumbered(col, col.capacity(), rows, new_row).into();
+            }
+            _ => {
+                compact(col, rows);
+                if let Some(new_row) = new_row {
+                    renumber_fast(col, new_row);
+                }
             }
         };
         if src_row.len() < PARALLEL_COMPACTION_ROWS {
