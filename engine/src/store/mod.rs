@@ -755,4 +755,23 @@ mod tests {
         );
         s.check_invariants().expect("parents alive or none");
     }
+
+    /// The parent pass of a removal starts at the first row that was ever given a parent
+    /// where that comes after the first removed row: the rows before it have no parent to
+    /// lose. Every child of a removed node still loses its parent, the first child too.
+    #[test]
+    fn a_node_removal_clears_every_child_from_the_first_one_given_a_parent() {
+        // Ids 0 to 7: none of 0 to 4 has a parent; 5's and 7's is 1, 6's is 0.
+        let mut s = Store::new(false);
+        let parents = [None, None, None, None, None, Some(1), Some(0), Some(1)];
+        s.add_nodes(&parents.map(child_of));
+        s.remove_node_rows(&[0, 1]);
+        assert_eq!(s.nodes().ids(), &[2, 3, 4, 5, 6, 7]);
+        assert_eq!(s.nodes().parents(), &[NO_PARENT; 6]);
+        // A later child of a surviving node keeps its parent; a removal before any child.
+        s.add_nodes(&[NodeRecord { id: NodeId(8), ..child_of(Some(5)) }]);
+        s.remove_node_rows(&[0]);
+        assert_eq!(s.nodes().parents(), &[NO_PARENT, NO_PARENT, NO_PARENT, NO_PARENT, NO_PARENT, 5]);
+        s.check_invariants().expect("parents alive or none");
+    }
 }
