@@ -54,35 +54,44 @@ fn partial(kinds: &[u8], energy: &[f32]) -> Partial {
     partial_fast(kinds, energy)
 }
 
-/// Rows that [`partial`] takes at once: each kind's sums in as many lanes.
+/// Lanes of each kind's total: row `r` adds to lane `r % STATS_LANES`.
 const STATS_LANES: usize = 8;
+
+/// Rows that [`partial`] takes at once, and the lanes of the counts and extremes (which are
+/// exact in any order, so they take the vector's full width: half as many instructions per
+/// row as at the totals' eight).
+const STATS_WIDE: usize = 2 * STATS_LANES;
 
 crate::rng::vector_forms!(partial_fast, partial_lanes, partial_avx512, partial_avx2,
     (kinds: &[u8], energy: &[f32]) -> Partial);
 
-/// [`partial`]: every row adds to each kind's sums in its lane (`row % STATS_LANES`), an
-/// amount that is its own where the kind is its own and else nothing (+0 to a total, which
-/// never holds -0; no change to a count or an extreme), without a branch, so that the
-/// compiler vectorises it; the lanes are then combined in lane order. The totals are thus
-/// eight interleaved sums in row order added in lane order, and not one chain of dependent
-/// additions (22 us for `default.toml`'s 17,000 nodes). The extremes by a comparison and a
-/// select (`f32::min` adds a NaN test): a NaN compares false and is passed over (the run
-/// stops at a non-finite energy before the statistics anyway).
+/// [`partial`]: every row adds to each kind's sums, an amount that is its own where the
+/// kind is its own and else nothing (+0 to a total, which never holds -0; no change to a
+/// count or an extreme), without a branch, so that the compiler vectorises it; the lanes
+/// are then combined in lane order. A row's total goes to lane `row % STATS_LANES` (the
+/// sixteen rows of a step in two halves, one after the other), so the totals are eight
+/// interleaved sums in row order added in lane order, and not one chain of dependent
+/// additions (22 us for `default.toml`'s 17,000 nodes); its count and extremes go to lane
+/// `row % STATS_WIDE`. The extremes by a comparison and a select (`f32::min` adds a NaN
+/// test): a NaN compares false and is passed over (the run stops at a non-finite energy
+/// before the statistics anyway).
 #[inline(always)]
 fn partial_lanes(kinds: &[u8], energy: &[f32]) -> Partial {
     let n = kinds.len().min(energy.len());
     let mut acc = Lanes {
-        count: [[0; STATS_LANES]; 3],
+        count: [[0; STATS_WIDE]; 3],
         total: [[0.0; STATS_LANES]; 3],
-        lo: [[f32::INFINITY; STATS_LANES]; 3],
-        hi: [[f32::NEG_INFINITY; STATS_LANES]; 3],
+        lo: [[f32::INFINITY; STATS_WIDE]; 3],
+        hi: [[f32::NEG_INFINITY; STATS_WIDE]; 3],
     };
     // Plain loops, not an iterator adapter (see `vector_forms!`).
-    let full = n - n % STATS_LANES;
+    let full = n - n % STATS_WIDE;
     let mut at = 0;
     while at < full {
-        acc.add(&kinds[at..at + STATS_LANES], &energy[at..at + STATS_LANES]);
-        at += STATS_LANES;
+        if let (Some(k), Some(e)) = (kinds.get(at..at + STATS_WIDE), energy.get(at..at + STATS_WIDE)) {
+            acc.add(k, e);
+        }
+        at += STATS_WIDE;
     }
     acc.add(&kinds[full..n], &energy[full..n]);
     let Lanes { count, total, lo, hi } = acc;
@@ -97,33 +106,41 @@ fn partial_lanes(kinds: &[u8], energy: &[f32]) -> Partial {
 
 /// [`partial_lanes`]'s sums by kind and lane.
 struct Lanes {
-    count: [[u32; STATS_LANES]; 3],
+    count: [[u32; STATS_WIDE]; 3],
     total: [[f64; STATS_LANES]; 3],
-    lo: [[f32; STATS_LANES]; 3],
-    hi: [[f32; STATS_LANES]; 3],
+    lo: [[f32; STATS_WIDE]; 3],
+    hi: [[f32; STATS_WIDE]; 3],
 }
 
 impl Lanes {
-    /// Rows `k` (kinds) and `e` (energies), at most [`STATS_LANES`], one to each lane. (A
-    /// method, not a closure: see `vector_forms!`.)
+    /// Rows `k` (kinds) and `e` (energies), at most [`STATS_WIDE`] from a multiple of it,
+    /// row `l` to lane `l` of the counts and extremes and lane `l % STATS_LANES` of the
+    /// totals, rows `0..8` before rows `8..16`. (A method, not a closure: see
+    /// `vector_forms!`.)
     #[inline(always)]
     fn add(&mut self, k: &[u8], e: &[f32]) {
-        let ([c0, c1, c2], [t0, t1, t2]) = (&mut self.count, &mut self.total);
-        let ([lo0, lo1, lo2], [hi0, hi1, hi2]) = (&mut self.lo, &mut self.hi);
-        for (l, (&code, &x)) in k.iter().zip(e).enumerate().take(STATS_LANES) {
-            // `&` and not `&&`: no branch.
-            let (is0, is1, is2) = (code == 0, code == 1, code > 1);
-            macro_rules! add_to {
-                ($is:expr, $c:ident, $t:ident, $lo:ident, $hi:ident) => {
-                    $c[l] += u32::from($is);
-                    $t[l] += if $is { f64::from(x) } else { 0.0 };
-                    $lo[l] = if $is & (x < $lo[l]) { x } else { $lo[l] };
-                    $hi[l] = if $is & (x > $hi[l]) { x } else { $hi[l] };
-                };
+        let m = k.len().min(e.len()).min(STATS_WIDE);
+        let (mut x, mut code) = ([0.0f32; STATS_WIDE], [0u8; STATS_WIDE]);
+        x[..m].copy_from_slice(&e[..m]);
+        code[..m].copy_from_slice(&k[..m]);
+        // Whether row `l` is kind `j` (kind 2 takes every code above 1, as the table's
+        // three kinds); rows past `m` are none. `&` and not `&&`: no branch.
+        let is = |j: usize, l: usize| (l < m) & if j == 2 { code[l] > 1 } else { usize::from(code[l]) == j };
+        for j in 0..3 {
+            let (c, lo, hi) = (&mut self.count[j], &mut self.lo[j], &mut self.hi[j]);
+            for l in 0..STATS_WIDE {
+                let is = is(j, l);
+                c[l] += u32::from(is);
+                lo[l] = if is & (x[l] < lo[l]) { x[l] } else { lo[l] };
+                hi[l] = if is & (x[l] > hi[l]) { x[l] } else { hi[l] };
             }
-            add_to!(is0, c0, t0, lo0, hi0);
-            add_to!(is1, c1, t1, lo1, hi1);
-            add_to!(is2, c2, t2, lo2, hi2);
+            let t = &mut self.total[j];
+            for half in 0..2 {
+                for l in 0..STATS_LANES {
+                    let r = half * STATS_LANES + l;
+                    t[l] += if is(j, r) { f64::from(x[r]) } else { 0.0 };
+                }
+            }
         }
     }
 }
@@ -377,7 +394,7 @@ mod tests {
     #[test]
     fn every_form_gives_the_same_statistics_as_a_sum_per_lane() {
         let mut next = crate::rng::test_words(0x9e37_79b9_7f4a_7c15);
-        for n in [0usize, 1, 7, 8, 9, 1000, 4099] {
+        for n in [0usize, 1, 7, 8, 9, 15, 16, 17, 24, 1000, 4099] {
             let kinds: Vec<u8> = (0..n).map(|_| (next() % 4) as u8).collect();
             let energy: Vec<f32> = (0..n).map(|_| (next() % 10_000) as f32 * 0.37 - 100.0).collect();
             // The reference: per kind, the rows of each lane summed in row order, then the
