@@ -19,8 +19,8 @@ pub(crate) fn compact<T: Copy>(v: &mut Vec<T>, rows: &[usize]) {
 /// (`new_row`; a row past its end by `u32::MAX`), into a new vector of `v`'s capacity: one
 /// pass that reads each entry once and writes it once, where compacting in place and then
 /// renumbering moves every entry twice. `rows`: ascending, distinct, below `v.len()`. For
-/// small columns (the death phase of a graph whose
-/// nodes die every step; a new vector of a large one would be fresh pages to fault in).
+/// small columns (the death phase of a graph whose nodes die every step; a new vector of a
+/// large one would be fresh pages to fault in).
 pub(crate) fn compact_renumbered(v: &[u32], capacity: usize, rows: &[usize], new_row: &[u32]) -> Vec<u32> {
     let mut out = Vec::with_capacity(capacity.max(v.len()));
     let mut from = 0;

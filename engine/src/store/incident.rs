@@ -5,12 +5,15 @@
 use super::Store;
 
 impl Store {
+    /// Whether both views are fresh, so that [`Store::incident_by_views`] can list a removal's
+    /// incident edges.
+    pub(super) fn views_list_incident(&self) -> bool {
+        self.out_valid && self.in_valid
+    }
+
     /// The live edge rows incident to the node rows `rows` (ascending, distinct) through the
-    /// views, where both are fresh. Ascending, distinct.
-    pub(super) fn incident_by_views(&self, rows: &[usize]) -> Option<Vec<usize>> {
-        if !(self.out_valid && self.in_valid) {
-            return None;
-        }
+    /// views, which must be fresh. Ascending, distinct.
+    pub(super) fn incident_by_views(&self, rows: &[usize]) -> Vec<usize> {
         let mut dead_edges: Vec<usize> = Vec::new();
         for &r in rows {
             dead_edges.extend(self.topology.out.row(r).iter().map(|&e| e as usize));
@@ -18,7 +21,7 @@ impl Store {
         }
         dead_edges.sort_unstable();
         dead_edges.dedup();
-        Some(dead_edges)
+        dead_edges
     }
 
     /// The live edge rows in `edges` (a range of edge rows that starts at a multiple of 64)

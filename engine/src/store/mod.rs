@@ -471,13 +471,14 @@ impl Store {
         // where the views do not list them, the edge rows are scanned, the last third of them
         // on the other thread after the set and the renumbering.
         let n = self.nodes.len();
-        let by_views = self.incident_by_views(&rows);
-        let (dead, split) = match by_views {
-            Some(_) => (Vec::new(), self.edges.rows()),
-            None => (incident::dead_rows(n, &rows), incident::scan_split(self.edges.rows())),
+        let by_views = self.views_list_incident();
+        let (dead, split) = if by_views {
+            (Vec::new(), self.edges.rows())
+        } else {
+            (incident::dead_rows(n, &rows), incident::scan_split(self.edges.rows()))
         };
         let (first, (dead_ids, new_row, rest)) = crate::join::join_busy(
-            || by_views.unwrap_or_else(|| self.incident_in(&dead, 0..split)),
+            || if by_views { self.incident_by_views(&rows) } else { self.incident_in(&dead, 0..split) },
             || {
                 let ids = IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r]));
                 let new_row = renumbering(n, rows.iter().copied());
