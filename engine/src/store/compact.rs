@@ -40,7 +40,14 @@ crate::rng::vector_forms!(renumbered_fast, renumbered, renumbered_avx512, renumb
 /// which the compiled forms vectorise with gathers.
 #[inline(always)]
 fn renumbered(run: &[u32], new_row: &[u32], out: &mut Vec<u32>) {
-    out.extend(run.iter().map(|&r| new_row.get(r as usize).copied().unwrap_or(u32::MAX)));
+    out.extend(run.iter().map(|&r| new_row_of(new_row, r)));
+}
+
+/// Row `r`'s new row in the row map `new_row` (`u32::MAX` for a row past its end): what
+/// every renumbering of a column of rows writes.
+#[inline(always)]
+pub(crate) fn new_row_of(new_row: &[u32], r: u32) -> u32 {
+    new_row.get(r as usize).copied().unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ crate::rng::vector_forms!(renumber_fast, renumber, renumber_avx512, renumber_avx
 #[inline(always)]
 fn renumber(col: &mut [u32], new_row: &[u32]) {
     for r in col.iter_mut() {
-        *r = new_row.get(*r as usize).copied().unwrap_or(u32::MAX);
+        *r = super::compact::new_row_of(new_row, *r);
     }
 }
 
