@@ -254,54 +254,44 @@ fn noise_of(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES]
 /// Entities per call of [`Rng::words_lanes`].
 pub const LANES: usize = 32;
 
-/// Philox4x32-10 on [`LANES`] counters, two lanes to each 64-bit word (lane `2i` in the low
-/// half of word `i`, lane `2i + 1` in its high half): each multiply is then one 32x32->64
-/// product of the low halves and one of the high halves shifted down, which the vector
-/// units do in place, without widening every lane to 64 bits and narrowing it back.
+/// Philox4x32-10 on [`LANES`] counters, each 32-bit word of a lane in the low half of a
+/// 64-bit word: each multiply is then one 32x32->64 product that the vector units make in
+/// place (the high word of the product shifted down, the low word left where it is), with
+/// nothing to pack or unpack between rounds. The high halves hold what is left there (the
+/// product's high word, or that word's exclusive-or with a key); no round reads them, as a
+/// product takes only the low halves of its factors and the words come out as the low halves.
 #[inline(always)]
 fn lanes(keys: &[[u32; 2]; 10], step: u64, stream: Stream, ent: &[u64; LANES], k: u32) -> [[u32; LANES]; 4] {
-    const PAIRS: usize = LANES / 2;
-    let high = (stream as u32) << 16;
-    let mut c0 = [pair(k, k); PAIRS];
-    let mut c1 = [0u64; PAIRS];
-    let mut c2 = [0u64; PAIRS];
-    let mut c3 = [pair(step as u32, step as u32); PAIRS];
-    for (i, e) in ent.chunks_exact(2).enumerate() {
-        let (a, b) = (e[0], e[1]);
-        c1[i] = pair(a as u32, b as u32);
-        c2[i] = pair(((a >> 32) as u32 & 0xFFFF) | high, ((b >> 32) as u32 & 0xFFFF) | high);
+    const LOW: u64 = 0xFFFF_FFFF;
+    let high = u64::from(stream as u32) << 16;
+    let mut c0 = [u64::from(k); LANES];
+    let mut c1 = [0u64; LANES];
+    let mut c2 = [0u64; LANES];
+    let mut c3 = [u64::from(step as u32); LANES];
+    for l in 0..LANES {
+        c1[l] = ent[l] & LOW;
+        c2[l] = ((ent[l] >> 32) & 0xFFFF) | high;
     }
     for rk in keys {
-        let (k0, k1) = (pair(rk[0], rk[0]), pair(rk[1], rk[1]));
-        for i in 0..PAIRS {
-            let (hi0, lo0) = mulhilo_pairs(M0, c0[i]);
-            let (hi1, lo1) = mulhilo_pairs(M1, c2[i]);
-            let (x1, x3) = (c1[i], c3[i]);
-            c0[i] = hi1 ^ x1 ^ k0;
-            c1[i] = lo1;
-            c2[i] = hi0 ^ x3 ^ k1;
-            c3[i] = lo0;
+        let (k0, k1) = (u64::from(rk[0]), u64::from(rk[1]));
+        for l in 0..LANES {
+            let p0 = (c0[l] & LOW) * u64::from(M0);
+            let p1 = (c2[l] & LOW) * u64::from(M1);
+            let (x1, x3) = (c1[l], c3[l]);
+            c0[l] = (p1 >> 32) ^ x1 ^ k0;
+            c1[l] = p1;
+            c2[l] = (p0 >> 32) ^ x3 ^ k1;
+            c3[l] = p0;
         }
     }
-    let unpack = |c: [u64; PAIRS]| -> [u32; LANES] { std::array::from_fn(|l| (c[l / 2] >> (32 * (l % 2))) as u32) };
-    [unpack(c0), unpack(c1), unpack(c2), unpack(c3)]
-}
-
-/// Two 32-bit lanes in one word: `lo` in the low half, `hi` in the high half.
-#[inline(always)]
-fn pair(lo: u32, hi: u32) -> u64 {
-    u64::from(lo) | (u64::from(hi) << 32)
-}
-
-/// [`mulhilo`]`(m, x)` of both 32-bit lanes of `x` (see [`pair`]): the high words of the
-/// two products paired, and their low words paired.
-#[inline(always)]
-fn mulhilo_pairs(m: u32, x: u64) -> (u64, u64) {
-    const LOW: u64 = 0xFFFF_FFFF;
-    let m = u64::from(m);
-    let even = (x & LOW) * m;
-    let odd = (x >> 32) * m;
-    ((even >> 32) | (odd & !LOW), (even & LOW) | (odd << 32))
+    // A plain loop, not `std::array::from_fn` (see [`vector_forms!`]).
+    let mut out = [[0u32; LANES]; 4];
+    for (o, c) in out.iter_mut().zip([&c0, &c1, &c2, &c3]) {
+        for l in 0..LANES {
+            o[l] = c[l] as u32;
+        }
+    }
+    out
 }
 
 /// A uniform float in `[0, 1)`: the top 24 bits of `x` times `2^-24`.
