@@ -342,6 +342,7 @@ fn edits_are_revalidated_when_applied() {
         ],
         made: 0,
         dropped: 0,
+        rows: Default::default(),
     };
     let c = apply_edits(s.store_mut(), &p, &props, 7);
     assert_eq!((c.culled, c.added, c.skipped), (1, 4, 2 + 6));

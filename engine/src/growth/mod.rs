@@ -57,4 +57,31 @@ pub struct Proposals {
     pub made: u64,
     /// Of those, the ones that broke an admission rule at proposing time.
     pub dropped: u64,
+    /// Where each addition's endpoints were in the snapshot the proposals came from.
+    #[serde(skip)]
+    pub rows: RowHints,
+}
+
+/// Per addition of a [`Proposals`] (parallel to `adds`), the rows its source and target had
+/// in the snapshot the proposals were computed from: where 5.1 starts to look for them. A
+/// node's row never grows (rows follow ids, and a node with a smaller id than another can
+/// die but never be born after it), so a row is found by a short search down from its hint
+/// instead of one over the whole table. Only a hint: one that does not hold, or hints
+/// missing (proposals made elsewhere, loaded from a checkpoint, which does not keep them, or
+/// merged with such), cost a search, never another result. So two [`Proposals`] compare
+/// equal whatever their hints.
+#[derive(Debug, Clone, Default)]
+pub struct RowHints(pub Vec<[u32; 2]>);
+
+impl PartialEq for RowHints {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Proposals {
+    /// The row hints of every addition, where there is one for each.
+    pub fn row_hints(&self) -> Option<&[[u32; 2]]> {
+        (self.rows.0.len() == self.adds.len()).then_some(&self.rows.0)
+    }
 }

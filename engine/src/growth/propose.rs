@@ -27,7 +27,8 @@ pub struct GraphView<'a> {
 
 enum Outcome {
     Dropped,
-    Add(EdgeProposal),
+    /// The addition, and its source and target rows.
+    Add(EdgeProposal, [u32; 2]),
 }
 
 /// Rows per parallel task of the proposal draws.
@@ -116,9 +117,10 @@ pub fn propose_with(view: GraphView<'_>, params: &Params, k: u64, early: Option<
                 p.made += 1;
                 p.dropped += 1;
             }
-            Outcome::Add(e) => {
+            Outcome::Add(e, rows) => {
                 p.made += 1;
                 p.adds.push(e);
+                p.rows.0.push(rows);
             }
         }
     }
@@ -413,7 +415,7 @@ fn proposer(
     } else {
         0.0
     };
-    Outcome::Add(EdgeProposal {
+    let e = EdgeProposal {
         src: NodeId(id),
         dst: NodeId(nodes.ids()[d]),
         kind: edge_kind,
@@ -421,7 +423,8 @@ fn proposer(
         direction,
         gate,
         plastic_lr,
-    })
+    };
+    Outcome::Add(e, [r as u32, d as u32])
 }
 
 /// Culls of MODEL.md 6.2 from the view after step `k`.
@@ -540,6 +543,16 @@ mod tests {
         let full = propose(view(&store), &params, k);
         let with = propose_with(view(&store), &params, k, Some(&early));
         assert_eq!(with, full);
+        // Each addition's row hints are its endpoints' rows in the view.
+        let ids = store.nodes().ids();
+        for p in [&full, &with] {
+            let hints = p.row_hints().expect("a hint per addition");
+            assert!(p
+                .adds
+                .iter()
+                .zip(hints)
+                .all(|(e, &[s, d])| (ids[s as usize], ids[d as usize]) == (e.src.0, e.dst.0)));
+        }
         // Both sides of the merge took part: proposers tested early and newborn ones.
         let newborn = |id: u64| id >= early.upto;
         assert!(full.adds.iter().any(|e| newborn(e.src.0)) && full.adds.iter().any(|e| !newborn(e.src.0)));

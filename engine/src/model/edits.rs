@@ -193,18 +193,32 @@ fn apply(
         // group is not read (nor asked for).
         let filter = pairs.as_deref();
         let absent = |e: &crate::growth::EdgeProposal| filter.is_some_and(|f| !f.may_hold(e.src.0, e.dst.0));
+        // Where the proposals hold the rows their endpoints had when they were drawn, the
+        // rows are looked for from there (`row_near`), and those rows are the guesses.
+        let hints = p.row_hints();
+        let hint = |i: usize| hints.and_then(|h| h.get(i)).map(|&[s, d]| (s as usize, d as usize));
         let ask = |i: usize| {
             if let Some(e) = p.adds.get(i + FAR) {
-                nodes.prefetch_row_of(e.src);
-                nodes.prefetch_row_of(e.dst);
-                out.prefetch_bounds(nodes.guess_row(e.src));
+                let src_row = match hint(i + FAR) {
+                    Some((s, d)) => {
+                        nodes.prefetch_row_near(s);
+                        nodes.prefetch_row_near(d);
+                        s
+                    }
+                    None => {
+                        nodes.prefetch_row_of(e.src);
+                        nodes.prefetch_row_of(e.dst);
+                        nodes.guess_row(e.src)
+                    }
+                };
+                out.prefetch_bounds(src_row);
                 if let Some(f) = filter {
                     f.prefetch(e.src.0, e.dst.0);
                 }
             }
             if let Some(e) = p.adds.get(i + NEAR) {
                 if !absent(e) {
-                    out.prefetch_group(nodes.guess_row(e.src), false);
+                    out.prefetch_group(hint(i + NEAR).map_or_else(|| nodes.guess_row(e.src), |(s, _)| s), false);
                 }
             }
         };
@@ -212,7 +226,10 @@ fn apply(
             ask(i);
             let e = &p.adds[i];
             let absent_here = absent(e);
-            let (s, d) = (nodes.row_of(e.src)?, nodes.row_of(e.dst)?);
+            let (s, d) = match hint(i) {
+                Some((hs, hd)) => (nodes.row_near(e.src, hs)?, nodes.row_near(e.dst, hd)?),
+                None => (nodes.row_of(e.src)?, nodes.row_of(e.dst)?),
+            };
             let kinds = kinds_matter(nodes.kind_of(s), nodes.kind_of(d));
             let mut x = Existing { s, d, deg: 0, duplicate: false, to_workspace: false, to_sensory: false };
             let mut add = |gone: &[u64], r: u32, t: u32| {

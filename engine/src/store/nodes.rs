@@ -188,6 +188,38 @@ impl NodeTable {
         }
         super::edges::find_ascending(&self.id, id.0)
     }
+    /// [`NodeTable::row_of`] from a row `hint` that node `id` had at some earlier time (or
+    /// any row at or above its own): the row is `hint` less the nodes below it that died since,
+    /// so it is looked for there first and then in windows that double in size downward,
+    /// a few lines near the hint where `row_of`'s search reads lines across the table.
+    /// A hint below the row (not one the node had) falls back to `row_of`.
+    pub fn row_near(&self, id: NodeId, hint: usize) -> Option<usize> {
+        let ids = &self.id;
+        let mut hi = hint.min(ids.len().checked_sub(1)?);
+        match ids[hi].cmp(&id.0) {
+            std::cmp::Ordering::Equal => return Some(hi),
+            std::cmp::Ordering::Less => return self.row_of(id),
+            std::cmp::Ordering::Greater => {}
+        }
+        // `ids[hi] > id` throughout: the row, if any, is below `hi`.
+        let mut step = 1;
+        loop {
+            let lo = hi.saturating_sub(step);
+            if ids[lo] <= id.0 {
+                let k = lo + ids[lo..hi].partition_point(|&x| x < id.0);
+                return (ids.get(k) == Some(&id.0)).then_some(k);
+            }
+            if lo == 0 {
+                return None;
+            }
+            (hi, step) = (lo, step * 2);
+        }
+    }
+    /// Ask the cache for what [`NodeTable::row_near`] reads first.
+    #[inline]
+    pub fn prefetch_row_near(&self, hint: usize) {
+        super::prefetch(&self.id, hint.min(self.id.len().saturating_sub(1)));
+    }
     /// The row node `id` has where no node below it has died (`id - ids[0]`; may be out of
     /// range, or another node's): what [`NodeTable::row_of`] tries first.
     #[inline]
@@ -338,5 +370,49 @@ impl NodeTable {
             9 => self.binding[row] ^= 1,
             _ => self.born_step.set(row, self.born_step.get(row) ^ 1),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{NodeId, NodeRecord, Store};
+
+    /// From every row a node had at some earlier time (and from any row above that), the
+    /// search finds its row now, through rounds of deaths and births; a node that died is
+    /// found nowhere; a hint below the row or past the table falls back to the full search.
+    #[test]
+    fn a_row_is_found_from_any_row_the_node_had() {
+        let mut s = Store::new(false);
+        for _ in 0..3000 {
+            s.add_node(NodeRecord::dynamic_for_tests());
+        }
+        let mut next = crate::rng::test_words(11);
+        let mut hints: Vec<(u64, usize)> = s.nodes().ids().iter().enumerate().map(|(r, &id)| (id, r)).collect();
+        for round in 0..6 {
+            // Deaths spread over the table, a run of them, then births at the end.
+            let n = s.nodes().len();
+            let mut dead: Vec<usize> = (0..n / 9).map(|_| (next() % n as u64) as usize).collect();
+            dead.extend(n / 3..n / 3 + 40 * round);
+            s.remove_node_rows(&dead);
+            for _ in 0..150 {
+                s.add_node(NodeRecord::dynamic_for_tests());
+            }
+            let nodes = s.nodes();
+            for &(id, hint) in &hints {
+                let now = nodes.row_of(NodeId(id));
+                assert_eq!(nodes.row_near(NodeId(id), hint), now, "id {id} from row {hint}, round {round}");
+                let above = hint + (next() % 5000) as usize;
+                assert_eq!(nodes.row_near(NodeId(id), above), now, "id {id} from row {above}");
+                if let Some(r) = now {
+                    assert!(r <= hint, "a row never grows");
+                    assert_eq!(nodes.row_near(NodeId(id), r.saturating_sub(3)), now, "from below");
+                }
+            }
+            // Rows taken now serve as the next round's hints, with the newborn ones.
+            hints =
+                nodes.ids().iter().enumerate().map(|(r, &id)| (id, r)).chain(hints.into_iter().step_by(5)).collect();
+        }
+        assert_eq!(s.nodes().row_near(NodeId(u64::MAX), 10), None);
+        assert_eq!(Store::new(false).nodes().row_near(NodeId(0), 0), None);
     }
 }
