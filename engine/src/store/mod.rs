@@ -224,10 +224,13 @@ impl Store {
         self.values_version = fresh_version();
         self.nodes.columns_mut()
     }
-    /// [`Store::node_values_mut`], with the edge table to read meanwhile.
-    pub(crate) fn node_values_mut_beside_edges(&mut self) -> (NodeColumnsMut<'_>, &EdgeTable) {
+    /// [`Store::node_values_mut`], with the edge table meanwhile, to read and to write its
+    /// weights (values only: no length changes). As [`Store::edge_weights_mut`], the out-edge
+    /// view stops holding side values.
+    pub(crate) fn node_values_mut_beside_edges(&mut self) -> (NodeColumnsMut<'_>, &mut EdgeTable) {
         self.values_version = fresh_version();
-        (self.nodes.columns_mut(), &self.edges)
+        self.topology.out.drop_side();
+        (self.nodes.columns_mut(), &mut self.edges)
     }
     /// A number that changes (to one never used before, by any store) whenever the node
     /// table may have changed: values handed out for writing, nodes added or removed. Edge

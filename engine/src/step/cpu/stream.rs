@@ -366,7 +366,12 @@ fn flagged(meta: &[u8], want: u8) -> u64 {
 
 /// Write new plastic weights into the store and the per-edge cache entries.
 pub(super) fn apply_weights(cache: &mut HotCache, store: &mut Store, updates: &[WeightUpdate]) {
-    let weights = store.edge_weights_mut();
+    write_weights(cache, store.edge_weights_mut(), updates);
+}
+
+/// [`apply_weights`] into the edge table's weight column `weights`.
+pub(super) fn write_weights(cache: &mut HotCache, weights: &mut [f32], updates: &[WeightUpdate]) {
+    cache.weights_changed |= !updates.is_empty();
     for &(e, w, ds) in updates {
         weights[e] = w;
         cache.q[e] = q_of(w, ds);

@@ -47,15 +47,15 @@ pub(super) fn uses_out_degree(params: &Params) -> bool {
 /// into `ledger`.
 ///
 /// `beside`, where given, runs meanwhile as the first piece of the work that the threads
-/// take (before the chunks of rows), with the edge table and the node kinds and subtypes,
-/// which 5.4 does not write; its result comes back beside 5.4's. (Cut in two pieces, the
-/// streamed plasticity measured slower.)
+/// take (before the chunks of rows), with the edge table (whose weights it may write) and
+/// the node kinds and subtypes, none of which 5.4 reads or writes; its result comes back
+/// beside 5.4's. (Cut in two pieces, the streamed plasticity measured slower.)
 pub(super) fn run<R: Send>(
     sc: &Scratch,
     store: &mut Store,
     (params, rng, t): (&Params, &Rng, u64),
     ledger: &mut Ledger,
-    beside: Option<impl FnOnce((&EdgeTable, &[u8], &[u8])) -> R + Send>,
+    beside: Option<impl FnOnce((&mut EdgeTable, &[u8], &[u8])) -> R + Send>,
 ) -> Result<(Updated, Option<R>), StepError> {
     let e = &params.energy;
     let floor = e.energy_floor;
@@ -127,10 +127,10 @@ pub(super) fn run<R: Send>(
     let rows = cols.energy.len();
     let chunks: Vec<&mut [f32]> = cols.energy.chunks_mut(CHUNK).collect();
     let (parts, aside) = if let Some(b) = beside {
-        let items = std::iter::once(Piece::Beside(b)).chain(chunks.into_iter().enumerate().map(Piece::Chunk));
+        let items = std::iter::once(Piece::Beside(b, edges)).chain(chunks.into_iter().enumerate().map(Piece::Chunk));
         let (mut parts, mut aside) = (Vec::new(), None);
         for out in crate::join::busy_map(items.collect(), |_, piece| match piece {
-            Piece::Beside(b) => Done::Beside(b((edges, kinds, subtypes))),
+            Piece::Beside(b, edges) => Done::Beside(b((edges, kinds, subtypes))),
             Piece::Chunk(c) => Done::Chunk(work(c)),
         }) {
             match out {
@@ -168,9 +168,9 @@ pub(super) fn run<R: Send>(
     Ok((Updated { dead }, aside))
 }
 
-/// A piece of [`run`]'s work: the work beside it, or a chunk of rows.
+/// A piece of [`run`]'s work: the work beside it (with the edge table), or a chunk of rows.
 enum Piece<'a, B> {
-    Beside(B),
+    Beside(B, &'a mut EdgeTable),
     Chunk((usize, &'a mut [f32])),
 }
 
