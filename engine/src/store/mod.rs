@@ -7,13 +7,13 @@
 //! Debug builds run [`Store::check_invariants`] after every mutation.
 
 mod beside;
+mod children;
 mod col;
 mod compact;
 mod csr;
 mod edges;
 mod guess;
 mod id_bits;
-mod id_set;
 mod ids;
 mod incident;
 mod invariants;
@@ -33,7 +33,6 @@ use edges::renumber_col;
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
 pub(crate) use edges::{BuildColumns, BuildColumnsMut};
 pub(crate) use guess::{find_from_share, share};
-use id_set::IdSet;
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
 pub use prefetch::prefetch;
@@ -470,9 +469,9 @@ impl Store {
         let mut rows = rows.to_vec();
         rows.sort_unstable();
         rows.dedup();
-        // The incident edges beside the dead ids' set and the renumbering of the node rows:
-        // where the views do not list them, the edge rows are scanned, the last third of them
-        // on the other thread after the set and the renumbering.
+        // The incident edges beside the renumbering of the node rows: where the views do not
+        // list them, the edge rows are scanned, the last third of them on the other thread
+        // after the renumbering.
         let n = self.nodes.len();
         let by_views = self.views_list_incident();
         let (dead, split) = if by_views {
@@ -480,12 +479,11 @@ impl Store {
         } else {
             (incident::dead_rows(n, &rows), incident::scan_split(self.edges.rows()))
         };
-        let (first, (dead_ids, new_row, rest)) = crate::join::join_busy(
+        let (first, (new_row, rest)) = crate::join::join_busy(
             || if by_views { self.incident_by_views(&rows) } else { self.incident_in(&dead, 0..split) },
             || {
-                let ids = IdSet::new(rows.iter().map(|&r| self.nodes.ids()[r]));
                 let new_row = renumbering(n, rows.iter().copied());
-                (ids, new_row, self.incident_in(&dead, split..self.edges.rows()))
+                (new_row, self.incident_in(&dead, split..self.edges.rows()))
             },
         );
         let mut dead_edges = first;
@@ -509,8 +507,8 @@ impl Store {
                 // The endpoint rows renumbered as they move.
                 edges.remove_sorted_renumbering(&dead_edges, &new_row)
             },
-            // The children of removed nodes lose their parent as the parents move.
-            || nodes.remove_sorted_with_parents(&rows, |parents| dead_ids.clear_in(parents)),
+            // The children of removed nodes lose their parent, then the rows move.
+            || nodes.remove_sorted_with_parents(&rows),
         );
         // (The out-edge view's base stays: the view can be carried over this compaction.)
         let from = self.layout;
