@@ -224,12 +224,16 @@ impl Store {
         self.nodes.columns_mut()
     }
     /// [`Store::node_values_mut`], with the edge table meanwhile, to read and to write its
-    /// weights (values only: no length changes). As [`Store::edge_weights_mut`], the out-edge
-    /// view stops holding side values.
+    /// weights (values only: no length changes). A caller that wrote weights calls
+    /// [`Store::edge_weights_written`] after.
     pub(crate) fn node_values_mut_beside_edges(&mut self) -> (NodeColumnsMut<'_>, &mut EdgeTable) {
         self.values_version = fresh_version();
-        self.topology.out.drop_side();
         (self.nodes.columns_mut(), &mut self.edges)
+    }
+    /// Edge weights were written through [`Store::node_values_mut_beside_edges`]: as after
+    /// [`Store::edge_weights_mut`], the out-edge view stops holding side values.
+    pub(crate) fn edge_weights_written(&mut self) {
+        self.topology.out.drop_side();
     }
     /// A number that changes (to one never used before, by any store) whenever the node
     /// table may have changed: values handed out for writing, nodes added or removed. Edge

@@ -326,7 +326,10 @@ fn step(
         let updates = stream::plastic_updates(cache, s, (edges, kinds, subtypes), params);
         stream::write_weights(cache, edges.weights_mut(), &updates);
     });
-    let (updated, _) = update::run(s, store, (params, rng, t), &mut ledger, plasticity)?;
+    let (updated, wrote) = update::run(s, store, (params, rng, t), &mut ledger, plasticity)?;
+    if wrote.is_some() {
+        store.edge_weights_written();
+    }
     rep.times.update_ns = ns(t0);
 
     // 5.5
