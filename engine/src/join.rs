@@ -88,12 +88,20 @@ pub fn busy_map<I: Send, R: Send>(items: Vec<I>, f: impl Fn(usize, I) -> R + Syn
 /// (`items`, one per chunk, in order), the results in chunk order: on a pool of two threads
 /// a pass of a few chunks in two runs of chunks, one per thread ([`two_runs`]), any other
 /// with [`busy_map`]. Either way the caller never sleeps while it waits.
-pub fn chunk_map<I: Send, R: Send>(
+pub fn chunk_map<I: Send, R: Send>(items: Vec<I>, rows: (usize, usize), f: impl Fn(usize, I) -> R + Sync) -> Vec<R> {
+    chunk_map_share(items, rows, (1, 2), f)
+}
+
+/// [`chunk_map`], the caller's run of chunks the nearest to the share `num / den` of the
+/// rows instead of half: for a pass whose inputs the caller wrote, which it then reads from
+/// its own cache, faster than the other thread.
+pub fn chunk_map_share<I: Send, R: Send>(
     mut items: Vec<I>,
     (rows, chunk): (usize, usize),
+    share: (usize, usize),
     f: impl Fn(usize, I) -> R + Sync,
 ) -> Vec<R> {
-    match two_runs(rows, chunk) {
+    match two_runs(rows, chunk, share) {
         Some(mid) if mid < items.len() => {
             let second = items.split_off(mid);
             let run = |first: usize, run: Vec<I>| {
@@ -139,10 +147,10 @@ impl Drop for SetOnDrop<'_> {
 /// a pool of two threads, a pass of a few chunks, which rayon's splitting leaves uneven
 /// (of 5 chunks, 2 against 3) so that the caller sleeps while it waits. The first chunk of
 /// the second run, the cut nearest half the rows; `None` where rayon should split.
-fn two_runs(n: usize, chunk: usize) -> Option<usize> {
+fn two_runs(n: usize, chunk: usize, (num, den): (usize, usize)) -> Option<usize> {
     let chunks = n.div_ceil(chunk.max(1));
     (rayon::current_num_threads() == 2 && (2..=MAX_CHUNKS_IN_TWO_RUNS).contains(&chunks))
-        .then(|| ((n / 2 + chunk / 2) / chunk).clamp(1, chunks - 1))
+        .then(|| ((n * num / den.max(1) + chunk / 2) / chunk).clamp(1, chunks - 1))
 }
 
 /// Chunks at most that [`two_runs`] cuts in two (more, and rayon's splitting is even enough).
@@ -155,7 +163,7 @@ mod tests {
     #[test]
     fn two_runs_cut_nearest_half_the_rows_on_two_threads() {
         let pool = |t| rayon::ThreadPoolBuilder::new().num_threads(t).build().expect("pool");
-        let cut = |t, n| pool(t).install(|| two_runs(n, 4096));
+        let cut = |t, n| pool(t).install(|| two_runs(n, 4096, (1, 2)));
         assert_eq!(cut(2, 17_347), Some(2));
         assert_eq!(cut(2, 4096 * 3), Some(2));
         assert_eq!(cut(2, 5000), Some(1));

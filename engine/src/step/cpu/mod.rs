@@ -495,6 +495,12 @@ fn input_energies(store: &Store, params: &Params, frame: &[f32], t: u64, e0: &mu
 /// Rows per chunk of the ledger reductions (fixed, so sums do not depend on threads).
 pub(crate) const CHUNK: usize = 4096;
 
+/// Rows per chunk of the source pass (pass B of the streamed transfer, and the compressed-row
+/// path's source pass, whose ledger sums must be the same): half of [`CHUNK`], so that the
+/// streamed pass's two runs can be cut at more than half the rows (the calling thread, which
+/// wrote pass A's sums, reads them from its own cache).
+pub(crate) const SOURCE_CHUNK: usize = 2048;
+
 #[cfg(test)]
 mod tests {
     use super::input_energies;

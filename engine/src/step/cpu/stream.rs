@@ -16,7 +16,7 @@
 
 use super::cache::{conducts, source_factor, HotCache, Sums};
 use super::factors::{q_of, with_sign};
-use super::{Scratch, CHUNK};
+use super::{Scratch, CHUNK, SOURCE_CHUNK};
 use crate::config::Params;
 use crate::model::rules::flag;
 use crate::store::{ones, EdgeTable, NodeKind, Store};
@@ -141,7 +141,7 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
     sc.pair.resize(n, [0.0; 2]);
     sc.deg.resize(n, 0);
     let work = |(ci, ((out, pair), deg)): (usize, OutChunk<'_>)| {
-        let lo = ci * CHUNK;
+        let lo = ci * SOURCE_CHUNK;
         let (mut paid_sum, mut burned_sum, mut conducting) = (0.0f64, 0.0f64, 0u64);
         // Per block of rows: the amounts without a branch (every row computes its factor,
         // an inactive one's is replaced by 0), then the ledger sums in row order.
@@ -162,8 +162,10 @@ pub(super) fn amounts(cache: &HotCache, sc: &mut Scratch, store: &Store, params:
         (paid_sum, burned_sum, conducting)
     };
     let (out, pair, deg) = (&mut sc.out[..n], &mut sc.pair[..n], &mut sc.deg[..n]);
-    let chunks: Vec<_> = out.chunks_mut(CHUNK).zip(pair.chunks_mut(CHUNK)).zip(deg.chunks_mut(CHUNK)).collect();
-    let parts: Vec<(f64, f64, u64)> = crate::join::chunk_map(chunks, (n, CHUNK), |i, c| work((i, c)));
+    let chunks: Vec<_> =
+        out.chunks_mut(SOURCE_CHUNK).zip(pair.chunks_mut(SOURCE_CHUNK)).zip(deg.chunks_mut(SOURCE_CHUNK)).collect();
+    let parts: Vec<(f64, f64, u64)> =
+        crate::join::chunk_map_share(chunks, (n, SOURCE_CHUNK), (9, 16), |i, c| work((i, c)));
     super::transfer::sum_chunks(parts)
 }
 

@@ -6,8 +6,9 @@
 //! exceeds `limit = max_outflow_fraction * E0_i`, else `f_i`; it pays `a_i * P_i` and burns
 //! `sensory_burn * (a_i * B_i)`; an edge `e` delivers `(transmission_loss * a_i) * q_e`.
 //!
-//! Both passes run over fixed chunks of rows ([`super::CHUNK`]); each chunk returns its
-//! ledger terms, summed in chunk order, so nothing depends on the thread count.
+//! Both passes run over fixed chunks of rows (the source pass [`super::SOURCE_CHUNK`], the
+//! pull [`super::CHUNK`]); each chunk returns its ledger terms, summed in chunk order, so
+//! nothing depends on the thread count.
 
 use rayon::prelude::*;
 
@@ -15,7 +16,7 @@ use super::{
     cache::{source_factor, HotCache, Sums},
     factors::{q_of, with_sign},
     slots::masked,
-    Scratch, CHUNK,
+    Scratch, CHUNK, SOURCE_CHUNK,
 };
 use crate::config::Params;
 use crate::model::ledger::Ledger;
@@ -154,13 +155,13 @@ fn source_pass(
     let c: &HotCache = cache;
     // The pair column where it is kept (see `compute`), and the steady ranges where they are
     // (some source's sums changed from step to step at the step before).
-    let chunks = sc.out.len().div_ceil(CHUNK);
+    let chunks = sc.out.len().div_ceil(SOURCE_CHUNK);
     let (pairs, steadies) = (chunks_if_kept(&mut sc.pair, chunks), chunks_if_kept(&mut steady, chunks));
     let chunks: Vec<_> = sc
         .out
-        .chunks_mut(CHUNK)
-        .zip(pairs.into_iter().zip(sc.recv.chunks_mut(CHUNK)))
-        .zip(sums.chunks_mut(CHUNK).zip(per_step.chunks_mut(CHUNK).zip(stale.chunks_mut(CHUNK))))
+        .chunks_mut(SOURCE_CHUNK)
+        .zip(pairs.into_iter().zip(sc.recv.chunks_mut(SOURCE_CHUNK)))
+        .zip(sums.chunks_mut(SOURCE_CHUNK).zip(per_step.chunks_mut(SOURCE_CHUNK).zip(stale.chunks_mut(SOURCE_CHUNK))))
         .zip(steadies)
         .collect();
     // (The threads take chunks from a counter and the caller spins at the end, not sleeps.)
@@ -171,7 +172,7 @@ fn source_pass(
             // `source_sums_pair`); the cache is asked for their scans' reads some rows ahead
             // (with `fresh` they are read in order and need no help): the group's bounds,
             // then its entries.
-            let base = ci * CHUNK;
+            let base = ci * SOURCE_CHUNK;
             let active = |i: usize| kinds[i] != ws && e0[i] > 0.0;
             // A source whose sums change only through its gated edges keeps them while its
             // `E0` stays in their steady range (the same edges conduct: the same bits).
@@ -274,13 +275,13 @@ fn source_pass(
     sum_chunks(parts)
 }
 
-/// A per-node column's chunks of [`CHUNK`] rows where it is kept, else none for each of the
-/// `chunks` chunks.
+/// A per-node column's chunks of [`SOURCE_CHUNK`] rows where it is kept, else none for each
+/// of the `chunks` chunks.
 fn chunks_if_kept<T>(v: &mut [T], chunks: usize) -> Vec<Option<&mut [T]>> {
     if v.is_empty() {
         (0..chunks).map(|_| None).collect()
     } else {
-        v.chunks_mut(CHUNK).map(Some).collect()
+        v.chunks_mut(SOURCE_CHUNK).map(Some).collect()
     }
 }
 
