@@ -351,13 +351,8 @@ impl Store {
     /// returns the first id assigned.
     pub fn add_nodes(&mut self, recs: &[NodeRecord]) -> NodeId {
         let first = NodeId(self.next_node_id);
-        self.nodes.reserve(recs.len());
-        for r in recs {
-            let mut rec = *r;
-            rec.id = NodeId(self.next_node_id);
-            self.next_node_id += 1;
-            self.nodes.push(&rec);
-        }
+        self.nodes.extend(recs, first.0);
+        self.next_node_id += recs.len() as u64;
         if !recs.is_empty() {
             self.touched();
             self.values_version = fresh_version();
