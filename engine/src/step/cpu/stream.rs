@@ -266,7 +266,7 @@ pub(super) type WeightUpdate = (usize, f32, f32);
 /// Pass C: per target the incoming change (into `sc.inc`); returns the ledger's `(received,
 /// inhibited)`, summed per fixed chunk of target rows as the compressed-row path does. (The
 /// plasticity of 5.3, which reads the incoming changes, runs beside 5.4: [`plastic_updates`],
-/// its weights written by [`apply_weights`].)
+/// its weights written by [`write_weights`].)
 pub(super) fn targets(cache: &mut HotCache, sc: &mut Scratch, store: &Store) -> (f64, f64) {
     let n = store.nodes().len();
     // Per target: incoming change, received, inhibited (16 bytes per target). Every entry
@@ -366,12 +366,8 @@ fn flagged(meta: &[u8], want: u8) -> u64 {
     mask
 }
 
-/// Write new plastic weights into the store and the per-edge cache entries.
-pub(super) fn apply_weights(cache: &mut HotCache, store: &mut Store, updates: &[WeightUpdate]) {
-    write_weights(cache, store.edge_weights_mut(), updates);
-}
-
-/// [`apply_weights`] into the edge table's weight column `weights`.
+/// Write new plastic weights into the edge table's weight column `weights` and the per-edge
+/// cache entries (the caller then calls `Store::edge_weights_written`).
 pub(super) fn write_weights(cache: &mut HotCache, weights: &mut [f32], updates: &[WeightUpdate]) {
     cache.weights_changed |= !updates.is_empty();
     for &(e, w, ds) in updates {

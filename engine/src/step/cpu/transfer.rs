@@ -26,8 +26,9 @@ use crate::store::{NodeKind, Store, AHEAD};
 
 /// The plastic weights 5.3 computed, to be written once the store is free again.
 pub(super) enum NewWeights {
-    /// From the streamed path.
-    Stream(Vec<super::stream::WeightUpdate>),
+    /// From the streamed path without plasticity: none. (With it, 5.3's weights are
+    /// written in its piece of 5.4's pass, `stream::write_weights`.)
+    Stream,
     /// From the compressed-row path.
     Rows(Vec<Update>),
     /// None yet: the streamed path leaves 5.3 to run beside 5.4 (see
@@ -39,7 +40,7 @@ impl NewWeights {
     /// Whether no weight changes.
     fn is_empty(&self) -> bool {
         match self {
-            NewWeights::Stream(u) => u.is_empty(),
+            NewWeights::Stream => true,
             NewWeights::Rows(u) => u.is_empty(),
             NewWeights::Later => true,
         }
@@ -85,7 +86,7 @@ pub(super) fn compute(
         (paid_burned, conducting) = super::stream::amounts(cache, sc, store, params);
         // Pass C runs on one thread: the other takes the caller's work.
         (received_inhibited, ()) = crate::join::join_busy(|| super::stream::targets(cache, sc, store), beside);
-        weights = if params.transfer.plasticity { NewWeights::Later } else { NewWeights::Stream(Vec::new()) };
+        weights = if params.transfer.plasticity { NewWeights::Later } else { NewWeights::Stream };
     } else {
         let fresh = cache.sums_version != Some(store.version());
         cache.sums.resize(n, Default::default());
@@ -126,7 +127,8 @@ pub(super) fn compute(
 pub(super) fn apply(cache: &mut HotCache, store: &mut Store, weights: NewWeights) {
     cache.weights_changed |= !weights.is_empty();
     match weights {
-        NewWeights::Stream(u) => super::stream::apply_weights(cache, store, &u),
+        // (As where weights were written, the out-edge view stops holding side values.)
+        NewWeights::Stream => store.edge_weights_written(),
         NewWeights::Rows(u) if !u.is_empty() => apply_plasticity(cache, store, &u),
         NewWeights::Rows(_) | NewWeights::Later => {}
     }
