@@ -3,8 +3,9 @@
 //! their ids are read through the node table ([`EdgeTable::src_ids`], [`EdgeTable::record`]),
 //! so the table holds no copy of them.
 //!
-//! Only [`EdgeTable::push`], [`EdgeTable::remove_sorted_renumbering`] and the build's
-//! `from_build_columns` change lengths, each touching every column in one place.
+//! Only `EdgeTable::extend`, [`EdgeTable::remove_sorted_renumbering`] (and the compaction
+//! of tombstones), and the constructors from whole columns (`from_build_columns`, a loaded
+//! checkpoint's `from_columns`) change lengths, each touching every column in one place.
 
 use super::col::Col;
 use super::compact::compact;
@@ -120,7 +121,7 @@ impl<'a> BuildColumnsMut<'a> {
 const KIND_BITS: u8 = 0b11;
 
 /// A kind and a direction in one byte (kind codes 0-3, direction codes 0-2).
-fn pack_kind_dir(kind: EdgeKind, direction: Direction) -> u8 {
+pub(crate) fn pack_kind_dir(kind: EdgeKind, direction: Direction) -> u8 {
     kind.code() | direction.code() << 2
 }
 
@@ -250,26 +251,8 @@ impl EdgeTable {
         self.weight.reserve(n);
         self.param.reserve(n);
     }
-    /// Append a row with its endpoint rows (those of `r.src` and `r.dst`); the caller
-    /// guarantees the id is the largest.
-    pub(crate) fn push(&mut self, r: &EdgeRecord, src_row: u32, dst_row: u32) {
-        if self.weight.len() == self.weight.capacity() {
-            // Grow by an eighth, not by doubling: a built table is full to capacity, and a
-            // few additions should not leave room for as many edges again in every column.
-            let more = self.weight.len() / 8 + 1024;
-            self.reserve_exact(more);
-        }
-        self.id.push(r.id.0);
-        self.src_row.push(src_row);
-        self.dst_row.push(dst_row);
-        self.kind_dir.push(pack_kind_dir(r.kind, r.direction));
-        self.weight.push(r.weight);
-        self.param.push(kind_param(r));
-        self.born_step.push(r.born_step);
-    }
     /// Append rows with their endpoint rows, the records' ids replaced by `first_id`,
-    /// `first_id + 1`, ... (larger than every id held): [`EdgeTable::push`] for each, one
-    /// column at a time.
+    /// `first_id + 1`, ... (larger than every id held), one column at a time.
     pub(crate) fn extend(&mut self, recs: &[EdgeRecord], rows: &[(u32, u32)], first_id: u64) {
         debug_assert_eq!(recs.len(), rows.len(), "a pair of endpoint rows per record");
         let free = self.weight.capacity() - self.weight.len();
@@ -286,6 +269,31 @@ impl EdgeTable {
         self.kind_dir.extend(recs.iter().map(|r| pack_kind_dir(r.kind, r.direction)));
         self.weight.extend(recs.iter().map(|r| r.weight));
         self.param.extend(recs.iter().map(kind_param));
+    }
+    /// A table of whole columns, one entry per row: ids ascending and distinct, endpoint
+    /// rows, kinds and directions packed ([`pack_kind_dir`]), weights, and `param` the gate
+    /// of a Gated edge, the learning rate of a Plastic one and 0 for the others (a loaded
+    /// checkpoint's; the columns are moved in, not pushed row by row).
+    pub(crate) fn from_columns(
+        ids: Vec<u64>,
+        (src_row, dst_row): (Vec<u32>, Vec<u32>),
+        kind_dir: Vec<u8>,
+        (weight, param): (Vec<f32>, Vec<f32>),
+        born_step: &[u64],
+    ) -> Self {
+        let n = ids.len();
+        let same = [src_row.len(), dst_row.len(), kind_dir.len(), weight.len(), param.len(), born_step.len()];
+        assert!(same.iter().all(|&l| l == n), "edge columns should have equal lengths");
+        Self {
+            id: IdColumn::from_ascending(ids),
+            src_row: src_row.into(),
+            dst_row: dst_row.into(),
+            kind_dir: kind_dir.into(),
+            weight: weight.into(),
+            param: param.into(),
+            born_step: Runs::from_values(born_step.iter().copied()),
+            tombs: Tombs::default(),
+        }
     }
     /// A table from whole columns of a fresh build (node ids equal node rows). All columns
     /// must have the same length.
@@ -665,7 +673,7 @@ mod param_tests {
                 plastic_lr: 0.125,
                 born_step: 3,
             };
-            t.push(&rec, 0, 1);
+            t.extend(&[rec], &[(0, 1)], i as u64);
             let got = t.record(&nodes, i);
             let want =
                 (if kind == EdgeKind::Gated { 0.25 } else { 0.0 }, if kind == EdgeKind::Plastic { 0.125 } else { 0.0 });

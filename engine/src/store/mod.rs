@@ -2,8 +2,9 @@
 //! compressed-row views of the topology.
 //!
 //! Architecture invariant: only the methods of [`Store`] change a table's length, and each
-//! changes every column of that table in one place (`NodeTable::push`/`remove_sorted`,
-//! `EdgeTable::push`/`remove_sorted`/`from_build_columns`). Callers get slices; they can change values, never lengths.
+//! changes every column of that table in one place (`NodeTable::push`/`extend`/`remove_sorted_with_parents`,
+//! `EdgeTable::extend`/`remove_sorted_renumbering`/`from_build_columns`/`from_columns`). Callers get
+//! slices; they can change values, never lengths.
 //! Debug builds run [`Store::check_invariants`] after every mutation.
 
 mod beside;
@@ -31,7 +32,7 @@ pub(crate) use csr::{grow, lay_out_groups, moved_capacity, with_room, AHEAD, ROO
 pub use csr::{Csr, Topology};
 use edges::renumber_col;
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
-pub(crate) use edges::{BuildColumns, BuildColumnsMut};
+pub(crate) use edges::{pack_kind_dir, BuildColumns, BuildColumnsMut};
 pub(crate) use guess::{find_from_share, share};
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};

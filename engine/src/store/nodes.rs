@@ -122,13 +122,23 @@ impl NodeTable {
     }
     /// Append a row; the caller guarantees its id is larger than every stored id.
     pub(crate) fn push(&mut self, r: &NodeRecord) {
-        self.extend(std::slice::from_ref(r), r.id.0);
+        self.append(std::slice::from_ref(r), std::iter::once(r.id.0));
+    }
+    /// Append rows in order with their own ids (ascending, each larger than every stored
+    /// id): [`NodeTable::extend`] for rows whose ids are not consecutive (a loaded
+    /// checkpoint's).
+    pub(crate) fn extend_records(&mut self, recs: &[NodeRecord]) {
+        self.append(recs, recs.iter().map(|r| r.id.0));
     }
     /// Append rows in order with the ids `first`, `first + 1`, ... (their `id` fields are
     /// ignored); the caller guarantees `first` is larger than every stored id. A column at a
     /// time: each column is taken for writing once (a reference count checked, `Col`), and
     /// its end written in one run (spawn's births: 5.5 us a step of `default.toml` row by row).
     pub(crate) fn extend(&mut self, recs: &[NodeRecord], first: u64) {
+        self.append(recs, first..first + recs.len() as u64);
+    }
+    /// [`NodeTable::extend`] with the ids `ids` (one per record).
+    fn append(&mut self, recs: &[NodeRecord], ids: impl Iterator<Item = u64>) {
         for (i, r) in recs.iter().enumerate() {
             if r.kind == NodeKind::Sensory {
                 // Row `len + i`, the `i`-th of the new rows.
@@ -139,7 +149,8 @@ impl NodeTable {
                 }
             }
         }
-        self.id.extend(first..first + recs.len() as u64);
+        self.id.extend(ids);
+        debug_assert_eq!(self.id.len(), self.kind.len() + recs.len(), "one id per record");
         self.kind.extend(recs.iter().map(|r| r.kind.code()));
         self.energy.extend(recs.iter().map(|r| r.energy));
         self.subtype.extend(recs.iter().map(|r| r.subtype));

@@ -35,6 +35,19 @@ impl<T: Copy + PartialEq> Runs<T> {
         }
         Self { starts: vec![0].into(), values: vec![v].into(), len: n }
     }
+    /// The rows `values`, built in plain vectors (a push through a copy-on-write column
+    /// checks its sharing every time), then moved into the columns.
+    pub fn from_values(values: impl IntoIterator<Item = T>) -> Self {
+        let (mut starts, mut runs, mut len) = (Vec::new(), Vec::new(), 0usize);
+        for v in values {
+            if runs.last() != Some(&v) {
+                starts.push(len as u64);
+                runs.push(v);
+            }
+            len += 1;
+        }
+        Self { starts: starts.into(), values: runs.into(), len }
+    }
     /// The number of rows.
     pub fn len(&self) -> usize {
         self.len
@@ -159,6 +172,12 @@ impl IdColumn {
     /// Rows `0..n` holding ids `0..n`.
     pub fn dense(n: usize) -> Self {
         Self(Ids::Runs(Runs::filled(0, n)))
+    }
+    /// Rows holding `ids` (ascending and distinct), in the smallest form.
+    pub fn from_ascending(ids: Vec<u64>) -> Self {
+        let mut c = Self(Ids::Plain(ids.into()));
+        c.choose();
+        c
     }
     /// The number of rows.
     pub fn len(&self) -> usize {
@@ -328,11 +347,7 @@ impl IdColumn {
             (Ids::Plain(c), Form::Plain) => Ids::Plain(c),
             (Ids::Bits(b), Form::Bits) => Ids::Bits(b),
             (ids, Form::Runs) => {
-                let mut r = Runs::default();
-                for (row, id) in IdColumn(ids).iter().enumerate() {
-                    r.push(id - row as u64);
-                }
-                Ids::Runs(r)
+                Ids::Runs(Runs::from_values(IdColumn(ids).iter().enumerate().map(|(row, id)| id - row as u64)))
             }
             (ids, Form::Plain) => Ids::Plain(IdColumn(ids).iter().collect::<Vec<u64>>().into()),
             (ids, Form::Bits) => Ids::Bits(IdBits::from_ascending(IdColumn(ids).iter())),
@@ -475,6 +490,31 @@ mod tests {
         assert_eq!((r.to_vec(), r.runs()), (vec![1, 4, 1], 3));
         assert_eq!(Runs::filled(7u64, 3).to_vec(), vec![7, 7, 7]);
         assert_eq!(Runs::filled(7u64, 3), runs_of(&[7, 7, 7]));
+    }
+
+    /// A column from whole values equals the one pushed row by row; ids from a whole vector
+    /// take the smallest form (as a compaction chooses), and find every row.
+    #[test]
+    fn whole_columns_equal_pushed_ones_in_the_smallest_form() {
+        for v in [vec![], vec![4u64; 5], vec![1, 1, 2, 2, 2, 9, 1], (0..50).map(|i| i / 7).collect()] {
+            assert_eq!(Runs::from_values(v.iter().copied()), runs_of(&v), "{v:?}");
+        }
+        let dense: Vec<u64> = (5..1005).collect();
+        let gappy: Vec<u64> = (0..1000).filter(|x| x % 3 != 0).collect();
+        let sparse: Vec<u64> = (0..300).map(|i| i * 1000).collect();
+        for (ids, form) in [(dense, "runs"), (gappy, "bits"), (sparse, "plain"), (vec![], "runs")] {
+            let c = IdColumn::from_ascending(ids.clone());
+            let got = match c.0 {
+                super::Ids::Runs(_) => "runs",
+                super::Ids::Bits(_) => "bits",
+                super::Ids::Plain(_) => "plain",
+            };
+            assert_eq!(got, form, "{} ids", ids.len());
+            assert_eq!(c.iter().collect::<Vec<_>>(), ids);
+            for (r, &x) in ids.iter().enumerate() {
+                assert_eq!(c.find(x), Some(r));
+            }
+        }
     }
 
     #[test]
