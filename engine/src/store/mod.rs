@@ -1,10 +1,11 @@
 //! The structure-of-arrays store: the node and edge tables, the id counters and the
 //! compressed-row views of the topology.
 //!
-//! Architecture invariant: only the methods of [`Store`] change a table's length, and each
-//! changes every column of that table in one place (`NodeTable::push`/`extend`/`remove_sorted_with_parents`,
-//! `EdgeTable::extend`/`remove_sorted_renumbering`/`from_build_columns`/`from_columns`). Callers get
-//! slices; they can change values, never lengths.
+//! Architecture invariant: only the methods of [`Store`] (and a loaded checkpoint's tables)
+//! change a table's length, and each changes every column of that table in one place
+//! (`NodeTable::push`/`extend`/`extend_records`/`remove_sorted_with_parents`,
+//! `EdgeTable::extend`/`remove_sorted_renumbering`/`from_build_columns`/`from_columns`).
+//! Callers get slices; they can change values, never lengths.
 //! Debug builds run [`Store::check_invariants`] after every mutation.
 
 mod beside;
