@@ -103,6 +103,15 @@ fn le_bytes<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u
     out
 }
 
+/// The little-endian bytes of the values of an iterator that knows its length.
+fn le_iter<T, const N: usize>(v: impl ExactSizeIterator<Item = T>, f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len() * N);
+    for x in v {
+        out.extend_from_slice(&f(x));
+    }
+    out
+}
+
 /// The per-section text of the counters, checksummed as the `counters` section.
 fn counters_text(step: u64, next_node_id: u64, next_edge_id: u64, dup: bool, nodes: u64, edges: u64) -> String {
     format!("{step},{next_node_id},{next_edge_id},{dup},{nodes},{edges}")
@@ -121,30 +130,46 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     let store = c.store.compacted();
     let n = store.nodes();
     let e = store.edges();
-    let node_bytes: Vec<Vec<u8>> = vec![
-        le_bytes(n.ids(), u64::to_le_bytes),
-        n.kinds().to_vec(),
-        le_bytes(n.energy(), f32::to_le_bytes),
-        n.subtypes().to_vec(),
-        n.fertility().to_vec(),
-        n.growth_classes().to_vec(),
-        n.gain_classes().to_vec(),
-        le_bytes(n.max_out_degree(), u16::to_le_bytes),
-        le_bytes(n.parents(), u64::to_le_bytes),
-        le_bytes(n.bindings(), u32::to_le_bytes),
-        n.born_steps().flat_map(u64::to_le_bytes).collect(),
+    // Each column's little-endian bytes and checksum (a byte at a time: about 1 GB/s), the
+    // columns on every thread.
+    type Column<'a> = Box<dyn Fn() -> Vec<u8> + Send + Sync + 'a>;
+    let node_columns: [Column<'_>; 11] = [
+        Box::new(|| le_bytes(n.ids(), u64::to_le_bytes)),
+        Box::new(|| n.kinds().to_vec()),
+        Box::new(|| le_bytes(n.energy(), f32::to_le_bytes)),
+        Box::new(|| n.subtypes().to_vec()),
+        Box::new(|| n.fertility().to_vec()),
+        Box::new(|| n.growth_classes().to_vec()),
+        Box::new(|| n.gain_classes().to_vec()),
+        Box::new(|| le_bytes(n.max_out_degree(), u16::to_le_bytes)),
+        Box::new(|| le_bytes(n.parents(), u64::to_le_bytes)),
+        Box::new(|| le_bytes(n.bindings(), u32::to_le_bytes)),
+        Box::new(|| le_iter(n.born_steps(), u64::to_le_bytes)),
     ];
-    let edge_bytes: Vec<Vec<u8>> = vec![
-        e.ids().flat_map(u64::to_le_bytes).collect(),
-        e.src_ids(n).flat_map(u64::to_le_bytes).collect(),
-        e.dst_ids(n).flat_map(u64::to_le_bytes).collect(),
-        e.kinds().collect(),
-        le_bytes(e.weights(), f32::to_le_bytes),
-        e.directions().collect(),
-        e.gates().flat_map(f32::to_le_bytes).collect(),
-        e.plastic_lrs().flat_map(f32::to_le_bytes).collect(),
-        e.born_steps().flat_map(u64::to_le_bytes).collect(),
+    let edge_columns: [Column<'_>; 9] = [
+        Box::new(|| le_iter(e.ids(), u64::to_le_bytes)),
+        Box::new(|| le_iter(e.src_ids(n), u64::to_le_bytes)),
+        Box::new(|| le_iter(e.dst_ids(n), u64::to_le_bytes)),
+        Box::new(|| e.kinds().collect()),
+        Box::new(|| le_bytes(e.weights(), f32::to_le_bytes)),
+        Box::new(|| e.directions().collect()),
+        Box::new(|| le_iter(e.gates(), f32::to_le_bytes)),
+        Box::new(|| le_iter(e.plastic_lrs(), f32::to_le_bytes)),
+        Box::new(|| le_iter(e.born_steps(), u64::to_le_bytes)),
     ];
+    let encoded: Vec<(Vec<u8>, String)> = {
+        use rayon::prelude::*;
+        node_columns
+            .par_iter()
+            .chain(edge_columns.par_iter())
+            .map(|column| {
+                let bytes = column();
+                let sum = fnv(&bytes);
+                (bytes, sum)
+            })
+            .collect()
+    };
+    let (node_bytes, edge_bytes) = encoded.split_at(NODE_COLUMNS.len());
     let config = c
         .config
         .to_toml_string()
@@ -157,14 +182,14 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     let counters = counters_text(c.step, c.store.next_node_id(), c.store.next_edge_id(), dup, nn, ne);
     let mut sums = BTreeMap::new();
     let mut views = Vec::new();
-    for ((name, dtype), bytes) in NODE_COLUMNS.iter().zip(&node_bytes) {
+    for ((name, dtype), (bytes, sum)) in NODE_COLUMNS.iter().zip(node_bytes) {
         let key = format!("node.{name}");
-        sums.insert(key.clone(), fnv(bytes));
+        sums.insert(key.clone(), sum.clone());
         views.push((key, safetensors::tensor::TensorView::new(*dtype, vec![n.len()], bytes)?));
     }
-    for ((name, dtype), bytes) in EDGE_COLUMNS.iter().zip(&edge_bytes) {
+    for ((name, dtype), (bytes, sum)) in EDGE_COLUMNS.iter().zip(edge_bytes) {
         let key = format!("edge.{name}");
-        sums.insert(key.clone(), fnv(bytes));
+        sums.insert(key.clone(), sum.clone());
         views.push((key, safetensors::tensor::TensorView::new(*dtype, vec![e.rows()], bytes)?));
     }
     sums.insert("config".into(), fnv(config.as_bytes()));
