@@ -6,6 +6,7 @@
 
 mod cache;
 mod factors;
+mod plastic;
 mod slots;
 mod stream;
 mod transfer;
@@ -42,6 +43,8 @@ struct Scratch {
     recv: Vec<f32>,
     /// Per target: incoming change, received, inhibited (the streamed target pass).
     tgt: Vec<[f32; 4]>,
+    /// Per node: the words the streamed plasticity gathers (`plastic`).
+    plastic_words: plastic::NodeWords,
     /// The source rows of the edges the deaths removed (see `degrees_after_deaths`).
     lost_from: Vec<u32>,
     /// The edge pairs 5.1 asks before scanning for duplicates (large batches only).
@@ -321,12 +324,14 @@ fn step(
     // The new weights are written in the same piece (8 us a step of `default.toml` after
     // 5.4 on one thread, before).
     let t0 = Instant::now();
+    let mut words = std::mem::take(&mut sc.plastic_words);
     let s: &Scratch = sc;
     let plasticity = later.then_some(|(edges, kinds, subtypes): (&mut EdgeTable, &[u8], &[u8])| {
-        let updates = stream::plastic_updates(cache, s, (edges, kinds, subtypes), params);
+        let updates = plastic::updates(cache, s, (edges, kinds, subtypes), params, &mut words);
         stream::write_weights(cache, edges.weights_mut(), &updates);
     });
     let (updated, wrote) = update::run(s, store, (params, rng, t), &mut ledger, plasticity)?;
+    sc.plastic_words = words;
     if wrote.is_some() {
         store.edge_weights_written();
     }

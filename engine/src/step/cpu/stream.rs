@@ -19,7 +19,7 @@ use super::factors::{q_of, with_sign};
 use super::{Scratch, CHUNK, SOURCE_CHUNK};
 use crate::config::Params;
 use crate::model::rules::flag;
-use crate::store::{ones, EdgeTable, NodeKind, Store};
+use crate::store::{ones, NodeKind, Store};
 
 /// Pass A: the sums and out-degree of every source, by streaming the edge rows.
 pub(super) fn source_sums(cache: &mut HotCache, sc: &mut Scratch, store: &Store) {
@@ -265,7 +265,7 @@ pub(super) type WeightUpdate = (usize, f32, f32);
 
 /// Pass C: per target the incoming change (into `sc.inc`); returns the ledger's `(received,
 /// inhibited)`, summed per fixed chunk of target rows as the compressed-row path does. (The
-/// plasticity of 5.3, which reads the incoming changes, runs beside 5.4: [`plastic_updates`],
+/// plasticity of 5.3, which reads the incoming changes, runs beside 5.4: [`super::plastic::updates`],
 /// its weights written by [`write_weights`].)
 pub(super) fn targets(cache: &mut HotCache, sc: &mut Scratch, store: &Store) -> (f64, f64) {
     let n = store.nodes().len();
@@ -315,48 +315,34 @@ pub(super) fn targets(cache: &mut HotCache, sc: &mut Scratch, store: &Store) -> 
     parts.iter().fold((0.0, 0.0), |(a, b), &(r, i)| (a + r, b + i))
 }
 
-/// 5.3 on every conducting plastic edge of an active source, from the incoming changes
-/// (`store`: the edge table and the node kinds and subtypes).
-pub(super) fn plastic_updates(
-    cache: &HotCache,
-    sc: &Scratch,
-    (edges, kinds, subtypes): (&EdgeTable, &[u8], &[u8]),
-    params: &Params,
-) -> Vec<WeightUpdate> {
-    let cap = params.energy.energy_cap;
-    let [wmin, wmax] = params.transfer.plastic_weight_range;
-    let ws = NodeKind::Workspace.code();
-    let mut updates = Vec::new();
-    // Learning rates where the flags say Plastic (the only rows read).
-    let (src, dst, weights, lrs) = (edges.src_rows(), edges.dst_rows(), edges.weights(), edges.kind_params());
-    let want = flag::PLASTIC | flag::CONDUCTS;
-    // Per 64 rows, the conducting plastic ones as a mask word without a branch (they are
-    // mixed with the others at random), then visited in order: each one's new weight is
-    // computed, and kept where its source is active, without a branch either (whether it
-    // is depends on an `E0` just gathered, which a branch would wait for, or guess).
-    let mut kept = [(0usize, 0.0f32, 0.0f32); 64];
-    for (bi, block) in cache.meta.chunks(64).enumerate() {
-        let mut n = 0;
-        for e in ones(flagged_fast(block, want)).map(|k| bi * 64 + k) {
-            let (s, d) = (src[e] as usize, dst[e] as usize);
-            let x = sc.e0[s];
-            let active = (kinds[s] != ws) & (x > 0.0);
-            let drive = (sc.inc[d] / cap).clamp(-1.0, 1.0);
-            let w = (weights[e] + (lrs[e] * (x / cap)) * drive).clamp(wmin, wmax);
-            kept[n] = (e, w, cache.scales_in(kinds, subtypes, d).1);
-            n += usize::from(active);
-        }
-        updates.extend_from_slice(&kept[..n]);
+/// The rows of `meta` whose flags have every flag of `want`, ascending: a mask word per 64
+/// rows ([`flagged`], every word in one call of a compiled form: one call per word took
+/// about 30 ns each), then its bits.
+pub(super) fn flagged_rows(meta: &[u8], want: u8) -> Vec<u32> {
+    let mut words = vec![0u64; meta.len().div_ceil(64)];
+    flagged_words_fast(meta, want, &mut words);
+    let mut rows = Vec::with_capacity(words.iter().map(|w| w.count_ones() as usize).sum());
+    for (bi, &w) in words.iter().enumerate() {
+        rows.extend(ones(w).map(|k| (bi * 64 + k) as u32));
     }
-    updates
+    rows
 }
 
-crate::rng::vector_forms!(flagged_fast, flagged, flagged_avx512, flagged_avx2, (meta: &[u8], want: u8) -> u64);
+crate::rng::vector_forms!(flagged_words_fast, flagged_words, flagged_words_avx512, flagged_words_avx2,
+    (meta: &[u8], want: u8, words: &mut [u64]) -> ());
+
+/// [`flagged`] for every 64 rows of `meta`, into `words`.
+#[inline(always)]
+fn flagged_words(meta: &[u8], want: u8, words: &mut [u64]) {
+    for (w, block) in words.iter_mut().zip(meta.chunks(64)) {
+        *w = flagged(block, want);
+    }
+}
 
 /// Bit `k` set where flag byte `k` of up to 64 has every flag of `want`: a loop without
-/// branches, which the compiled forms vectorise. (Listing the conducting plastic edges of
-/// `default.toml` by an index per row, the whole of [`plastic_updates`] took 37-47 us a
-/// step by a timer; so, 30-41.)
+/// branches, which the compiled forms of [`flagged_words`] vectorise. (Listing the
+/// conducting plastic edges of `default.toml` by an index per row, the whole of 5.3 took
+/// 37-47 us a step by a timer; so, 30-41.)
 #[inline(always)]
 fn flagged(meta: &[u8], want: u8) -> u64 {
     let mut mask = 0u64;
@@ -380,34 +366,44 @@ pub(super) fn write_weights(cache: &mut HotCache, weights: &mut [f32], updates: 
 #[cfg(test)]
 mod tests {
     use super::super::cache::{conducts, source_factor, Sums};
-    use super::{amounts_block, flagged, flagged_avx2, flagged_avx512, source_terms, target_terms, PassB, BLOCK};
+    use super::{
+        amounts_block, flagged, flagged_rows, flagged_words, flagged_words_avx2, flagged_words_avx512, source_terms,
+        target_terms, PassB, BLOCK,
+    };
     use crate::model::rules::flag;
 
     /// The masks of rows with every wanted flag agree with a test row by row, in the portable
-    /// form and every compiled one, over words that are not full.
+    /// form and every compiled one, over words that are not full; so do the rows listed.
     #[test]
     fn the_masks_of_flagged_rows_agree_in_every_form() {
         let mut next = crate::rng::test_words(3);
         let meta: Vec<u8> = (0..300).map(|_| next() as u8).collect();
         let want = flag::PLASTIC | flag::CONDUCTS;
-        for lo in (0..meta.len()).step_by(64) {
+        let mut expect = vec![0u64; meta.len().div_ceil(64)];
+        for (lo, w) in (0..meta.len()).step_by(64).zip(&mut expect) {
             let m = &meta[lo..(lo + 64).min(meta.len())];
-            let expect = m.iter().enumerate().fold(0u64, |w, (k, &f)| w | u64::from(f & want == want) << k);
-            assert!(expect != 0 && expect.count_ones() < m.len() as u32, "both outcomes in rows {lo}..");
-            assert_eq!(flagged(m, want), expect, "portable, rows {lo}..");
-            for form in crate::rng::forms_found() {
-                #[allow(unsafe_code)]
-                // SAFETY: each form is called only where its feature was detected.
-                let got = unsafe {
-                    if form == "avx2" {
-                        flagged_avx2(m, want)
-                    } else {
-                        flagged_avx512(m, want)
-                    }
-                };
-                assert_eq!(got, expect, "{form}, rows {lo}..");
-            }
+            *w = m.iter().enumerate().fold(0u64, |w, (k, &f)| w | u64::from(f & want == want) << k);
+            assert!(*w != 0 && w.count_ones() < m.len() as u32, "both outcomes in rows {lo}..");
+            assert_eq!(flagged(m, want), *w, "portable, rows {lo}..");
         }
+        let mut got = vec![0u64; expect.len()];
+        flagged_words(&meta, want, &mut got);
+        assert_eq!(got, expect, "portable, every word");
+        for form in crate::rng::forms_found() {
+            let mut got = vec![0u64; expect.len()];
+            #[allow(unsafe_code)]
+            // SAFETY: each form is called only where its feature was detected.
+            unsafe {
+                if form == "avx2" {
+                    flagged_words_avx2(&meta, want, &mut got)
+                } else {
+                    flagged_words_avx512(&meta, want, &mut got)
+                }
+            };
+            assert_eq!(got, expect, "{form}");
+        }
+        let rows: Vec<u32> = (0..meta.len() as u32).filter(|&r| meta[r as usize] & want == want).collect();
+        assert_eq!(flagged_rows(&meta, want), rows);
     }
 
     /// A flag byte with each of the flags the passes read set at random (a dead row only

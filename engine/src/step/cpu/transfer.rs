@@ -32,7 +32,7 @@ pub(super) enum NewWeights {
     /// From the compressed-row path.
     Rows(Vec<Update>),
     /// None yet: the streamed path leaves 5.3 to run beside 5.4 (see
-    /// [`super::stream::plastic_updates`]), which does not read the weights.
+    /// [`super::plastic::updates`]), which does not read the weights.
     Later,
 }
 
