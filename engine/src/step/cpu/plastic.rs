@@ -9,6 +9,7 @@
 //! other processors by the same arithmetic one edge at a time.
 
 use super::cache::HotCache;
+use super::factors::by_subtype;
 use super::stream::{flagged_rows, WeightUpdate};
 use super::Scratch;
 use crate::config::Params;
@@ -78,7 +79,7 @@ crate::rng::vector_forms!(node_words_fast, node_words, node_words_avx512, node_w
 
 /// Per node row: `E0` where the row is an active source (not a workspace node, `E0 > 0`),
 /// else 0; and the target scale (`factors::scale_of`: a dynamic node's by its subtype,
-/// chosen by selects, 1 for the others).
+/// `factors::by_subtype`, 1 for the others).
 #[inline(always)]
 fn node_words(
     c: &Consts,
@@ -89,15 +90,7 @@ fn node_words(
     for r in 0..m {
         let (e, k, st) = (e0[r], kinds[r], subtypes[r]);
         active_e0[r] = if (k != c.ws) & (e > 0.0) { e } else { 0.0 };
-        let sub = if st == 0 {
-            c.dst_scale[0]
-        } else if st == 1 {
-            c.dst_scale[1]
-        } else if st == 2 {
-            c.dst_scale[2]
-        } else {
-            c.dst_scale[3]
-        };
+        let sub = by_subtype(c.dst_scale, st);
         dst_scale[r] = if k == c.dynk { sub } else { 1.0 };
     }
 }

@@ -15,7 +15,7 @@
 //! and splitting the nodes makes every thread read every edge row.
 
 use super::cache::{conducts, source_factor, HotCache, Sums};
-use super::factors::{q_of, with_sign};
+use super::factors::{by_subtype, q_of, with_sign};
 use super::{Scratch, CHUNK, SOURCE_CHUNK};
 use crate::config::Params;
 use crate::model::rules::flag;
@@ -211,17 +211,9 @@ fn amounts_block(
     for k in 0..m {
         let (e, kind, s) = (e0[k], kinds[k], sums[k]);
         let active = (kind != p.ws) & (e > 0.0);
-        // The subtype's scale by selects, not a lookup (which would be a gather).
-        let st = subtypes[k];
-        let sub = if st == 0 {
-            p.scale[0]
-        } else if st == 1 {
-            p.scale[1]
-        } else if st == 2 {
-            p.scale[2]
-        } else {
-            p.scale[3]
-        };
+        // The subtype's scale by selects, not a lookup (which would be a gather); computed
+        // for every row, then chosen (a choice between calls kept the loop scalar).
+        let sub = by_subtype(p.scale, subtypes[k]);
         let scale = if kind == p.dynk { sub } else { 1.0 };
         // An inactive source moves nothing (and adding its +0 terms to the ledger sums
         // changes no bit).
