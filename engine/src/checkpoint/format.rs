@@ -95,16 +95,8 @@ fn fnv(bytes: &[u8]) -> String {
     format!("{:016x}", h.finish())
 }
 
-fn le_bytes<T: Copy, const N: usize>(v: &[T], f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(v.len() * N);
-    for &x in v {
-        out.extend_from_slice(&f(x));
-    }
-    out
-}
-
 /// The little-endian bytes of the values of an iterator that knows its length.
-fn le_iter<T, const N: usize>(v: impl ExactSizeIterator<Item = T>, f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
+fn le_bytes<T, const N: usize>(v: impl ExactSizeIterator<Item = T>, f: impl Fn(T) -> [u8; N]) -> Vec<u8> {
     let mut out = Vec::with_capacity(v.len() * N);
     for x in v {
         out.extend_from_slice(&f(x));
@@ -134,28 +126,28 @@ pub fn encode(c: &Checkpoint) -> Result<Vec<u8>, CheckpointError> {
     // columns on every thread.
     type Column<'a> = Box<dyn Fn() -> Vec<u8> + Send + Sync + 'a>;
     let node_columns: [Column<'_>; 11] = [
-        Box::new(|| le_bytes(n.ids(), u64::to_le_bytes)),
+        Box::new(|| le_bytes(n.ids().iter().copied(), u64::to_le_bytes)),
         Box::new(|| n.kinds().to_vec()),
-        Box::new(|| le_bytes(n.energy(), f32::to_le_bytes)),
+        Box::new(|| le_bytes(n.energy().iter().copied(), f32::to_le_bytes)),
         Box::new(|| n.subtypes().to_vec()),
         Box::new(|| n.fertility().to_vec()),
         Box::new(|| n.growth_classes().to_vec()),
         Box::new(|| n.gain_classes().to_vec()),
-        Box::new(|| le_bytes(n.max_out_degree(), u16::to_le_bytes)),
-        Box::new(|| le_bytes(n.parents(), u64::to_le_bytes)),
-        Box::new(|| le_bytes(n.bindings(), u32::to_le_bytes)),
-        Box::new(|| le_iter(n.born_steps(), u64::to_le_bytes)),
+        Box::new(|| le_bytes(n.max_out_degree().iter().copied(), u16::to_le_bytes)),
+        Box::new(|| le_bytes(n.parents().iter().copied(), u64::to_le_bytes)),
+        Box::new(|| le_bytes(n.bindings().iter().copied(), u32::to_le_bytes)),
+        Box::new(|| le_bytes(n.born_steps(), u64::to_le_bytes)),
     ];
     let edge_columns: [Column<'_>; 9] = [
-        Box::new(|| le_iter(e.ids(), u64::to_le_bytes)),
-        Box::new(|| le_iter(e.src_ids(n), u64::to_le_bytes)),
-        Box::new(|| le_iter(e.dst_ids(n), u64::to_le_bytes)),
+        Box::new(|| le_bytes(e.ids(), u64::to_le_bytes)),
+        Box::new(|| le_bytes(e.src_ids(n), u64::to_le_bytes)),
+        Box::new(|| le_bytes(e.dst_ids(n), u64::to_le_bytes)),
         Box::new(|| e.kinds().collect()),
-        Box::new(|| le_bytes(e.weights(), f32::to_le_bytes)),
+        Box::new(|| le_bytes(e.weights().iter().copied(), f32::to_le_bytes)),
         Box::new(|| e.directions().collect()),
-        Box::new(|| le_iter(e.gates(), f32::to_le_bytes)),
-        Box::new(|| le_iter(e.plastic_lrs(), f32::to_le_bytes)),
-        Box::new(|| le_iter(e.born_steps(), u64::to_le_bytes)),
+        Box::new(|| le_bytes(e.gates(), f32::to_le_bytes)),
+        Box::new(|| le_bytes(e.plastic_lrs(), f32::to_le_bytes)),
+        Box::new(|| le_bytes(e.born_steps(), u64::to_le_bytes)),
     ];
     let encoded: Vec<(Vec<u8>, String)> = {
         use rayon::prelude::*;
