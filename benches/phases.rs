@@ -2,15 +2,17 @@
 //! them). Phases inside the stepper are timed as the engine times them (`PhaseTimes`, via
 //! `iter_custom`), on the settled default simulation and on a propagation-only graph; store
 //! operations with a public entry point (compaction after deaths, applying edits, the copy
-//! a published snapshot takes) are called directly on copies of a settled state.
+//! a published snapshot takes) are called directly on copies of a settled state; the noise
+//! of 5.4 alone, per node.
 
 #![allow(missing_docs)] // criterion_group! generates undocumented items
 
 use std::time::Duration;
 
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use neuroflux::growth::{EdgeProposal, Proposals};
 use neuroflux::io::metrics::StepMetrics;
+use neuroflux::rng::{Rng, Stream, LANES};
 use neuroflux::store::{Direction, EdgeId, EdgeKind, NodeId, NodeKind};
 use neuroflux::{Config, Params, Simulation};
 
@@ -57,6 +59,31 @@ fn transfer(c: &mut Criterion) {
 
 fn node_update(c: &mut Criterion) {
     phase(c, "node update (5.4)", |m| m.times.update_ns);
+}
+
+/// The noise of 5.4 alone (Philox4x32-10 on `LANES` entities at a time, then MODEL.md's sum
+/// of four uniforms), per node: the part of the step that runs at its arithmetic's bound
+/// (docs/BENCHMARKS.md, "What limits `seed-medium`").
+fn noise(c: &mut Criterion) {
+    const NODES: usize = 14_336;
+    let rng = Rng::new(0);
+    let mut group = c.benchmark_group("noise (5.4)");
+    group.throughput(Throughput::Elements(NODES as u64));
+    group.bench_function("14,336 nodes", |b| {
+        let (mut ent, mut out, mut step) = ([0u64; LANES], vec![0.0f32; NODES], 0u64);
+        b.iter(|| {
+            step += 1;
+            for (lo, z) in out.chunks_mut(LANES).enumerate() {
+                for (l, e) in ent.iter_mut().enumerate() {
+                    *e = (lo * LANES + l) as u64;
+                }
+                let w = rng.noise_lanes(step, Stream::Noise, &ent, 0.01);
+                z.copy_from_slice(&w[..z.len()]);
+            }
+            out[NODES - 1]
+        })
+    });
+    group.finish();
 }
 
 fn spawn(c: &mut Criterion) {
@@ -130,5 +157,5 @@ fn publish_snapshot(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, transfer, node_update, death_and_compaction, spawn, apply_edits, publish_snapshot);
+criterion_group!(benches, transfer, node_update, noise, death_and_compaction, spawn, apply_edits, publish_snapshot);
 criterion_main!(benches);
