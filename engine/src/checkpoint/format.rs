@@ -27,7 +27,7 @@ use crate::growth::{Pending, Proposals};
 use crate::hash::Fnv64;
 use crate::io::metrics::RunTotals;
 use crate::store::{
-    pack_kind_dir, Direction, EdgeKind, EdgeTable, NodeId, NodeKind, NodeRecord, NodeTable, Store, NO_PARENT,
+    pack_kind_dir, param_of, Direction, EdgeKind, EdgeTable, NodeId, NodeKind, NodeRecord, NodeTable, Store, NO_PARENT,
 };
 
 /// The first metadata entry of every checkpoint.
@@ -477,11 +477,7 @@ fn decode_edges(st: &SafeTensors<'_>, nodes: &NodeTable) -> Result<EdgeTable, Ch
         src_row.push(s as u32);
         dst_row.push(d as u32);
         kind_dir.push(pack_kind_dir(kind, dir));
-        param.push(match kind {
-            EdgeKind::Gated => gate[e],
-            EdgeKind::Plastic => lr[e],
-            EdgeKind::Excitatory | EdgeKind::Inhibitory => 0.0,
-        });
+        param.push(param_of(kind, gate[e], lr[e]));
     }
     Ok(EdgeTable::from_columns(ids, (src_row, dst_row), kind_dir, (weight, param), &born))
 }

@@ -139,9 +139,15 @@ pub fn direction_code(b: u8) -> u8 {
 
 /// What the table keeps of `r`'s gate and learning rate: the one its kind has.
 fn kind_param(r: &EdgeRecord) -> f32 {
-    match r.kind {
-        EdgeKind::Gated => r.gate,
-        EdgeKind::Plastic => r.plastic_lr,
+    param_of(r.kind, r.gate, r.plastic_lr)
+}
+
+/// What the table keeps of an edge's gate and learning rate (its `param` column): the gate
+/// of a Gated edge, the learning rate of a Plastic one, 0 for the others.
+pub(crate) fn param_of(kind: EdgeKind, gate: f32, plastic_lr: f32) -> f32 {
+    match kind {
+        EdgeKind::Gated => gate,
+        EdgeKind::Plastic => plastic_lr,
         EdgeKind::Excitatory | EdgeKind::Inhibitory => 0.0,
     }
 }
@@ -271,9 +277,9 @@ impl EdgeTable {
         self.param.extend(recs.iter().map(kind_param));
     }
     /// A table of whole columns, one entry per row: ids ascending and distinct, endpoint
-    /// rows, kinds and directions packed ([`pack_kind_dir`]), weights, and `param` the gate
-    /// of a Gated edge, the learning rate of a Plastic one and 0 for the others (a loaded
-    /// checkpoint's; the columns are moved in, not pushed row by row).
+    /// rows, kinds and directions packed ([`pack_kind_dir`]), weights, and `param` as
+    /// [`param_of`] makes it (a loaded checkpoint's; the columns are moved in, not pushed
+    /// row by row).
     pub(crate) fn from_columns(
         ids: Vec<u64>,
         (src_row, dst_row): (Vec<u32>, Vec<u32>),

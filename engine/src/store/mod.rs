@@ -33,7 +33,7 @@ pub(crate) use csr::{grow, lay_out_groups, moved_capacity, with_room, AHEAD, ROO
 pub use csr::{Csr, Topology};
 use edges::renumber_col;
 pub use edges::{direction_code, kind_code, EdgeRecord, EdgeTable};
-pub(crate) use edges::{pack_kind_dir, BuildColumns, BuildColumnsMut};
+pub(crate) use edges::{pack_kind_dir, param_of, BuildColumns, BuildColumnsMut};
 pub(crate) use guess::{find_from_share, share};
 pub use ids::{Direction, EdgeId, EdgeKind, Fertility, NodeId, NodeKind, Subtype, NO_CLASS, NO_PARENT};
 pub use nodes::{NodeColumnsMut, NodeRecord, NodeTable};
